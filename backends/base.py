@@ -1,0 +1,64 @@
+"""The interface every array backend implements. Backends speak raw arrays, never Tensors."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Backend:
+    """One array library serving one device type.
+
+    Subclasses set ``name``, ``device_type``, ``xp`` (the array module, numpy-compatible) and
+    ``array_types`` (the concrete array classes this backend owns), and fill ``kernels`` with the
+    few operations ``xp`` alone does badly.
+    """
+
+    name: str = ""
+    device_type: str = ""
+    array_types: tuple[type, ...] = ()
+
+    def __init__(self) -> None:
+        self.kernels: dict[str, Any] = {}
+
+    # -- array module -------------------------------------------------------------------------
+    @property
+    def xp(self) -> Any:
+        raise NotImplementedError
+
+    def is_available(self) -> bool:
+        return True
+
+    # -- conversion ---------------------------------------------------------------------------
+    def asarray(self, obj: Any, dtype: Any = None, device_index: int | None = None, copy: bool = False) -> Any:
+        raise NotImplementedError
+
+    def to_numpy(self, arr: Any) -> Any:
+        raise NotImplementedError
+
+    def from_dlpack(self, obj: Any) -> Any:
+        return self.xp.from_dlpack(obj)
+
+    # -- devices ------------------------------------------------------------------------------
+    def device_count(self) -> int:
+        return 1
+
+    def current_device(self) -> int:
+        return 0
+
+    def set_device(self, index: int) -> None:
+        if index != 0:
+            raise RuntimeError(f"{self.device_type} has a single device, got index {index}")
+
+    def device_index(self, arr: Any) -> int | None:
+        """Index of the device holding ``arr`` (None for device types without indices, like cpu)."""
+        return None
+
+    def synchronize(self, index: int | None = None) -> None:
+        return None
+
+    # -- randomness ---------------------------------------------------------------------------
+    def generator(self, seed: int) -> Any:
+        """A fresh random generator with the numpy ``Generator`` interface, seeded with ``seed``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} for {self.device_type!r}>"

@@ -1,0 +1,97 @@
+"""The cuda backend: cupy arrays. cupy is imported only when a cuda device is asked for."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import kernels_xp
+from .base import Backend
+
+_INSTALL_HINT = (
+    "disttorch needs cupy for cuda tensors: install it with `pip install disttorch[cuda]` "
+    "(or the cupy-cudaXXx wheel matching your CUDA toolkit)"
+)
+
+
+def _import_cupy() -> Any:
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(f"cuda was requested but cupy is not installed. {_INSTALL_HINT}") from exc
+    return cupy
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+    device_type = "cuda"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cupy: Any = None
+
+    def _load(self) -> Any:
+        if self._cupy is None:
+            cupy = _import_cupy()
+            try:
+                count = cupy.cuda.runtime.getDeviceCount()
+            except Exception as exc:  # driver missing, no device visible...
+                raise RuntimeError(f"cuda was requested but no CUDA device is usable: {exc}") from exc
+            if count == 0:
+                raise RuntimeError("cuda was requested but no CUDA device is visible")
+            self._cupy = cupy
+            self.array_types = (cupy.ndarray,)
+            self.kernels.update(kernels_xp.kernel_table(cupy))
+        return self._cupy
+
+    @property
+    def xp(self) -> Any:
+        return self._load()
+
+    def is_available(self) -> bool:
+        try:
+            self._load()
+        except RuntimeError:
+            return False
+        return True
+
+    def asarray(self, obj: Any, dtype: Any = None, device_index: int | None = None, copy: bool = False) -> Any:
+        cupy = self._load()
+        index = self.current_device() if device_index is None else device_index
+        with cupy.cuda.Device(index):
+            if copy:
+                return cupy.array(obj, dtype=dtype, copy=True)
+            if isinstance(obj, cupy.ndarray) and obj.device.id != index:
+                return cupy.array(obj, dtype=dtype, copy=True)
+            return cupy.asarray(obj, dtype=dtype)
+
+    def to_numpy(self, arr: Any) -> Any:
+        return arr.get()
+
+    def device_count(self) -> int:
+        try:
+            cupy = _import_cupy()
+            return int(cupy.cuda.runtime.getDeviceCount())
+        except Exception:
+            return 0
+
+    def current_device(self) -> int:
+        return int(self._load().cuda.runtime.getDevice())
+
+    def set_device(self, index: int) -> None:
+        cupy = self._load()
+        if not 0 <= index < self.device_count():
+            raise RuntimeError(f"invalid cuda device index {index}: {self.device_count()} device(s) visible")
+        cupy.cuda.runtime.setDevice(index)
+
+    def device_index(self, arr: Any) -> int | None:
+        return int(arr.device.id)
+
+    def synchronize(self, index: int | None = None) -> None:
+        cupy = self._load()
+        if index is None:
+            cupy.cuda.runtime.deviceSynchronize()
+        else:
+            with cupy.cuda.Device(index):
+                cupy.cuda.runtime.deviceSynchronize()
+
+    def generator(self, seed: int) -> Any:
+        return self._load().random.Generator(self._cupy.random.XORWOW(seed))

@@ -1,0 +1,83 @@
+"""Backend registry: device type -> backend, array class -> backend, plus entry-point plug-ins.
+
+Third-party packages register a backend under the entry-point group ``disttorch.backends``;
+the entry point names a Backend subclass, an instance, or a zero-argument factory.
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from .base import Backend
+
+ENTRY_POINT_GROUP = "disttorch.backends"
+
+_by_device_type: dict[str, Backend] = {}
+_by_array_type: dict[type, Backend] = {}
+_entry_points_loaded = False
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make ``backend`` serve its device type (replacing any earlier one) and own its array types."""
+    if not backend.device_type:
+        raise ValueError(f"backend {backend!r} has no device_type")
+    _by_device_type[backend.device_type] = backend
+    for cls in backend.array_types:
+        _by_array_type[cls] = backend
+    return backend
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        obj = ep.load()
+        if isinstance(obj, type):
+            obj = obj()
+        elif not isinstance(obj, Backend) and callable(obj):
+            obj = obj()
+        if not isinstance(obj, Backend):
+            raise TypeError(f"entry point {ep.name!r} of {ENTRY_POINT_GROUP!r} gave {obj!r}, not a Backend")
+        if obj.device_type not in _by_device_type:
+            register_backend(obj)
+
+
+def reload_entry_points() -> None:
+    """Scan the ``disttorch.backends`` entry points again (for packages installed after import)."""
+    _load_entry_points()
+
+
+def get_backend(device_type: str) -> Backend:
+    """The backend serving ``device_type`` (``"cpu"``, ``"cuda"`` or a plug-in's type)."""
+    backend = _by_device_type.get(device_type)
+    if backend is None and not _entry_points_loaded:
+        _load_entry_points()
+        backend = _by_device_type.get(device_type)
+    if backend is None:
+        known = ", ".join(sorted(_by_device_type))
+        raise RuntimeError(f"no backend for device type {device_type!r} (known: {known})")
+    return backend
+
+
+def backend_for_array(arr: Any) -> Backend:
+    """The backend owning an array, found by its class (then by its base classes)."""
+    backend = _by_array_type.get(type(arr))
+    if backend is not None:
+        return backend
+    for cls in type(arr).__mro__[1:]:
+        backend = _by_array_type.get(cls)
+        if backend is not None:
+            _by_array_type[type(arr)] = backend
+            return backend
+    # cupy registers its array type only once loaded
+    if type(arr).__module__.startswith("cupy"):
+        get_backend("cuda").xp  # noqa: B018  (loads cupy and registers its array type)
+        register_backend(get_backend("cuda"))
+        return _by_array_type[type(arr)]
+    raise TypeError(f"no disttorch backend owns arrays of type {type(arr).__module__}.{type(arr).__name__}")
+
+
+def device_types() -> list[str]:
+    if not _entry_points_loaded:
+        _load_entry_points()
+    return sorted(_by_device_type)

@@ -1,0 +1,81 @@
+"""torch.device: a device type plus an optional index (``cpu``, ``cuda``, ``cuda:1``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from disttorch.backends import device_types, get_backend
+
+
+class device:
+    __slots__ = ("type", "index")
+
+    def __init__(self, type_or_str: Any, index: int | None = None) -> None:
+        if isinstance(type_or_str, device):
+            if index is not None:
+                raise ValueError("device(device, index) is not allowed; pass a string or a type and an index")
+            self.type, self.index = type_or_str.type, type_or_str.index
+            return
+        if isinstance(type_or_str, int) and not isinstance(type_or_str, bool):
+            type_or_str, index = "cuda", type_or_str
+        if not isinstance(type_or_str, str):
+            raise TypeError(f"device() expects a string, an int or a device, got {type(type_or_str).__name__}")
+        text = type_or_str.strip()
+        if ":" in text:
+            if index is not None:
+                raise ValueError(f"type (string) must not include an index because index was passed "
+                                 f"explicitly: {text}")
+            text, _, idx = text.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+            index = int(idx)
+        if text not in _known_types():
+            raise RuntimeError(
+                f"Expected one of {', '.join(_known_types())} device type at start of device string: {type_or_str}")
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type = text
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __reduce__(self) -> tuple:
+        return (device, (str(self),))
+
+    @property
+    def backend(self) -> Any:
+        return get_backend(self.type)
+
+
+def _known_types() -> list[str]:
+    return device_types()
+
+
+_cpu = device("cpu")
+_cache: dict[Any, device] = {"cpu": _cpu}
+
+
+def to_device(d: Any) -> device:
+    """Normalise a device argument (str, int, device) to a device object, cached for speed."""
+    if isinstance(d, device):
+        return d
+    hit = _cache.get(d)
+    if hit is None:
+        hit = device(d)
+        if hit.type == "cuda" and hit.index is None:
+            pass  # resolved to the current device when an array is placed
+        _cache[d] = hit
+    return hit

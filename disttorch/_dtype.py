@@ -1,0 +1,197 @@
+"""dtypes and PyTorch's type promotion (categories bool < integer < float < complex)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type. Prints as PyTorch does (``torch.float32``) so outputs compare equal."""
+
+    __slots__ = ("name", "_np", "itemsize", "is_floating_point", "is_complex", "is_signed", "category")
+
+    def __init__(self, name: str, np_dtype: Any, category: int, signed: bool) -> None:
+        self.name = name
+        self._np = np.dtype(np_dtype) if np_dtype is not None else None
+        self.itemsize = self._np.itemsize if self._np is not None else 2
+        self.category = category
+        self.is_floating_point = category == FLOAT
+        self.is_complex = category == COMPLEX
+        self.is_signed = signed
+
+    @property
+    def np(self) -> np.dtype:
+        if self._np is None:
+            self._np = _bfloat16_numpy()
+        return self._np
+
+    def to_real(self) -> dtype:
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    def to_complex(self) -> dtype:
+        return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
+
+    def __repr__(self) -> str:
+        return "torch." + self.name
+
+    def __reduce__(self) -> str:
+        return self.name  # pickles as the module-level singleton of that name
+
+
+def _bfloat16_numpy() -> np.dtype:
+    try:
+        import ml_dtypes
+    except ImportError as exc:
+        raise RuntimeError("bfloat16 on numpy needs ml_dtypes: pip install ml_dtypes") from exc
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+bool_ = dtype("bool", np.bool_, BOOL, False)
+uint8 = dtype("uint8", np.uint8, INT, False)
+uint16 = dtype("uint16", np.uint16, INT, False)
+uint32 = dtype("uint32", np.uint32, INT, False)
+uint64 = dtype("uint64", np.uint64, INT, False)
+int8 = dtype("int8", np.int8, INT, True)
+int16 = dtype("int16", np.int16, INT, True)
+int32 = dtype("int32", np.int32, INT, True)
+int64 = dtype("int64", np.int64, INT, True)
+float16 = dtype("float16", np.float16, FLOAT, True)
+bfloat16 = dtype("bfloat16", None, FLOAT, True)
+float32 = dtype("float32", np.float32, FLOAT, True)
+float64 = dtype("float64", np.float64, FLOAT, True)
+complex64 = dtype("complex64", np.complex64, COMPLEX, True)
+complex128 = dtype("complex128", np.complex128, COMPLEX, True)
+
+ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+       complex64, complex128)
+ALIASES = {
+    "bool": bool_, "half": float16, "float": float32, "double": float64, "short": int16, "int": int32,
+    "long": int64, "cfloat": complex64, "cdouble": complex128,
+}
+
+# numpy dtype -> dtype; bfloat16 joins once ml_dtypes is importable
+from_np: dict[Any, dtype] = {d._np: d for d in ALL if d._np is not None}
+try:
+    import ml_dtypes as _ml
+
+    bfloat16._np = np.dtype(_ml.bfloat16)
+    from_np[bfloat16._np] = bfloat16
+except ImportError:  # bfloat16 stays unavailable on numpy; the error says what to install
+    pass
+
+_default = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default = d
+
+
+def to_dtype(d: Any) -> dtype:
+    """Accept a disttorch dtype, a numpy dtype or type, or a Python type (float, int, bool)."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return _default
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if d is complex:
+        return complex128 if _default is float64 else complex64
+    try:
+        return from_np[np.dtype(d)]
+    except (TypeError, KeyError):
+        raise TypeError(f"not a dtype disttorch understands: {d!r}") from None
+
+
+_promote_cache: dict[tuple[dtype, dtype], dtype] = {}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promote_types: the smallest dtype both ``a`` and ``b`` convert to without loss of category."""
+    if a is b:
+        return a
+    key = (a, b)
+    hit = _promote_cache.get(key)
+    if hit is not None:
+        return hit
+    if a.category != b.category:
+        hi, lo = (a, b) if a.category > b.category else (b, a)
+        if hi.category == COMPLEX and lo.category == FLOAT and lo.itemsize > hi.itemsize // 2:
+            out = complex128
+        else:
+            out = hi
+    elif a.category == FLOAT:
+        if {a, b} == {float16, bfloat16}:
+            out = float32
+        else:
+            out = a if a.itemsize >= b.itemsize else b
+    elif a.category == INT:
+        if {a, b} & {uint16, uint32, uint64} and a.is_signed != b.is_signed:
+            raise TypeError(f"Promotion for uint16, uint32, uint64 types is not supported, got {a} and {b}")
+        out = from_np[np.promote_types(a.np, b.np)]
+    else:
+        out = a if a.itemsize >= b.itemsize else b
+    _promote_cache[key] = _promote_cache[(b, a)] = out
+    return out
+
+
+def scalar_dtype(value: Any) -> dtype:
+    """The dtype PyTorch gives a Python scalar standing alone (bool, int64, default float, complex)."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return _default
+    if isinstance(value, complex):
+        return complex128 if _default is float64 else complex64
+    if isinstance(value, np.generic):
+        return from_np[value.dtype]
+    raise TypeError(f"not a scalar: {value!r}")
+
+
+def result_type(*operands: Any) -> dtype:
+    """torch.result_type over tensors and Python scalars.
+
+    Dimensioned tensors win within their category; 0-dim tensors and then Python scalars only
+    matter when they bring a higher category.
+    """
+    dim_t = zero_t = wrapped = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim > 0:
+                dim_t = d if dim_t is None else promote_types(dim_t, d)
+            else:
+                zero_t = d if zero_t is None else promote_types(zero_t, d)
+        else:
+            w = scalar_dtype(x)
+            wrapped = w if wrapped is None else promote_types(wrapped, w)
+    return _pick(dim_t, _pick(zero_t, wrapped))
+
+
+def _pick(strong: dtype | None, weak: dtype | None) -> dtype | None:
+    """Combine a stronger participant group with a weaker one the way PyTorch does."""
+    if strong is None:
+        return weak
+    if weak is None or weak.category <= strong.category:
+        if strong.category == BOOL and weak is not None:
+            return promote_types(strong, weak)
+        return strong
+    # the weaker group brings a higher category
+    if weak.category == COMPLEX and strong.category == FLOAT:
+        return strong.to_complex()
+    if strong.category == BOOL:
+        return promote_types(strong, weak)
+    return weak

@@ -1,0 +1,138 @@
+"""Helpers shared by every op module: operand conversion, type promotion, broadcasting reduction."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from disttorch import _dtype as D
+from disttorch._tensor import Tensor, _wrap_dim
+from disttorch.autograd.graph import Op
+
+_from_array = Tensor._from_array
+_SCALARS = (int, float, bool, complex)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    return _wrap_dim(dim, ndim)
+
+
+def wrap_dims(dims: Any, ndim: int) -> tuple[int, ...]:
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int):
+        dims = (dims,)
+    out = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+    return out
+
+
+def xp_of(t: Tensor) -> Any:
+    return t._xp
+
+
+def as_tensor_like(value: Any, like: Tensor, dtype: D.dtype | None = None) -> Tensor:
+    """A constant Tensor for ``value`` on ``like``'s device (Python scalars become 0-dim tensors)."""
+    if isinstance(value, Tensor):
+        return value
+    d = dtype if dtype is not None else D.scalar_dtype(value) if isinstance(value, _SCALARS) else None
+    xp = like._xp
+    return _from_array(xp.asarray(value, dtype=d.np if d is not None else None))
+
+
+def check_same_device(a: Tensor, b: Tensor) -> None:
+    if type(a._data) is not type(b._data) and b._data.ndim > 0 and a._data.ndim > 0:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a.device} and {b.device}!")
+
+
+def to_device_of(t: Tensor, like: Tensor) -> Tensor:
+    """A 0-dim tensor may join a tensor on another device (PyTorch allows cpu scalars); move it."""
+    if type(t._data) is type(like._data):
+        return t
+    return _from_array(like._backend.asarray(t.__array__()))
+
+
+def promote_operands(a: Any, b: Any) -> tuple[Tensor, Tensor, D.dtype]:
+    """Both operands as tensors of their common PyTorch result dtype, on the same device."""
+    if not isinstance(a, Tensor):
+        y, x, dt = promote_operands(b, a)
+        return x, y, dt
+    if isinstance(b, Tensor):
+        check_same_device(a, b)
+        if a._data.dtype == b._data.dtype:
+            return a, to_device_of(b, a), a.dtype
+        dt = D.result_type(a, b)
+    else:
+        dt = D.result_type(a, b)
+        b = as_tensor_like(b, a, dt)
+    return cast(a, dt), cast(to_device_of(b, a), dt), dt
+
+
+def cast(t: Tensor, dt: D.dtype) -> Tensor:
+    if t._data.dtype == dt.np:
+        return t
+    from disttorch._ops.creation import to_dtype_op
+
+    return to_dtype_op(t, dt)
+
+
+def sum_to(g: Tensor, shape: Sequence[int]) -> Tensor:
+    """Reduce a broadcast gradient back to ``shape`` (sum over the broadcast dimensions)."""
+    shape = tuple(shape)
+    if g._data.shape == shape:
+        return g
+    gshape = g._data.shape
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        raise ValueError("cannot sum to more dimensions")
+    axes = list(range(lead))
+    for i, s in enumerate(shape):
+        if s == 1 and gshape[lead + i] != 1:
+            axes.append(lead + i)
+        elif s != gshape[lead + i] and s != 1:
+            raise ValueError(f"shape {list(gshape)} can't be summed to {list(shape)}")
+    return SumTo.apply(g, axes=tuple(axes), shape=shape)
+
+
+class SumTo(Op):
+    def forward(self, g: Any) -> Any:
+        self.in_shape = g.shape
+        return g.sum(axis=self.axes).reshape(self.shape) if self.axes else g.reshape(self.shape)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return BroadcastTo.apply(grad, shape=self.in_shape)
+
+
+class BroadcastTo(Op):
+    def forward(self, x: Any) -> Any:
+        self.in_shape = x.shape
+        return self_xp(x).broadcast_to(x, self.shape)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return sum_to(grad, self.in_shape)
+
+
+def self_xp(arr: Any) -> Any:
+    if type(arr) is np.ndarray:
+        return np
+    from disttorch.backends import backend_for_array
+
+    return backend_for_array(arr).xp
+
+
+def normalize_shape(args: tuple) -> tuple[int, ...]:
+    """Accept f(2, 3), f((2, 3)), f([2, 3]) and f(torch.Size([2, 3]))."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    try:
+        return tuple(int(s) if not isinstance(s, Tensor) else int(s.item()) for s in args)
+    except (TypeError, ValueError):
+        raise TypeError(f"expected a sequence of integers for a size, got {args!r}") from None
+
+
+def attach(name: str, fn: Any) -> Any:
+    """Make ``fn`` a Tensor method."""
+    setattr(Tensor, name, fn)
+    return fn

@@ -1,0 +1,319 @@
+"""Random numbers: Generator, manual_seed, rand/randn/randint/randperm, normal, bernoulli,
+multinomial and the in-place samplers (uniform_, normal_, ...). Same seed, same numbers."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from disttorch import _dtype as D
+from disttorch._device import to_device
+from disttorch._tensor import Tensor
+from disttorch.backends import backend_for_array, get_backend
+
+from ._util import attach, normalize_shape
+
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn",
+           "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
+           "default_generator", "poisson"]
+
+_from_array = Tensor._from_array
+_DEFAULT_SEED = 67280421310721
+
+
+class Generator:
+    """A random generator for one device type, backed by the backend's numpy-style Generator."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = to_device(device)
+        self._seed = _DEFAULT_SEED
+        self._rng: Any = None
+
+    @property
+    def rng(self) -> Any:
+        if self._rng is None:
+            self._rng = get_backend(self.device.type).generator(self._seed)
+        return self._rng
+
+    def manual_seed(self, seed: int) -> Generator:
+        seed = int(seed)
+        if seed < 0:
+            seed += 2**64
+        self._seed = seed
+        self._rng = get_backend(self.device.type).generator(seed) if self.device.type == "cpu" else None
+        return self
+
+    def seed(self) -> int:
+        s = time.time_ns() & (2**63 - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Tensor:
+        """The state as a uint8 tensor (JSON of the bit generator's state; never pickle)."""
+        state = {"seed": self._seed, "bit_generator": _jsonable(self.rng.bit_generator.state)}
+        raw = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()
+        return _from_array(raw)
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        if not isinstance(new_state, Tensor) or new_state.dtype is not D.uint8:
+            raise TypeError("expected a torch.ByteTensor as the generator state")
+        state = json.loads(bytes(new_state.__array__()).decode())
+        self._seed = state["seed"]
+        self.rng.bit_generator.state = state["bit_generator"]
+        return self
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {id(self):#x}>"
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+default_generator = Generator("cpu")
+_device_generators: dict[str, Generator] = {"cpu": default_generator}
+
+
+def _generator_for(device_type: str, generator: Generator | None) -> Any:
+    if generator is not None:
+        if generator.device.type != device_type:
+            raise RuntimeError(f"Expected a '{device_type}' device type for generator but found "
+                               f"'{generator.device.type}'")
+        return generator.rng
+    gen = _device_generators.get(device_type)
+    if gen is None:
+        gen = _device_generators[device_type] = Generator(device_type)
+        gen.manual_seed(default_generator.initial_seed())
+    return gen.rng
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed every device's default generator."""
+    for gen in _device_generators.values():
+        gen.manual_seed(seed)
+    return default_generator
+
+
+def cuda_manual_seed(seed: int) -> None:
+    gen = _device_generators.get("cuda") or Generator("cuda")
+    gen.manual_seed(seed)
+    _device_generators["cuda"] = gen
+
+
+def seed() -> int:
+    s = default_generator.seed()
+    for key, gen in _device_generators.items():
+        if key != "cpu":
+            gen.manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    default_generator.set_state(new_state)
+
+
+# -- samplers -------------------------------------------------------------------------------------
+def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, str, Any]:
+    dev = to_device(device) if device is not None else to_device("cpu")
+    backend = get_backend(dev.type)
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return backend, dt, dev.type, shape
+
+
+def _float_sample(kind: str, size: tuple, generator: Any, dtype: Any, device: Any,
+                  requires_grad: bool) -> Tensor:
+    backend, dt, dtype_name, shape = _target(normalize_shape(size), dtype, device)
+    if not dt.is_floating_point:
+        raise RuntimeError(f"\"{kind}\" not implemented for '{_word(dt)}'")
+    rng = _generator_for(dtype_name, generator)
+    sample_dtype = dt.np if dt in (D.float32, D.float64) else np.float32
+    if kind == "uniform":
+        arr = rng.random(shape, dtype=sample_dtype)
+    else:
+        arr = rng.standard_normal(shape, dtype=sample_dtype)
+    t = _from_array(arr if arr.dtype == dt.np else arr.astype(dt.np))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _word(dt: D.dtype) -> str:
+    return {D.int64: "Long", D.int32: "Int", D.bool_: "Bool", D.uint8: "Byte"}.get(dt, dt.name)
+
+
+def rand(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    return _float_sample("uniform", size, generator, dtype, device, requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    return _float_sample("normal", size, generator, dtype, device, requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, *, generator: Generator | None = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    backend, dt, dtype_name, shape = _target(normalize_shape((size,)), dtype or D.int64, device)
+    rng = _generator_for(dtype_name, generator)
+    arr = rng.integers(low, high, size=shape, dtype=np.int64)
+    return _from_array(arr.astype(dt.np, copy=False))
+
+
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    backend, dt, dtype_name, _ = _target((n,), dtype or D.int64, device)
+    rng = _generator_for(dtype_name, generator)
+    return _from_array(rng.permutation(n).astype(dt.np, copy=False))
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+              **_: Any) -> Tensor:
+    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               **_: Any) -> Tensor:
+    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: Any = None, *, dtype: Any = None, device: Any = None,
+                 **_: Any) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device or input.device)
+
+
+def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None, out: Any = None,
+           dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        like = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(np.shape(mean.__array__() if isinstance(mean, Tensor) else mean)),
+                                    tuple(np.shape(std.__array__() if isinstance(std, Tensor) else std)))
+        noise = randn(*shape, generator=generator, dtype=like.dtype, device=like.device)
+        with_grad = noise * std + mean
+        return with_grad.detach()
+    t = randn(*normalize_shape((size,)), generator=generator, dtype=dtype, device=device)
+    t._data = t._data * std + mean
+    t._data = t._data.astype(t.dtype.np if dtype is None else D.to_dtype(dtype).np, copy=False)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def bernoulli(input: Tensor, p: Any = None, *, generator: Generator | None = None) -> Tensor:
+    probs = input._data if p is None else p
+    rng = _generator_for(input.device.type, generator)
+    u = rng.random(input._data.shape)
+    return _from_array((u < probs).astype(input._data.dtype))
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    rng = _generator_for(input.device.type, generator)
+    return _from_array(rng.poisson(input._data).astype(input._data.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
+    probs = np.asarray(input.__array__(), dtype=np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {probs.ndim}")
+    if (probs < 0).any() or not np.isfinite(probs).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rng = _generator_for(input.device.type, generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / total)
+    result = out if probs.ndim == 2 else out[0]
+    return _from_array(input._backend.asarray(result))
+
+
+# -- in-place samplers (no graph: they overwrite the value) -----------------------------------------------
+def _fill_from(self: Tensor, arr: Any) -> Tensor:
+    self._data[...] = arr
+    self._version[0] += 1
+    return self
+
+
+def _rng_of(self: Tensor, generator: Generator | None) -> Any:
+    return _generator_for(backend_for_array(self._data).device_type, generator)
+
+
+def _sample_dtype(self: Tensor) -> Any:
+    d = self._data.dtype
+    return d if d in (np.float32, np.float64) else np.float64
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    self._check_inplace()
+    u = _rng_of(self, generator).random(self._data.shape, dtype=_sample_dtype(self))
+    return _fill_from(self, u * (b - a) + a)
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    self._check_inplace()
+    z = _rng_of(self, generator).standard_normal(self._data.shape, dtype=_sample_dtype(self))
+    return _fill_from(self, z * std + mean)
+
+
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
+    probs = p._data if isinstance(p, Tensor) else p
+    u = _rng_of(self, generator).random(self._data.shape)
+    return _fill_from(self, u < probs)
+
+
+def random_(self: Tensor, from_: int = 0, to: Any = None, *, generator: Generator | None = None) -> Tensor:
+    if to is None:
+        to = 2**24 if self._data.dtype == np.float32 else (2**53 if self._data.dtype.kind == "f" else
+                                                            int(np.iinfo(self._data.dtype).max) + 1)
+    ints = _rng_of(self, generator).integers(from_, to, size=self._data.shape)
+    return _fill_from(self, ints)
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    return _fill_from(self, _rng_of(self, generator).exponential(1.0 / lambd, self._data.shape))
+
+
+def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    return _fill_from(self, _rng_of(self, generator).geometric(p, self._data.shape))
+
+
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None) -> Tensor:
+    return _fill_from(self, _rng_of(self, generator).lognormal(mean, std, self._data.shape))
+
+
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    return _fill_from(self, median + sigma * _rng_of(self, generator).standard_cauchy(self._data.shape))
+
+
+for _name, _fn in (("uniform_", uniform_), ("normal_", normal_), ("bernoulli_", bernoulli_), ("random_", random_),
+                   ("exponential_", exponential_), ("geometric_", geometric_), ("log_normal_", log_normal_),
+                   ("cauchy_", cauchy_), ("bernoulli", bernoulli), ("multinomial", multinomial)):
+    attach(_name, _fn)

@@ -1,0 +1,130 @@
+"""Process-wide settings: BLAS threads, type helpers, printing options."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _dtype as D
+from ._tensor import Tensor
+
+__all__ = ["set_num_threads", "get_num_threads", "is_floating_point", "is_complex", "numel", "result_type",
+           "can_cast", "is_nonzero", "set_printoptions", "get_num_interop_threads", "set_num_interop_threads",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "typename", "is_storage",
+           "compile"]
+
+_limiter: Any = None
+_threads: list[int] = []
+
+
+def _controller() -> Any:
+    global _limiter
+    if _limiter is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        _limiter = ThreadpoolController()
+    return _limiter
+
+
+def set_num_threads(n: int) -> None:
+    """Size the BLAS thread pool (through threadpoolctl) used by matmul and friends."""
+    if int(n) < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
+    ctl = _controller()
+    if ctl is None:
+        raise RuntimeError("set_num_threads needs threadpoolctl: pip install threadpoolctl")
+    ctl.limit(limits=int(n), user_api="blas")
+    _threads[:] = [int(n)]
+
+
+def get_num_threads() -> int:
+    if _threads:
+        return _threads[0]
+    ctl = _controller()
+    if ctl is not None:
+        infos = [i for i in ctl.info() if i.get("user_api") == "blas"]
+        if infos:
+            return int(infos[0]["num_threads"])
+    return os.cpu_count() or 1
+
+
+def get_num_interop_threads() -> int:
+    return 1
+
+
+def set_num_interop_threads(n: int) -> None:
+    return None
+
+
+def is_floating_point(t: Tensor) -> bool:
+    return t.is_floating_point()
+
+
+def is_complex(t: Tensor) -> bool:
+    return t.is_complex()
+
+
+def is_nonzero(t: Tensor) -> bool:
+    if t.numel() != 1:
+        raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+    return bool(t)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def result_type(tensor1: Any, tensor2: Any) -> D.dtype:
+    return D.result_type(tensor1, tensor2)
+
+
+def can_cast(from_: D.dtype, to: D.dtype) -> bool:
+    return from_.category <= to.category
+
+
+def typename(obj: Any) -> str:
+    if isinstance(obj, Tensor):
+        return obj.type_name()
+    return type(obj).__module__ + "." + type(obj).__qualname__
+
+
+def is_storage(obj: Any) -> bool:
+    return False
+
+
+_print_options: dict[str, Any] = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+                                  "sci_mode": None}
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    if profile == "default":
+        _print_options.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
+    elif profile == "short":
+        _print_options.update(precision=2, threshold=1000, edgeitems=2, linewidth=80)
+    elif profile == "full":
+        _print_options.update(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("linewidth", linewidth)):
+        if value is not None:
+            _print_options[key] = value
+    _print_options["sci_mode"] = sci_mode
+
+
+_deterministic = [False]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    _deterministic[0] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic[0]
+
+
+def compile(model: Any = None, **kwargs: Any) -> Any:
+    """No compiler here: returns the model (or function) unchanged, so scripts that call it still run."""
+    if model is None:
+        return lambda m: m
+    return model

@@ -1,0 +1,586 @@
+"""The Tensor: one backend array plus autograd state.
+
+Most methods (operators, math, shapes, indexing) are defined next to their op in
+``disttorch/_ops/*`` and attached to the class there; this file holds the core: construction,
+metadata, autograd bookkeeping, conversion, and the in-place machinery.
+"""
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from disttorch import _dtype as D
+from disttorch._device import device as Device
+from disttorch._device import to_device
+from disttorch.autograd import graph as _graph
+from disttorch.autograd import grad_mode as _grad_mode
+from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
+from disttorch.backends import backend_for_array, get_backend
+
+_ndarray = np.ndarray
+_np_generic = np.generic
+_new = object.__new__
+_from_np = D.from_np
+_grad_enabled = _grad_mode._enabled
+_DIFF_KINDS = frozenset("fcV")  # float, complex, and ml_dtypes' bfloat16
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints that prints as ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item: Any) -> Any:
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        return Size(tuple(self) + tuple(other))
+
+
+def _as_array(arr: Any) -> Any:
+    """Keep 0-dim results as arrays (numpy returns scalars from 0-dim ops)."""
+    if type(arr) is _ndarray:
+        return arr
+    if isinstance(arr, _np_generic):
+        return np.asarray(arr)
+    return arr
+
+
+class Tensor:
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version", "_base", "_grad",
+                 "_accum", "_extra", "__weakref__")
+
+    # -- construction ------------------------------------------------------------------------------
+    def __init__(self, *args: Any, device: Any = None, dtype: Any = None) -> None:
+        """Legacy constructor: ``Tensor(2, 3)`` (uninitialised float) or ``Tensor([1, 2])`` (data)."""
+        from disttorch._ops import creation
+
+        if len(args) == 1 and not isinstance(args[0], int):
+            arr = creation.tensor(args[0], dtype=dtype or D.get_default_dtype(), device=device)._data
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            arr = creation.empty(*shape, dtype=dtype, device=device)._data
+        _init(self, arr)
+
+    @staticmethod
+    def _from_array(arr: Any, requires_grad: bool = False) -> Tensor:
+        t = _new(Tensor)
+        t._data = arr if type(arr) is _ndarray else _as_array(arr)
+        t._requires_grad = requires_grad
+        t._grad_fn = None
+        t._output_nr = 0
+        t._version = [0]
+        t._base = None
+        t._grad = None
+        t._accum = None
+        t._extra = None
+        return t
+
+    # -- metadata ----------------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> D.dtype:
+        return _from_np[self._data.dtype]
+
+    @property
+    def device(self) -> Device:
+        backend = backend_for_array(self._data)
+        index = backend.device_index(self._data)
+        return to_device(backend.device_type if index is None else f"{backend.device_type}:{index}")
+
+    @property
+    def _backend(self) -> Any:
+        return backend_for_array(self._data)
+
+    @property
+    def _xp(self) -> Any:
+        if type(self._data) is _ndarray:
+            return np
+        return backend_for_array(self._data).xp
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return type(self._data) is _ndarray
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def stride(self, dim: int | None = None) -> Any:
+        item = self._data.dtype.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        if type(self._data) is _ndarray:
+            return self._data.__array_interface__["data"][0]
+        return int(self._data.data.ptr)
+
+    def storage_offset(self) -> int:
+        base = self._base._data if self._base is not None else self._data
+        return (self.data_ptr() - Tensor._from_array(base).data_ptr()) // self._data.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind in "fV"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._grad_fn
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version[0]
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def layout(self) -> str:
+        return "torch.strided"
+
+    def type_name(self) -> str:
+        prefix = "torch.cuda." if self.is_cuda else "torch."
+        return prefix + _LEGACY_TYPE_NAMES.get(self.dtype, "Tensor")
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        if dtype is None:
+            return self.type_name()
+        if isinstance(dtype, str):
+            name = dtype.rsplit(".", 1)[-1]
+            dtype = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}[name]
+        return self.to(dtype)
+
+    # -- autograd state ----------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                                   "use a computed variable in a subgraph that doesn't require differentiation "
+                                   "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind not in _DIFF_KINDS:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        if self._grad_fn is not None and not self.retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+                "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: got {list(value.shape)}, "
+                                   f"expected {list(self.shape)}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: got {value.dtype}, "
+                                   f"expected {self.dtype}")
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    def _edge(self) -> tuple:
+        """Where the gradient for this tensor goes: (node, input_nr, shape, np dtype), or None."""
+        if not self._requires_grad:
+            return None
+        fn = self._grad_fn
+        if fn is None:
+            fn = self._accum
+            if fn is None:
+                fn = self._accum = AccumulateGrad(self)
+            return (fn, 0, self._data.shape, self._data.dtype)
+        return (fn, self._output_nr, self._data.shape, self._data.dtype)
+
+    def _grad_node(self) -> tuple:
+        """The (node, output_nr) at which this tensor's gradient arrives during backward."""
+        edge = self._edge()
+        if edge is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        return edge[0], edge[1]
+
+    def detach(self) -> Tensor:
+        t = Tensor._from_array(self._data)
+        t._version = self._version
+        t._base = self if self._base is None else self._base
+        return t
+
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        from disttorch import autograd
+
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """hook(grad) runs when the gradient for this tensor is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node, nr = self._grad_node()
+        return node._add_pre_hook(nr, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """hook(tensor) runs after the gradient has been accumulated into ``tensor.grad``."""
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._extra_dict().setdefault("post_acc_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def retain_grad(self) -> None:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self.retains_grad:
+            return
+        self._extra_dict()["retains_grad"] = True
+        ref = weakref.ref(self)
+
+        def keep(grad: Tensor) -> None:
+            t = ref()
+            if t is not None:
+                t._grad = grad._detached_copy() if t._grad is None else t._grad + grad
+
+        self._grad_fn._add_pre_hook(self._output_nr, keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self._extra and self._extra.get("retains_grad"))
+
+    def _extra_dict(self) -> dict:
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
+
+    # -- internal helpers used by the engine and ops ---------------------------------------------
+    def _detached_copy(self) -> Tensor:
+        return Tensor._from_array(self._data.copy())
+
+    def _inplace_accumulate(self, other: Tensor) -> None:
+        self._data += other._data
+        self._version[0] += 1
+
+    def _cast_np(self, np_dtype: Any) -> Tensor:
+        from disttorch._ops.creation import to_dtype_op
+
+        return to_dtype_op(self, _from_np[np_dtype])
+
+    def _new_zeros_np(self, shape: tuple, np_dtype: Any) -> Tensor:
+        return Tensor._from_array(self._xp.zeros(shape, np_dtype))
+
+    def _has_nan(self) -> bool:
+        return bool(self._xp.isnan(self._data).any())
+
+    # -- conversion --------------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        if type(self._data) is _ndarray:
+            return self._data
+        if not force:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                            "copy the tensor to host memory first.")
+        return backend_for_array(self._data).to_numpy(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self._data if type(self._data) is _ndarray else backend_for_array(self._data).to_numpy(self._data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return np.asarray(self.__array__()).tolist()
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Any:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from disttorch._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        from disttorch._ops.creation import _rebuild_tensor
+
+        return (_rebuild_tensor, (self.__array__().copy(), str(self.device), self._requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.")
+        new = type(self).__new__(type(self))
+        _init(new, self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    # -- in-place machinery ------------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        if self._grad_fn is None and self._requires_grad and _grad_enabled[0]:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = self._base
+        if base is not None and base._grad_fn is None and base._requires_grad and _grad_enabled[0]:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+
+    def _needs_graph_for_inplace(self, *others: Any) -> bool:
+        if not _grad_enabled[0]:
+            return False
+        if self._requires_grad or (self._base is not None and self._base._requires_grad):
+            return True
+        return any(isinstance(o, Tensor) and o._requires_grad for o in others)
+
+    def _apply_inplace(self, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+        """Run an in-place op with autograd: ``compute(alias)`` builds the new value out of place
+        from a copy of this tensor's current value; then the value is written into this tensor's
+        storage and this tensor (and its base, for a view) takes the new history."""
+        self._check_inplace()
+        alias = Tensor._from_array(self._data.copy(), self._requires_grad)
+        alias._grad_fn, alias._output_nr, alias._accum = self._grad_fn, self._output_nr, self._accum
+        result = compute(alias)
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                               f"{list(result._data.shape)}")
+        base = self._base
+        if base is not None and (base._requires_grad or result._requires_grad):
+            from disttorch._ops.inplace_view import rebase_view
+
+            rebase_view(self, base, result)
+        self._data[...] = result._data
+        self._version[0] += 1
+        if result._grad_fn is not None:
+            self._grad_fn, self._output_nr, self._requires_grad = result._grad_fn, result._output_nr, True
+            saved = result._grad_fn.__dict__.get("_saved_out")
+            if saved is not None:  # the saved output now lives in this tensor's storage
+                saved.data, saved.version, saved.expected = self._data, self._version, self._version[0]
+        return self
+
+    # -- device / dtype moves ----------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        from disttorch._ops.creation import tensor_to
+
+        return tensor_to(self, *args, **kwargs)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        if device is None:
+            return self.to("cuda")
+        return self.to(device if isinstance(device, (str, Device)) else f"cuda:{int(device)}")
+
+    def float(self) -> Tensor:
+        return self.to(D.float32)
+
+    def double(self) -> Tensor:
+        return self.to(D.float64)
+
+    def half(self) -> Tensor:
+        return self.to(D.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self.to(D.bfloat16)
+
+    def long(self) -> Tensor:
+        return self.to(D.int64)
+
+    def int(self) -> Tensor:
+        return self.to(D.int32)
+
+    def short(self) -> Tensor:
+        return self.to(D.int16)
+
+    def char(self) -> Tensor:
+        return self.to(D.int8)
+
+    def byte(self) -> Tensor:
+        return self.to(D.uint8)
+
+    def bool(self) -> Tensor:
+        return self.to(D.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+
+def _init(t: Tensor, arr: Any, requires_grad: bool = False) -> None:
+    t._data = _as_array(arr)
+    t._requires_grad = requires_grad
+    t._grad_fn = None
+    t._output_nr = 0
+    t._version = [0]
+    t._base = None
+    t._grad = None
+    t._accum = None
+    t._extra = None
+
+
+def _with_grad_fn(arr: Any, node: Any, output_nr: int) -> Tensor:
+    t = _new(Tensor)
+    t._data = arr if type(arr) is _ndarray else _as_array(arr)
+    if t._data.dtype.kind in _DIFF_KINDS:
+        t._requires_grad = True
+        t._grad_fn = node
+    else:
+        t._requires_grad = False
+        t._grad_fn = None
+    t._output_nr = output_nr
+    t._version = [0]
+    t._base = None
+    t._grad = None
+    t._accum = None
+    t._extra = None
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+_LEGACY_TYPE_NAMES = {
+    D.float32: "FloatTensor", D.float64: "DoubleTensor", D.float16: "HalfTensor", D.bfloat16: "BFloat16Tensor",
+    D.int64: "LongTensor", D.int32: "IntTensor", D.int16: "ShortTensor", D.int8: "CharTensor",
+    D.uint8: "ByteTensor", D.bool_: "BoolTensor",
+}
+
+_graph._TENSOR_FROM_ARRAY = Tensor._from_array
+_graph._TENSOR_WITH_GRAD_FN = _with_grad_fn
+get_backend  # re-exported for ops modules

@@ -1,0 +1,123 @@
+"""torch.autograd: backward, grad, Function, grad modes, gradcheck, anomaly detection."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import engine, graph
+from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
+from .gradcheck import gradcheck, gradgradcheck
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import Node
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "detect_anomaly",
+           "set_detect_anomaly", "Variable", "once_differentiable", "InplaceFunction", "Node", "graph"]
+
+
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    from disttorch._tensor import Tensor
+
+    return [x] if isinstance(x, Tensor) else list(x)
+
+
+def _make_roots(outputs: list, grad_outputs: list, create_graph: bool) -> list:
+    from disttorch._ops.creation import ones_like
+
+    if len(grad_outputs) == 0:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs: got {len(grad_outputs)} "
+                           f"gradients for {len(outputs)} outputs")
+    roots = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.is_floating_point() and not out.is_complex():
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                   f"{out.dtype}")
+            g = ones_like(out)
+        else:
+            if tuple(g.shape) != tuple(out.shape):
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                                   f"has a shape of {out.shape}.")
+            if not create_graph:
+                g = g.detach()
+        node, nr = out._grad_node()
+        roots.append((node, nr, g))
+    return roots
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
+    outputs = _as_list(tensors)
+    grads = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _make_roots(outputs, grads, create_graph)
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        _backward_into(roots, inputs, retain_graph, create_graph)
+        return
+    engine.run_backward(roots, retain_graph, create_graph)
+
+
+def _backward_into(roots: list, inputs: list, retain_graph: bool, create_graph: bool) -> None:
+    capture = {t._grad_node(): i for i, t in enumerate(inputs)}
+    got = engine.run_backward(roots, retain_graph, create_graph, capture=capture, accumulate=False)
+    for t, g in zip(inputs, got):
+        if g is None:
+            continue
+        if t._grad is None:
+            t._grad = g if create_graph else g._detached_copy()
+        else:
+            t._grad = t._grad + g
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """d(outputs)/d(inputs), returned instead of accumulated into ``.grad``."""
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for i, t in enumerate(ins):
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+    roots = _make_roots(outs, _as_list(grad_outputs), create_graph)
+    capture: dict = {}
+    for i, t in enumerate(ins):
+        capture.setdefault(t._grad_node(), i)
+    got = engine.run_backward(roots, retain_graph, create_graph, capture=capture, accumulate=False)
+    result = []
+    for i, t in enumerate(ins):
+        g = got[capture[t._grad_node()]]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                from disttorch._ops.creation import zeros_like
+
+                g = zeros_like(t)
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+class Variable:
+    """Only ``Variable._execution_engine.queue_callback`` is kept from PyTorch's legacy Variable."""
+
+    _execution_engine = engine._ExecutionEngine

@@ -1,0 +1,110 @@
+"""Numerical gradient checks (finite differences against the analytical backward)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _tensors(inputs: Any) -> tuple:
+    from disttorch._tensor import Tensor
+
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    return tuple(inputs)
+
+
+def _flat_outputs(out: Any) -> list:
+    from disttorch._tensor import Tensor
+
+    if isinstance(out, Tensor):
+        return [out]
+    return [o for o in out if isinstance(o, Tensor)]
+
+
+def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, eps: float) -> list:
+    """d(flattened outputs)/d(inputs[idx]) by central differences, one column per input element."""
+    x = inputs[idx]
+    data = x._data  # perturbed in place, restored afterwards
+    flat = data.reshape(-1)
+    cols = []
+    for k in range(flat.size):
+        orig = flat[k].item()
+        flat[k] = orig + eps
+        plus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+        flat[k] = orig - eps
+        minus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+        flat[k] = orig
+        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    return [np.stack([c[j] for c in cols], axis=1) if cols else np.zeros((n, 0)) for j, n in enumerate(out_sizes)]
+
+
+def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+              fast_mode: bool = False, **_: Any) -> bool:
+    """Compare the analytical Jacobian (via autograd.grad) with finite differences, in float64."""
+    from disttorch import autograd
+    from disttorch._ops.creation import zeros_like
+
+    inputs = _tensors(inputs)
+    diff_idx = [i for i, t in enumerate(inputs) if hasattr(t, "_requires_grad") and t._requires_grad]
+    for i in diff_idx:
+        if inputs[i].dtype.name != "float64" and inputs[i].dtype.name != "complex128":
+            import warnings
+
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. "
+                          "The gradient check may fail due to lack of precision.", UserWarning, stacklevel=2)
+    outputs = _flat_outputs(func(*inputs))
+    diff_outputs = [o for o in outputs if o._requires_grad]
+    out_sizes = [o.numel() for o in outputs]
+    for i in diff_idx:
+        numerical = _numerical_jacobian(func, inputs, i, out_sizes, eps)
+        for j, o in enumerate(outputs):
+            if not o._requires_grad:
+                continue
+            analytical = np.zeros((o.numel(), inputs[i].numel()))
+            for r in range(o.numel()):
+                out = _flat_outputs(func(*inputs))[j]
+                g = zeros_like(out)
+                g._data.reshape(-1)[r] = 1
+                (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=False)
+                if gi is not None:
+                    analytical[r] = gi._data.reshape(-1)
+            if not np.allclose(analytical, numerical[j], rtol=rtol, atol=atol):
+                msg = (f"Jacobian mismatch for output {j} with respect to input {i},\n"
+                       f"numerical:{numerical[j]}\nanalytical:{analytical}\n")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    del diff_outputs
+    return True
+
+
+def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, **_: Any) -> bool:
+    """gradcheck of the function that maps (inputs, grad_outputs) to the input gradients."""
+    from disttorch import autograd
+    from disttorch._ops.creation import randn_like
+
+    inputs = _tensors(inputs)
+    outputs = _flat_outputs(func(*inputs))
+    if grad_outputs is None:
+        grad_outputs = tuple(randn_like(o, dtype=o.dtype).requires_grad_(True) for o in outputs)
+    else:
+        grad_outputs = _tensors(grad_outputs)
+    n_in = len(inputs)
+    diff_inputs = [t for t in inputs if t._requires_grad]
+
+    def first_grads(*args: Any) -> tuple:
+        ins, gos = args[:n_in], args[n_in:]
+        outs = _flat_outputs(func(*ins))
+        diffs = [t for t in ins if t._requires_grad]
+        return autograd.grad(outs, diffs, gos, create_graph=True, allow_unused=True, materialize_grads=True)
+
+    del diff_inputs
+    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

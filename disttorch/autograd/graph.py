@@ -1,0 +1,279 @@
+"""Graph nodes. A node is created by an op when any input requires grad; it holds the edges to
+the nodes of its inputs and whatever backward needs. Built-in ops subclass ``Op``: ``forward``
+on raw arrays (fast, no graph), ``backward`` on Tensors (so double backward works)."""
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+from typing import Any, Callable
+
+from . import grad_mode
+
+_seq = itertools.count()
+_grad_enabled = grad_mode._enabled
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+anomaly = [False, True]  # [detection enabled, check_nan]
+
+
+class RemovableHandle:
+    """Returned by register_*hook; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, store: dict) -> None:
+        self.id = next(RemovableHandle._ids)
+        self._store = weakref.ref(store) if not isinstance(store, dict) else store
+
+    def remove(self) -> None:
+        self._store.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class Node:
+    """A step of the backward graph. ``next_edges[i]`` is where the gradient of input i goes:
+    ``(node, input_nr, shape, np_dtype)`` or None when input i needs no gradient."""
+
+    __slots__ = ("next_edges", "seq", "pre_hooks", "post_hooks", "trace", "__weakref__", "__dict__")
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+    def backward(self, *grads: Any) -> Any:
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+    def release(self) -> None:
+        """Free what was saved for backward (called after backward unless retain_graph)."""
+
+    def register_hook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_inputs, grad_outputs) after this node ran; may return new grad_inputs."""
+        if getattr(self, "post_hooks", None) is None:
+            self.post_hooks = {}
+        handle = RemovableHandle(self.post_hooks)
+        self.post_hooks[handle.id] = fn
+        return handle
+
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_outputs) before this node runs; may return new grad_outputs."""
+        return self._add_pre_hook(-1, fn)
+
+    def _add_pre_hook(self, output_nr: int, fn: Callable) -> RemovableHandle:
+        """Hooks keyed by output number; -1 holds node-level prehooks taking all grads."""
+        if getattr(self, "pre_hooks", None) is None:
+            self.pre_hooks = {}
+        hooks = self.pre_hooks.setdefault(output_nr, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = fn
+        return handle
+
+
+class AccumulateGrad(Node):
+    """Sink of a leaf: adds the incoming gradient into ``variable.grad`` and fires the leaf's
+    post-accumulate-grad hooks as soon as every contribution for this backward is in."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable_ref = weakref.ref(variable)
+        self.next_edges = ()
+        self.seq = 2**62  # sinks run as soon as they are ready
+        self.pre_hooks = None
+        self.post_hooks = None
+        self.trace = None
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def variable(self) -> Any:
+        return self.variable_ref()
+
+    def accumulate(self, grad: Any, create_graph: bool) -> None:
+        var = self.variable_ref()
+        if var is None:
+            return
+        if grad.shape != var.shape:
+            raise RuntimeError(f"AccumulateGrad: gradient of shape {list(grad.shape)} for a leaf of shape "
+                               f"{list(var.shape)}")
+        old = var._grad
+        if old is None:
+            # copy unless the graph must be kept: the incoming gradient may alias another leaf's
+            var._grad = grad if create_graph else grad._detached_copy()
+        elif create_graph or old._requires_grad:
+            var._grad = old + grad
+        else:
+            old._inplace_accumulate(grad)
+        hooks = var._extra and var._extra.get("post_acc_hooks")
+        if hooks:
+            for hook in list(hooks.values()):
+                hook(var)
+
+
+class SavedOutput:
+    """An output saved for backward, kept as raw data so that node and output hold no cycle."""
+
+    __slots__ = ("data", "version", "expected", "output_nr")
+
+    def __init__(self, tensor: Any, output_nr: int = 0) -> None:
+        self.data = tensor._data
+        self.version = tensor._version
+        self.expected = tensor._version[0]
+        self.output_nr = output_nr
+
+
+class Op(Node):
+    """Base of built-in differentiable ops.
+
+    Subclasses define ``forward(self, *arrays)`` returning an array (or a tuple of arrays) and
+    ``backward(self, *grads)`` returning one gradient Tensor (or None) per input. Keyword
+    arguments of ``apply`` become attributes before ``forward`` runs. Class flags:
+    ``save_inputs`` (backward reads ``self.saved_inputs``), ``save_output`` (``self.saved_output``),
+    ``view`` (the output shares storage and version counter with input 0),
+    ``nondiff_outputs`` (indices of outputs that never carry gradient).
+    """
+
+    save_inputs = False
+    save_output = False
+    view = False
+    nondiff_outputs: tuple[int, ...] = ()
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    # saved tensors -----------------------------------------------------------------------------
+    @property
+    def saved_inputs(self) -> tuple:
+        saved = self.__dict__.get("_saved_in")
+        if saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        for t, version in saved:
+            if t is not None and t._version[0] != version:
+                _raise_modified(t, version, self)
+        return tuple(t for t, _ in saved)
+
+    @property
+    def saved_output(self) -> Any:
+        saved = self.__dict__.get("_saved_out")
+        if saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        if saved.version[0] != saved.expected:
+            _raise_modified_output(saved, self)
+        return _tensor_from_saved(saved, self)
+
+    def release(self) -> None:
+        d = self.__dict__
+        if "_saved_in" in d:
+            d["_saved_in"] = None
+        if "_saved_out" in d:
+            d["_saved_out"] = None
+
+    # applying ----------------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Any:
+        node = cls.__new__(cls)
+        if attrs:
+            node.__dict__.update(attrs)
+        out = node.forward(*[t._data if t is not None else None for t in inputs])
+        if _grad_enabled[0]:
+            for t in inputs:
+                if t is not None and t._requires_grad:
+                    return _record(node, inputs, out)
+        return _wrap_plain(node, inputs, out)
+
+
+def _record(node: Op, inputs: tuple, out: Any) -> Any:
+    """Connect ``node`` into the graph and wrap its outputs as tensors that require grad."""
+    node.next_edges = tuple([t._edge() if t is not None else None for t in inputs])
+    node.seq = next(_seq)
+    node.pre_hooks = None
+    node.post_hooks = None
+    node.trace = traceback.format_stack()[:-3] if anomaly[0] else None
+    cls = type(node)
+    if cls.save_inputs:
+        node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
+    if type(out) is tuple:
+        results = []
+        nondiff = cls.nondiff_outputs
+        for i, arr in enumerate(out):
+            if i in nondiff:
+                results.append(_TENSOR_FROM_ARRAY(arr))
+            else:
+                results.append(_TENSOR_WITH_GRAD_FN(arr, node, i))
+        node._out_meta = tuple((a.shape, a.dtype) for a in out)
+        if cls.view:
+            _share_view(results[0], inputs[0])
+        if cls.save_output:
+            node._saved_out = SavedOutput(results[0])
+        return tuple(results)
+    result = _TENSOR_WITH_GRAD_FN(out, node, 0)
+    if cls.view:
+        _share_view(result, inputs[0])
+    if cls.save_output:
+        node._saved_out = SavedOutput(result)
+    return result
+
+
+def _wrap_plain(node: Op, inputs: tuple, out: Any) -> Any:
+    if type(out) is tuple:
+        results = tuple(_TENSOR_FROM_ARRAY(a) for a in out)
+        if type(node).view:
+            _share_view(results[0], inputs[0])
+        return results
+    result = _TENSOR_FROM_ARRAY(out)
+    if type(node).view:
+        _share_view(result, inputs[0])
+    return result
+
+
+def _share_view(view: Any, base: Any) -> None:
+    view._version = base._version
+    view._base = base if base._base is None else base._base
+
+
+def _raise_modified(t: Any, version: int, node: Node) -> None:
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[{t.type_name()} {list(t.shape)}], which is output 0 of {_producer(t)}, is at version "
+        f"{t._version[0]}; expected version {version} instead. Hint: enable anomaly detection to find the "
+        "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+
+
+def _raise_modified_output(saved: SavedOutput, node: Node) -> None:
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[tensor {list(saved.data.shape)}], which is output {saved.output_nr} of {node.name()}, is at "
+        f"version {saved.version[0]}; expected version {saved.expected} instead. Hint: enable anomaly "
+        "detection to find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True).")
+
+
+def _producer(t: Any) -> str:
+    return t._grad_fn.name() if t._grad_fn is not None else "AccumulateGrad"
+
+
+# filled in by disttorch._tensor (graph must not import the Tensor at module load)
+_TENSOR_FROM_ARRAY: Callable = None  # type: ignore[assignment]
+_TENSOR_WITH_GRAD_FN: Callable = None  # type: ignore[assignment]
+
+
+def _tensor_from_saved(saved: SavedOutput, node: Node) -> Any:
+    t = _TENSOR_WITH_GRAD_FN(saved.data, node, saved.output_nr)
+    t._version = saved.version
+    return t

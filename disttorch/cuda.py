@@ -1,0 +1,85 @@
+"""torch.cuda: cuda devices through the cupy backend (cupy is imported only when needed)."""
+from __future__ import annotations
+
+from typing import Any
+
+from disttorch.backends import get_backend
+
+
+def _backend() -> Any:
+    return get_backend("cuda")
+
+
+def is_available() -> bool:
+    """True when cupy is installed and at least one CUDA device is visible."""
+    return _backend().device_count() > 0
+
+
+def device_count() -> int:
+    return _backend().device_count()
+
+
+def current_device() -> int:
+    return _backend().current_device()
+
+
+def set_device(device: Any) -> None:
+    from disttorch._device import to_device
+
+    if isinstance(device, int):
+        index = device
+    else:
+        index = to_device(device).index or 0
+    _backend().set_device(index)
+
+
+def synchronize(device: Any = None) -> None:
+    if is_available():
+        _backend().synchronize(None if device is None else int(getattr(device, "index", device) or 0))
+
+
+def is_initialized() -> bool:
+    return is_available()
+
+
+def manual_seed(seed: int) -> None:
+    from disttorch._ops import random
+
+    random.cuda_manual_seed(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    manual_seed(seed)
+
+
+def get_device_name(device: Any = None) -> str:
+    xp = _backend().xp
+    index = current_device() if device is None else int(getattr(device, "index", device) or 0)
+    props = xp.cuda.runtime.getDeviceProperties(index)
+    name = props["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def empty_cache() -> None:
+    if is_available():
+        _backend().xp.get_default_memory_pool().free_all_blocks()
+
+
+def memory_allocated(device: Any = None) -> int:
+    if not is_available():
+        return 0
+    return int(_backend().xp.get_default_memory_pool().used_bytes())
+
+
+class device:
+    """Context manager selecting a cuda device."""
+
+    def __init__(self, device: Any) -> None:
+        self.index = device if isinstance(device, int) else (getattr(device, "index", None) or 0)
+
+    def __enter__(self) -> None:
+        self.prev = current_device()
+        set_device(self.index)
+
+    def __exit__(self, *exc: Any) -> None:
+        set_device(self.prev)

@@ -1,0 +1,1 @@
+"""`disttorchrun`: starts ranks through mpiexec or srun. Filled in by the launcher work."""
