@@ -67,7 +67,7 @@ def is_complex(t: Tensor) -> bool:
 
 def is_nonzero(t: Tensor) -> bool:
     if t.numel() != 1:
-        raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(t)
 
 

@@ -15,10 +15,10 @@ import numpy as np
 from disttorch import _dtype as D
 from disttorch._device import device as Device
 from disttorch._device import to_device
-from disttorch.autograd import graph as _graph
 from disttorch.autograd import grad_mode as _grad_mode
+from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
-from disttorch.backends import backend_for_array, get_backend
+from disttorch.backends import backend_for_array
 
 _ndarray = np.ndarray
 _np_generic = np.generic
@@ -261,17 +261,21 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         self._data = value._data
+        if self._accum is not None:
+            self._edge()  # refresh the cached leaf edge's shape and dtype
 
     def _edge(self) -> tuple:
-        """Where the gradient for this tensor goes: (node, input_nr, shape, np dtype), or None."""
+        """Where the gradient for this tensor goes: (node, input_nr, shape, np dtype), or None.
+        A leaf's edge (to its AccumulateGrad) is cached in ``_accum``."""
         if not self._requires_grad:
             return None
         fn = self._grad_fn
         if fn is None:
-            fn = self._accum
-            if fn is None:
-                fn = self._accum = AccumulateGrad(self)
-            return (fn, 0, self._data.shape, self._data.dtype)
+            edge = self._accum
+            if edge is None or edge[2] != self._data.shape or edge[3] != self._data.dtype:
+                node = edge[0] if edge is not None else AccumulateGrad(self)
+                edge = self._accum = (node, 0, self._data.shape, self._data.dtype)
+            return edge
         return (fn, self._output_nr, self._data.shape, self._data.dtype)
 
     def _grad_node(self) -> tuple:
@@ -387,7 +391,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __float__(self) -> float:
@@ -583,4 +587,3 @@ _LEGACY_TYPE_NAMES = {
 
 _graph._TENSOR_FROM_ARRAY = Tensor._from_array
 _graph._TENSOR_WITH_GRAD_FN = _with_grad_fn
-get_backend  # re-exported for ops modules

@@ -46,7 +46,10 @@ class Node:
     """A step of the backward graph. ``next_edges[i]`` is where the gradient of input i goes:
     ``(node, input_nr, shape, np_dtype)`` or None when input i needs no gradient."""
 
-    __slots__ = ("next_edges", "seq", "pre_hooks", "post_hooks", "trace", "__weakref__", "__dict__")
+    __slots__ = ("next_edges", "seq", "__weakref__", "__dict__")
+    pre_hooks: dict | None = None  # set per instance only when a hook is registered
+    post_hooks: dict | None = None
+    trace: list | None = None  # forward stack, recorded under anomaly detection
 
     def name(self) -> str:
         return type(self).__name__ + "Backward0"
@@ -94,9 +97,6 @@ class AccumulateGrad(Node):
         self.variable_ref = weakref.ref(variable)
         self.next_edges = ()
         self.seq = 2**62  # sinks run as soon as they are ready
-        self.pre_hooks = None
-        self.post_hooks = None
-        self.trace = None
 
     def name(self) -> str:
         return "AccumulateGrad"
@@ -187,7 +187,7 @@ class Op(Node):
     # applying ----------------------------------------------------------------------------------
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
-        node = cls.__new__(cls)
+        node = _new(cls)
         if attrs:
             node.__dict__.update(attrs)
         out = node.forward(*[t._data if t is not None else None for t in inputs])
@@ -198,13 +198,23 @@ class Op(Node):
         return _wrap_plain(node, inputs, out)
 
 
+_new = object.__new__
+
+
 def _record(node: Op, inputs: tuple, out: Any) -> Any:
     """Connect ``node`` into the graph and wrap its outputs as tensors that require grad."""
-    node.next_edges = tuple([t._edge() if t is not None else None for t in inputs])
+    edges = []
+    for t in inputs:
+        if t is None or not t._requires_grad:
+            edges.append(None)
+        elif t._grad_fn is not None:
+            edges.append((t._grad_fn, t._output_nr, t._data.shape, t._data.dtype))
+        else:
+            edges.append(t._accum if t._accum is not None else t._edge())
+    node.next_edges = tuple(edges)
     node.seq = next(_seq)
-    node.pre_hooks = None
-    node.post_hooks = None
-    node.trace = traceback.format_stack()[:-3] if anomaly[0] else None
+    if anomaly[0]:
+        node.trace = traceback.format_stack()[:-3]
     cls = type(node)
     if cls.save_inputs:
         node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
