@@ -32,13 +32,13 @@ class dtype:
         return {complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self) -> dtype:
-        return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
+        return {float32: complex64, float64: complex128, float16: complex64, bfloat16: complex64}.get(self, self)
 
     def __repr__(self) -> str:
         return "torch." + self.name
 
     def __reduce__(self) -> str:
-        return self.name  # pickles as the module-level singleton of that name
+        return "bool_" if self is bool_ else self.name  # pickles as the module-level singleton
 
 
 def _bfloat16_numpy() -> np.dtype:
@@ -100,20 +100,27 @@ def to_dtype(d: Any) -> dtype:
     """Accept a disttorch dtype, a numpy dtype or type, or a Python type (float, int, bool)."""
     if isinstance(d, dtype):
         return d
-    if d is float:
-        return _default
+    if d is float:  # PyTorch maps the Python types to the 64-bit dtypes, whatever the default
+        return float64
     if d is int:
         return int64
     if d is bool:
         return bool_
     if d is complex:
-        return complex128 if _default is float64 else complex64
+        return complex128
     try:
         return from_np[np.dtype(d)]
     except (TypeError, KeyError):
         raise TypeError(f"not a dtype disttorch understands: {d!r}") from None
 
 
+_BIG_UNSIGNED = frozenset((uint16, uint32, uint64))
+# c10's ScalarType names, used in PyTorch's promotion error messages
+_SCALAR_NAMES = {
+    bool_: "Bool", uint8: "Byte", uint16: "UInt16", uint32: "UInt32", uint64: "UInt64", int8: "Char",
+    int16: "Short", int32: "Int", int64: "Long", float16: "Half", bfloat16: "BFloat16", float32: "Float",
+    float64: "Double", complex64: "ComplexFloat", complex128: "ComplexDouble",
+}
 _promote_cache: dict[tuple[dtype, dtype], dtype] = {}
 
 
@@ -125,6 +132,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     hit = _promote_cache.get(key)
     if hit is not None:
         return hit
+    if (a in _BIG_UNSIGNED or b in _BIG_UNSIGNED) and a.category != FLOAT and b.category != FLOAT:
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                           f"{_SCALAR_NAMES[a]} and {_SCALAR_NAMES[b]}")
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
         if hi.category == COMPLEX and lo.category == FLOAT and lo.itemsize > hi.itemsize // 2:
@@ -137,8 +147,6 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         else:
             out = a if a.itemsize >= b.itemsize else b
     elif a.category == INT:
-        if {a, b} & {uint16, uint32, uint64} and a.is_signed != b.is_signed:
-            raise TypeError(f"Promotion for uint16, uint32, uint64 types is not supported, got {a} and {b}")
         out = from_np[np.promote_types(a.np, b.np)]
     else:
         out = a if a.itemsize >= b.itemsize else b

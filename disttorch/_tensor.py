@@ -179,7 +179,18 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Any:
+        if self._base is not None and self._extra is not None:
+            self._refresh_view()
         return self._grad_fn
+
+    def _refresh_view(self) -> None:
+        """A view whose base was modified in place since its history was recorded takes its history
+        from the base's current one."""
+        hv = self._extra.get("hv")
+        if hv is not None and hv != self._version[0] and self._base._requires_grad:
+            from disttorch._ops.inplace_view import view_history
+
+            view_history(self)
 
     @property
     def output_nr(self) -> int:
@@ -216,6 +227,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if value and self._data.dtype.kind not in _DIFF_KINDS:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -226,13 +239,13 @@ class Tensor:
                                    "use var_no_grad = var.detach().")
             return self
         if requires_grad and self._data.dtype.kind not in _DIFF_KINDS:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
     @property
     def grad(self) -> Tensor | None:
-        if self._grad_fn is not None and not self.retains_grad:
+        if self._grad is None and self._grad_fn is not None and not self.retains_grad:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
                 "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
@@ -269,6 +282,8 @@ class Tensor:
         A leaf's edge (to its AccumulateGrad) is cached in ``_accum``."""
         if not self._requires_grad:
             return None
+        if self._base is not None and self._extra is not None:
+            self._refresh_view()
         fn = self._grad_fn
         if fn is None:
             edge = self._accum
@@ -287,8 +302,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         t = Tensor._from_array(self._data)
-        t._version = self._version
-        t._base = self if self._base is None else self._base
+        t._version = self._version  # shares storage and version counter, but is not a view for autograd
         return t
 
     def detach_(self) -> Tensor:
@@ -335,7 +349,11 @@ class Tensor:
             if t is not None:
                 t._grad = grad._detached_copy() if t._grad is None else t._grad + grad
 
-        self._grad_fn._add_pre_hook(self._output_nr, keep)
+        # runs after every other hook of this tensor, whenever those were registered (as in PyTorch)
+        node = self._grad_fn
+        if node.pre_hooks is None:
+            node.pre_hooks = {}
+        node.pre_hooks[("retain", self._output_nr)] = keep
 
     @property
     def retains_grad(self) -> bool:
@@ -380,6 +398,14 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = self._data if type(self._data) is _ndarray else backend_for_array(self._data).to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        return self._data.__dlpack_device__()
 
     def item(self) -> Any:
         if self._data.size != 1:
@@ -426,7 +452,8 @@ class Tensor:
 
         return tensor_repr(self)
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()  # subclasses (Parameter) override __repr__ only
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
@@ -470,17 +497,23 @@ class Tensor:
         from a copy of this tensor's current value; then the value is written into this tensor's
         storage and this tensor (and its base, for a view) takes the new history."""
         self._check_inplace()
+        base = self._base
+        if base is not None and self._extra is not None:
+            self._refresh_view()
         alias = Tensor._from_array(self._data.copy(), self._requires_grad)
         alias._grad_fn, alias._output_nr, alias._accum = self._grad_fn, self._output_nr, self._accum
         result = compute(alias)
         if result._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                                f"{list(result._data.shape)}")
-        base = self._base
         if base is not None and (base._requires_grad or result._requires_grad):
-            from disttorch._ops.inplace_view import rebase_view
+            from disttorch._ops.inplace_view import rebase_view, view_history
 
             rebase_view(self, base, result)
+            self._data[...] = result._data
+            self._version[0] += 1
+            view_history(self)  # the view's history: its region of the base's new one
+            return self
         self._data[...] = result._data
         self._version[0] += 1
         if result._grad_fn is not None:

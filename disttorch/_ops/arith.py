@@ -110,10 +110,13 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
-    if isinstance(input, Tensor) and input.dtype is D.bool_ and isinstance(other, Tensor) and \
-            other.dtype is D.bool_:
+    a_bool, b_bool = (isinstance(v, bool) or (isinstance(v, Tensor) and v.dtype is D.bool_) for v in (input, other))
+    if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
         other = mul(other, alpha)
     return _out(_binary(Sub, input, other), out)
@@ -207,14 +210,15 @@ subtract, multiply, divide, negative = sub, mul, div, neg
 
 
 # -- operators with fast paths ---------------------------------------------------------------------
-def _fast_binary(op: type[Op], slow: Any) -> tuple[Any, Any]:
-    """Forward and reflected operator methods for a binary op."""
+def _fast_binary(op: type[Op], slow: Any, fast_kinds: str = "biufcV") -> tuple[Any, Any]:
+    """Forward and reflected operator methods for a binary op; the fast path only takes dtype kinds in
+    ``fast_kinds`` (integer ``/`` and bool ``-`` need the full function)."""
     fwd = op.forward
 
     def method(self: Tensor, other: Any) -> Tensor:
         if type(other) is Tensor:
             a, b = self._data, other._data
-            if a.dtype is b.dtype and type(a) is type(b):
+            if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
                     return op.apply(self, other)
                 return _from_array(fwd(None, a, b))
@@ -229,10 +233,10 @@ def _fast_binary(op: type[Op], slow: Any) -> tuple[Any, Any]:
 
 
 Tensor.__add__, Tensor.__radd__ = _fast_binary(Add, add)
-Tensor.__sub__, Tensor.__rsub__ = _fast_binary(Sub, sub)
+Tensor.__sub__, Tensor.__rsub__ = _fast_binary(Sub, sub, "iufcV")
 Tensor.__mul__, Tensor.__rmul__ = _fast_binary(Mul, mul)
-Tensor.__truediv__, _ = _fast_binary(Div, div)
-Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__truediv__, _ = _fast_binary(Div, div, "fcV")
+Tensor.__rtruediv__ = lambda self, other: div(1, self) * other  # PyTorch: reciprocal, then multiply
 Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
 Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
 Tensor.__pow__ = lambda self, other: pow(self, other)

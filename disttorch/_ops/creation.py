@@ -1,6 +1,8 @@
 """Creating tensors and moving them between dtypes and devices."""
 from __future__ import annotations
 
+import builtins
+import contextlib
 import math
 import warnings
 from typing import Any
@@ -47,15 +49,65 @@ def _infer_np_dtype(data: Any, arr: np.ndarray) -> Any:
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
+_NUMPY_TYPES = ("float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, uint32, "
+                "uint16, uint8, and bool")
+
+
 def _host_array(data: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         return data.__array__()
+    if isinstance(data, np.ndarray):
+        if data.dtype not in D.from_np:
+            raise TypeError(f"can't convert np.ndarray of type numpy.{data.dtype.type.__name__}. The only "
+                            f"supported types are: {_NUMPY_TYPES}.")
+        return data
     if isinstance(data, (list, tuple)) and data and any(isinstance(x, Tensor) for x in _flat_first(data)):
         return np.asarray([_host_array(x) for x in data])
-    arr = np.asarray(data)
-    if arr.dtype == object:
-        raise TypeError(f"can't convert {type(data).__name__} with mixed or non-numeric elements to a tensor")
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError):
+        _check_sequence(data, _first_sizes(data), 0)
+        raise
+    if arr.dtype.kind in "OUSV" and arr.dtype not in D.from_np:
+        _check_sequence(data, _first_sizes(data), 0)
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     return arr
+
+
+def _first_sizes(data: Any) -> list[int]:
+    sizes = []
+    while isinstance(data, (list, tuple)):
+        sizes.append(len(data))
+        if not data:
+            break
+        data = data[0]
+    return sizes
+
+
+def _check_sequence(data: Any, sizes: list[int], dim: int) -> None:
+    """Raise PyTorch's error for a ragged nested list or an element that is not a number."""
+    if dim == len(sizes):
+        if isinstance(data, (list, tuple)):
+            raise TypeError(f"'{type(data).__name__}' object cannot be interpreted as an integer")
+        if isinstance(data, str):
+            raise TypeError("new(): invalid data type 'str'")
+        if not isinstance(data, (bool, int, float, builtins.complex, np.generic)):
+            raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+        return
+    if not isinstance(data, (list, tuple)):
+        raise TypeError("not a sequence")
+    if len(data) != sizes[dim]:
+        raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(data)})")
+    for item in data:
+        _check_sequence(item, sizes, dim + 1)
+
+
+def _leaf(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._requires_grad = True
+    return t
 
 
 def _flat_first(data: Any) -> list:
@@ -78,10 +130,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         host.dtype if isinstance(data, Tensor) else _infer_np_dtype(data, host))
     backend, index = _backend_and_index(device)
     arr = backend.asarray(host, dtype=np_dtype, device_index=index, copy=True)
-    t = _from_array(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _leaf(_from_array(arr), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -101,7 +150,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
             requires_grad: bool = False) -> Tensor:
     t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype=dtype, device=device)
-    return t.requires_grad_(True) if requires_grad else t
+    return _leaf(t, requires_grad)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
@@ -109,25 +158,34 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     if arr.dtype not in D.from_np:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
-                        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
-                        "and bool.")
+        raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype.type.__name__}. The only supported "
+                        f"types are: {_NUMPY_TYPES}.")
     return _from_array(arr)
+
+
+def _on(backend: Any, index: int | None) -> Any:
+    """The context that makes new arrays land on device ``index`` of ``backend``."""
+    if index is not None and backend.device_type == "cuda":
+        return backend.xp.cuda.Device(index)
+    return contextlib.nullcontext()
+
+
+def _check_sizes(shape: tuple, what: str | None = None) -> None:
+    for s in shape:
+        if s < 0:
+            if what is not None:
+                raise RuntimeError(f"{what}: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
 
 
 def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
     backend, index = _backend_and_index(device)
     dt = D.to_dtype(dtype) if dtype is not None else (default or D.get_default_dtype())
-    xp = backend.xp
-    if index is not None and backend.device_type != "cpu":
-        with xp.cuda.Device(index):
-            arr = _fill(xp, fill, shape, dt)
-    else:
-        arr = _fill(xp, fill, shape, dt)
-    t = _from_array(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    if shape and min(shape) < 0:
+        _check_sizes(shape)
+    with _on(backend, index):
+        arr = _fill(backend.xp, fill, shape, dt)
+    return _leaf(_from_array(arr), requires_grad)
 
 
 def _fill(xp: Any, fill: Any, shape: tuple, dt: D.dtype) -> Any:
@@ -140,7 +198,10 @@ def _fill(xp: Any, fill: Any, shape: tuple, dt: D.dtype) -> Any:
 
 def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           layout: Any = None, pin_memory: bool = False) -> Tensor:
-    return _factory(0, normalize_shape(size), dtype, device, requires_grad)
+    shape = normalize_shape(size)
+    if shape and min(shape) < 0:
+        _check_sizes(shape, "zeros")
+    return _factory(0, shape, dtype, device, requires_grad)
 
 
 def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -172,29 +233,44 @@ def scalar_tensor(value: Any, *, dtype: Any = None, device: Any = None, requires
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
-    backend, _ = _backend_and_index(device)
+    backend, index = _backend_and_index(device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    t = _from_array(backend.xp.eye(n, n if m is None else m, dtype=dt.np))
-    return t.requires_grad_(True) if requires_grad else t
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    with _on(backend, index):
+        t = _from_array(backend.xp.eye(n, m, dtype=dt.np))
+    return _leaf(t, requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    vals = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
+    if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
     if dtype is None:
         dt = D.get_default_dtype() if any(isinstance(v, float) for v in vals) else D.int64
     else:
         dt = D.to_dtype(dtype)
-    backend, _ = _backend_and_index(device)
-    n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+    if not dt.is_floating_point:  # PyTorch truncates the bounds and step to the integer type first
+        vals = [int(v) for v in vals]
+        if vals[2] == 0:
+            raise ValueError("step must be nonzero")
+    lo, hi, step = vals
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"unsupported range: {lo} -> {hi}")
+    if (step > 0 and hi < lo) or (step < 0 and hi > lo):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    backend, index = _backend_and_index(device)
+    n = max(0, math.ceil((hi - lo) / step))
     # computed as start + i * step like PyTorch (not by repeated addition)
-    arr = backend.xp.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64) * vals[2] + vals[0]
-    t = _from_array(arr.astype(dt.np, copy=False))
-    return t.requires_grad_(True) if requires_grad else t
+    with _on(backend, index):
+        arr = backend.xp.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64) * step + lo
+        t = _from_array(arr.astype(dt.np, copy=False))
+    return _leaf(t, requires_grad)
 
 
 def range_(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, device: Any = None) -> Tensor:
@@ -206,9 +282,18 @@ def range_(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, device: An
 def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    backend, _ = _backend_and_index(device)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    backend, index = _backend_and_index(device)
     xp = backend.xp
-    start, end = (float(v.item()) if isinstance(v, Tensor) else v for v in (start, end))
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if dt.category <= D.INT:  # PyTorch converts the bounds to the integer type first
+        start, end = int(start), int(end)
+    with _on(backend, index):
+        return _leaf(_from_array(_linspace(xp, start, end, steps).astype(dt.np)), requires_grad)
+
+
+def _linspace(xp: Any, start: Any, end: Any, steps: int) -> Any:
     if steps == 1:
         arr = xp.asarray([start], dtype=np.float64)
     else:
@@ -217,8 +302,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
         step = (end - start) / (steps - 1)
         half = steps // 2
         arr = xp.where(i < half, start + step * i, end - step * (steps - 1 - i))
-    t = _from_array(arr.astype(dt.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return arr
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
@@ -226,7 +310,7 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     exps = linspace(start, end, steps, dtype=D.float64, device=device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = _from_array((base ** exps._data).astype(dt.np))
-    return t.requires_grad_(True) if requires_grad else t
+    return _leaf(t, requires_grad)
 
 
 def _like(fill: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool) -> Tensor:

@@ -1,6 +1,13 @@
-"""In-place ops on views of tensors that are part of a graph: the base takes a new history
-(PyTorch's CopySlices): gradient for the region the view covers flows through the in-place op,
-the rest flows to the base's previous history."""
+"""In-place ops on views of tensors that are part of a graph (PyTorch's CopySlices).
+
+After ``view.op_()`` the base takes a new history, CopySlices: the gradient of the region the
+view covers flows to the in-place op's result, the rest to the base's previous history. A view
+whose base changed since its history was recorded gets a fresh history from the base's current
+one (AsStridedBackward0), so later uses of the view see the new values' graph.
+
+The region is described by the memory geometry of view and base, turned into flat (C-order)
+indices into the base's logical layout; the gradient ops on it are differentiable.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -8,22 +15,49 @@ from typing import Any
 import numpy as np
 
 from disttorch._tensor import Tensor
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, _seq
 
 
-def view_region(grad: Any, base: Any, view: Any) -> Any:
-    """The part of ``grad`` (laid out like ``base``) that ``view`` covers in ``base``'s memory."""
-    xp = np if type(grad) is np.ndarray else __import__("cupy")
-    like = xp.empty_like(base)  # same strides as base where possible
-    like[...] = grad
-    base_ptr = _ptr(base)
-    offset = _ptr(view) - base_ptr
-    if like.strides != base.strides:
-        raise RuntimeError("in-place op on a view of a tensor with this memory layout is not supported")
-    flat = like.reshape(-1) if like.flags.c_contiguous else like.ravel(order="K")
-    start = offset // like.itemsize
-    region = xp.lib.stride_tricks.as_strided(flat[start:], shape=view.shape, strides=view.strides)
-    return like, region
+class Region:
+    """Where a view lies inside its base: flat C-order indices of the base, cached per backend."""
+
+    __slots__ = ("base_shape", "view_shape", "base_strides", "view_strides", "offset", "itemsize", "_idx")
+
+    def __init__(self, base: Any, view: Any) -> None:
+        self.base_shape, self.view_shape = base.shape, view.shape
+        self.base_strides, self.view_strides = base.strides, view.strides
+        self.offset = _ptr(view) - _ptr(base)
+        self.itemsize = base.itemsize
+        self._idx: dict = {}
+
+    def index(self, like: Any) -> Any:
+        key = type(like)
+        idx = self._idx.get(key)
+        if idx is None:
+            idx = self._idx[key] = _to_backend(self._host_index(), like)
+        return idx
+
+    def _host_index(self) -> np.ndarray:
+        item = self.itemsize
+        # memory offset (in elements) of every element of the base, in C order
+        boff = np.zeros(self.base_shape, np.int64)
+        for d, (n, s) in enumerate(zip(self.base_shape, self.base_strides)):
+            shape = [1] * len(self.base_shape)
+            shape[d] = n
+            boff = boff + (np.arange(n, dtype=np.int64) * (s // item)).reshape(shape)
+        boff = boff.reshape(-1)
+        lo = int(boff.min()) if boff.size else 0
+        where = np.full(int(boff.max()) - lo + 1 if boff.size else 0, -1, np.int64)
+        where[boff - lo] = np.arange(boff.size, dtype=np.int64)
+        voff = np.full(self.view_shape, self.offset // item, np.int64)
+        for d, (n, s) in enumerate(zip(self.view_shape, self.view_strides)):
+            shape = [1] * len(self.view_shape)
+            shape[d] = n
+            voff = voff + (np.arange(n, dtype=np.int64) * (s // item)).reshape(shape)
+        idx = where[voff - lo]
+        if idx.size and idx.min() < 0:
+            raise RuntimeError("in-place operation on a view whose elements are not all in its base")
+        return idx
 
 
 def _ptr(arr: Any) -> int:
@@ -32,18 +66,82 @@ def _ptr(arr: Any) -> int:
     return int(arr.data.ptr)
 
 
+def _to_backend(idx: np.ndarray, like: Any) -> Any:
+    if type(like) is np.ndarray:
+        return idx
+    from disttorch.backends import backend_for_array
+
+    return backend_for_array(like).asarray(idx)
+
+
+def _xp(arr: Any) -> Any:
+    if type(arr) is np.ndarray:
+        return np
+    from disttorch.backends import backend_for_array
+
+    return backend_for_array(arr).xp
+
+
+class TakeRegion(Op):
+    """The view's part of a base-shaped tensor."""
+
+    def forward(self, g: Any) -> Any:
+        return g.reshape(-1)[self.region.index(g)].reshape(self.region.view_shape)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return PutRegion.apply(grad, region=self.region)
+
+
+class PutRegion(Op):
+    """A base-shaped tensor of zeros holding ``g`` where the view lies."""
+
+    def forward(self, g: Any) -> Any:
+        out = _xp(g).zeros(self.region.base_shape, g.dtype)
+        out.reshape(-1)[self.region.index(g)] = g.reshape(-1)
+        return out
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return TakeRegion.apply(grad, region=self.region)
+
+
+class ZeroRegion(Op):
+    """A base-shaped tensor with the view's part set to zero."""
+
+    def forward(self, g: Any) -> Any:
+        out = g.copy()  # C order
+        out.reshape(-1)[self.region.index(g)] = 0
+        return out
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return ZeroRegion.apply(grad, region=self.region)
+
+
 class CopySlices(Op):
-    """Inputs: the base's old value and the view's new value."""
+    """Inputs: the base's previous value and the view's new value. The caller writes the data."""
 
     def forward(self, base: Any, new_view: Any) -> Any:
-        return base  # the data was written in place by the caller
+        return base
 
     def backward(self, grad: Tensor) -> tuple:
-        g = grad._data
-        full, region = view_region(g, self.base_arr, self.view_arr)
-        grad_view = Tensor._from_array(region.copy())
-        region[...] = 0
-        return Tensor._from_array(full), grad_view
+        ga, gb = self.next_edges
+        return (ZeroRegion.apply(grad, region=self.region) if ga else None,
+                TakeRegion.apply(grad, region=self.region) if gb else None)
+
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"
+
+    def __repr__(self) -> str:
+        return f"<CopySlices object at {id(self):#x}>"
+
+
+class AsStrided(Op):
+    """History of a view taken from its base's current history (built by ``view_history``)."""
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return PutRegion.apply(grad, region=self.region)
+
+    def name(self) -> str:
+        return "AsStridedBackward0"
 
 
 def rebase_view(view: Tensor, base: Tensor, result: Tensor) -> None:
@@ -52,5 +150,25 @@ def rebase_view(view: Tensor, base: Tensor, result: Tensor) -> None:
         return
     old = Tensor._from_array(base._data, base._requires_grad)
     old._grad_fn, old._output_nr, old._accum = base._grad_fn, base._output_nr, base._accum
-    new_base = CopySlices.apply(old, result, base_arr=base._data, view_arr=view._data)
+    new_base = CopySlices.apply(old, result, region=Region(base._data, view._data))
     base._grad_fn, base._output_nr, base._requires_grad = new_base._grad_fn, 0, True
+
+
+def view_history(view: Tensor) -> None:
+    """Make ``view``'s history the region of its base's current history (AsStridedBackward0)."""
+    base = view._base
+    node = AsStrided.__new__(AsStrided)
+    node.region = Region(base._data, view._data)
+    node.next_edges = (base._edge(),)
+    node.seq = next(_seq)
+    node.pre_hooks = node.post_hooks = None
+    node.trace = None
+    view._grad_fn, view._output_nr, view._requires_grad = node, 0, True
+    mark_current(view)
+
+
+def mark_current(view: Tensor) -> None:
+    """Record that ``view``'s history matches its storage's current version."""
+    if view._extra is None:
+        view._extra = {}
+    view._extra["hv"] = view._version[0]

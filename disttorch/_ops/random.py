@@ -136,26 +136,54 @@ def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, str, A
     dev = to_device(device) if device is not None else to_device("cpu")
     backend = get_backend(dev.type)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
     return backend, dt, dev.type, shape
+
+
+def _wrap(arr: Any, device: Any, requires_grad: bool = False) -> Tensor:
+    """A new leaf on ``device`` (the backend's generator may hand back another array type, e.g. numpy)."""
+    if device is not None:
+        dev = to_device(device)
+        backend = get_backend(dev.type)
+        if not isinstance(arr, backend.array_types) or (dev.index is not None and
+                                                        backend.device_index(arr) != dev.index):
+            arr = backend.asarray(arr, device_index=dev.index)
+    t = _from_array(arr)
+    if requires_grad:
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._requires_grad = True
+    return t
+
+
+_KERNEL = {"uniform": "check_uniform_bounds", "normal": "normal_kernel_cpu"}
+
+
+def _check_float(kind: str, dt: D.dtype) -> None:
+    if not (dt.is_floating_point or dt.is_complex):
+        raise NotImplementedError(f"\"{_KERNEL[kind]}\" not implemented for '{D._SCALAR_NAMES[dt]}'")
 
 
 def _float_sample(kind: str, size: tuple, generator: Any, dtype: Any, device: Any,
                   requires_grad: bool) -> Tensor:
     backend, dt, dtype_name, shape = _target(normalize_shape(size), dtype, device)
-    if not dt.is_floating_point:
-        raise RuntimeError(f"\"{kind}\" not implemented for '{_word(dt)}'")
+    _check_float(kind, dt)
     rng = _generator_for(dtype_name, generator)
-    sample_dtype = dt.np if dt in (D.float32, D.float64) else np.float32
+    real = dt.to_real()
+    sample_dtype = real.np if real in (D.float32, D.float64) else np.float32
+    if dt.is_complex:  # independent real and imaginary parts; a complex normal has E|z|^2 = 1
+        shape = (*shape, 2)
     if kind == "uniform":
         arr = rng.random(shape, dtype=sample_dtype)
     else:
         arr = rng.standard_normal(shape, dtype=sample_dtype)
-    t = _from_array(arr if arr.dtype == dt.np else arr.astype(dt.np))
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def _word(dt: D.dtype) -> str:
-    return {D.int64: "Long", D.int32: "Int", D.bool_: "Bool", D.uint8: "Byte"}.get(dt, dt.name)
+    if dt.is_complex:
+        arr = arr.view(dt.np)[..., 0]
+        if kind == "normal":
+            arr *= np.sqrt(0.5)
+    return _wrap(arr if arr.dtype == dt.np else arr.astype(dt.np), device, requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
@@ -168,25 +196,39 @@ def randn(*size: Any, generator: Generator | None = None, out: Any = None, dtype
     return _float_sample("normal", size, generator, dtype, device, requires_grad)
 
 
+# C++ names PyTorch uses in randint's range errors
+_CTYPE = {D.bool_: "bool", D.uint8: "unsigned char", D.int8: "signed char", D.int16: "short", D.int32: "int",
+          D.int64: "long"}
+
+
 def randint(low: int, high: Any = None, size: Any = None, *, generator: Generator | None = None,
             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     if high is None:
         raise TypeError("randint() missing required argument 'size'")
+    low, high = int(low), int(high)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     backend, dt, dtype_name, shape = _target(normalize_shape((size,)), dtype or D.int64, device)
+    if dt in _CTYPE:
+        lo, hi = (0, 1) if dt is D.bool_ else (int(np.iinfo(dt.np).min), int(np.iinfo(dt.np).max))
+        if not lo <= low <= hi:
+            raise RuntimeError(f"from is out of bounds for {_CTYPE[dt]}")
+        if not lo <= high - 1 <= hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {_CTYPE[dt]}")
     rng = _generator_for(dtype_name, generator)
     arr = rng.integers(low, high, size=shape, dtype=np.int64)
-    return _from_array(arr.astype(dt.np, copy=False))
+    return _wrap(arr.astype(dt.np, copy=False), device, requires_grad)
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     backend, dt, dtype_name, _ = _target((n,), dtype or D.int64, device)
     rng = _generator_for(dtype_name, generator)
-    return _from_array(rng.permutation(n).astype(dt.np, copy=False))
+    return _wrap(rng.permutation(n).astype(dt.np, copy=False), device, requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -209,6 +251,11 @@ def randint_like(input: Tensor, low: int = 0, high: Any = None, *, dtype: Any = 
 
 def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None, out: Any = None,
            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if isinstance(std, Tensor):
+        if bool((std._data < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         like = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(tuple(np.shape(mean.__array__() if isinstance(mean, Tensor) else mean)),
@@ -224,6 +271,9 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
 
 def bernoulli(input: Tensor, p: Any = None, *, generator: Generator | None = None) -> Tensor:
     probs = input._data if p is None else p
+    if bool(((probs < 0) | (probs > 1)).any()):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message "
+                           "be improved?  If so, please report an enhancement request to PyTorch.)")
     rng = _generator_for(input.device.type, generator)
     u = rng.random(input._data.shape)
     return _from_array((u < probs).astype(input._data.dtype))
@@ -272,12 +322,14 @@ def _sample_dtype(self: Tensor) -> Any:
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    _check_float("uniform", self.dtype)
     self._check_inplace()
     u = _rng_of(self, generator).random(self._data.shape, dtype=_sample_dtype(self))
     return _fill_from(self, u * (b - a) + a)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    _check_float("normal", self.dtype)
     self._check_inplace()
     z = _rng_of(self, generator).standard_normal(self._data.shape, dtype=_sample_dtype(self))
     return _fill_from(self, z * std + mean)

@@ -7,12 +7,14 @@ from . import engine, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                        set_grad_enabled)
 from .graph import Node
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck", "detect_anomaly",
-           "set_detect_anomaly", "Variable", "once_differentiable", "InplaceFunction", "Node", "graph"]
+           "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
+           "detect_anomaly", "set_detect_anomaly", "Variable", "once_differentiable", "InplaceFunction", "Node",
+           "graph"]
 
 
 def _as_list(x: Any) -> list:
@@ -64,22 +66,19 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     if inputs is not None:
         inputs = _as_list(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         _backward_into(roots, inputs, retain_graph, create_graph)
         return
     engine.run_backward(roots, retain_graph, create_graph)
 
 
 def _backward_into(roots: list, inputs: list, retain_graph: bool, create_graph: bool) -> None:
+    """backward(inputs=...): only the given tensors get ``.grad`` (a non-leaf one retains it)."""
+    for t in inputs:
+        if t._grad_fn is not None:
+            t.retain_grad()
     capture = {t._grad_node(): i for i, t in enumerate(inputs)}
-    got = engine.run_backward(roots, retain_graph, create_graph, capture=capture, accumulate=False)
-    for t, g in zip(inputs, got):
-        if g is None:
-            continue
-        if t._grad is None:
-            t._grad = g if create_graph else g._detached_copy()
-        else:
-            t._grad = t._grad + g
+    engine.run_backward(roots, retain_graph, create_graph, capture=capture, accumulate=True)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -92,9 +91,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
-    for i, t in enumerate(ins):
+    for t in ins:
         if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots = _make_roots(outs, _as_list(grad_outputs), create_graph)
     capture: dict = {}
     for i, t in enumerate(ins):
@@ -105,8 +104,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         g = got[capture[t._grad_node()]]
         if g is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 from disttorch._ops.creation import zeros_like
 

@@ -39,10 +39,14 @@ def run_backward(
     """Propagate ``roots`` = [(node, output_nr, grad Tensor)] back through the graph.
 
     ``capture`` maps (node, output_nr) to a slot: the gradient arriving there is returned in that
-    slot instead of flowing on (autograd.grad). With ``accumulate=False`` leaves are left alone.
+    slot (autograd.grad); then only the nodes leading to a captured one run. With ``accumulate=False``
+    leaves are left alone.
     """
     deps = _count_dependencies([r[0] for r in roots])
-    needed = _needed_nodes(deps, capture, [r[0] for r in roots]) if capture is not None else None
+    needed = targets = None
+    if capture is not None:
+        targets = {node for node, _ in capture}
+        needed = _needed_nodes(targets, [r[0] for r in roots])
     captured: list[Any] = [None] * (max(capture.values()) + 1 if capture else 0)
 
     buffers: dict[Node, list[Any]] = {}
@@ -53,26 +57,32 @@ def run_backward(
         if deps.get(node, 0) == 0:
             heapq.heappush(ready, (-node.seq, id(node), node))
 
-    _callbacks.append([])
+    callbacks: list[Callable[[], None]] = []
+    _callbacks.append(callbacks)
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
     try:
         while ready:
             _, _, node = heapq.heappop(ready)
             grads = buffers.pop(node, None)
+            if needed is not None:
+                # like PyTorch: a node that runs afterwards gives its gradient as it arrived; one that
+                # is only captured gives it after its tensor hooks
+                if node not in needed:
+                    if grads is not None and node in targets:
+                        if node.pre_hooks:
+                            grads = _run_pre_hooks(node, grads)
+                        _capture(capture, captured, node, grads)
+                        if accumulate and isinstance(node, AccumulateGrad) and grads[0] is not None:
+                            node.accumulate(grads[0], create_graph)  # backward(inputs=[leaf])
+                    continue
+                if grads is not None and node in targets:
+                    _capture(capture, captured, node, grads)
             if grads is not None and node.pre_hooks:
                 grads = _run_pre_hooks(node, grads)
-            if capture is not None and grads is not None:
-                for nr, g in enumerate(grads):
-                    slot = capture.get((node, nr))
-                    if slot is not None and g is not None:
-                        captured[slot] = g if captured[slot] is None else captured[slot] + g
             if isinstance(node, AccumulateGrad):
-                if accumulate and grads is not None and grads[0] is not None and \
-                        (needed is None or node in needed):
+                if accumulate and grads is not None and grads[0] is not None:
                     node.accumulate(grads[0], create_graph)
-                continue
-            if needed is not None and node not in needed:
                 continue
             outs = _call_node(node, grads, retain_graph)
             for edge, g in zip(node.next_edges, outs):
@@ -86,12 +96,22 @@ def run_backward(
                 deps[child] = left
                 if left == 0:
                     heapq.heappush(ready, (-child.seq, id(child), child))
+        # callbacks may queue further callbacks
+        i = 0
+        while i < len(callbacks):
+            callbacks[i]()
+            i += 1
     finally:
         grad_mode._enabled[0] = prev_mode
-        callbacks = _callbacks.pop()
-    for cb in callbacks:
-        cb()
+        _callbacks.pop()
     return captured if capture is not None else None
+
+
+def _capture(capture: dict, captured: list, node: Node, grads: list) -> None:
+    for nr, g in enumerate(grads):
+        slot = capture.get((node, nr))
+        if slot is not None and g is not None:
+            captured[slot] = g if captured[slot] is None else captured[slot] + g
 
 
 def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -111,34 +131,29 @@ def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
     return deps
 
 
-def _needed_nodes(deps: dict[Node, int], capture: dict, roots: list[Node]) -> set[Node]:
-    """Nodes from which some captured (node, nr) is reachable: only they must run."""
-    targets = {node for node, _ in capture}
+def _needed_nodes(targets: set[Node], roots: list[Node]) -> set[Node]:
+    """Nodes that must run: those from which some target node is reachable through an edge."""
     needed: set[Node] = set()
-    # iterative post-order DFS
-    state: dict[Node, bool] = {}
-    for root in roots:
+    done: set[Node] = set()
+    for root in roots:  # iterative post-order DFS
+        if root in done:
+            continue
+        done.add(root)
         stack = [(root, iter(root.next_edges))]
-        state[root] = False
         while stack:
             node, it = stack[-1]
-            advanced = False
             for edge in it:
-                if edge is None:
-                    continue
-                child = edge[0]
-                if child not in state:
-                    state[child] = False
+                if edge is not None and edge[0] not in done:
+                    child = edge[0]
+                    done.add(child)
                     stack.append((child, iter(child.next_edges)))
-                    advanced = True
                     break
-                if child in needed:
-                    needed.add(node)
-            if advanced:
-                continue
-            stack.pop()
-            if node in targets or any(e is not None and e[0] in needed for e in node.next_edges):
-                needed.add(node)
+            else:
+                stack.pop()
+                for e in node.next_edges:
+                    if e is not None and (e[0] in needed or e[0] in targets):
+                        needed.add(node)
+                        break
     return needed
 
 
@@ -154,29 +169,47 @@ def _add_to_buffer(buffers: dict, node: Node, nr: int, grad: Any) -> None:
 
 
 def _run_pre_hooks(node: Node, grads: list[Any]) -> list[Any]:
+    """Tensor hooks (per output, then the retain_grad hook), then the node's own prehooks."""
     hooks = node.pre_hooks
     for nr, g in enumerate(grads):
+        if g is None:
+            continue
         for fn in list(hooks.get(nr, {}).values()):
-            if g is None:
-                break
             new = fn(g)
             if new is not None:
+                if new.shape != g.shape:
+                    raise RuntimeError(f"hook '{_hook_name(fn)}' has changed the size of value")
                 g = new
+        retain = hooks.get(("retain", nr))
+        if retain is not None:
+            retain(g)
         grads[nr] = g
     for fn in list(hooks.get(-1, {}).values()):
         new = fn(tuple(grads))
         if new is not None:
+            _check_hook_count(fn, new, len(grads))
             grads = list(new)
     return grads
+
+
+def _hook_name(fn: Callable) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _check_hook_count(fn: Callable, values: Any, expected: int) -> None:
+    if len(values) != expected:
+        raise RuntimeError(f"hook '{_hook_name(fn)}' has returned an incorrect number of values (got "
+                           f"{len(values)}, but expected {expected})")
 
 
 def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple:
     if grads is None or all(g is None for g in grads):
         return (None,) * len(node.next_edges)
     meta = getattr(node, "_out_meta", None)
-    if meta is not None and any(g is None for g in grads):
+    if meta is not None and any(g is None for g in grads) and getattr(node, "materialize_grads", True):
+        # outputs that got no gradient get zeros (non-tensor outputs of a Function get None)
         sample = next(g for g in grads if g is not None)
-        grads = [g if g is not None else sample._new_zeros_np(*m) for g, m in zip(grads, meta)]
+        grads = [sample._new_zeros_np(*m) if g is None and m[1] is not None else g for g, m in zip(grads, meta)]
     try:
         outs = node.backward(*grads)
     except Exception as exc:
@@ -194,6 +227,7 @@ def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple
         for fn in list(node.post_hooks.values()):
             new = fn(outs, tuple(grads))
             if new is not None:
+                _check_hook_count(fn, new, len(outs))
                 outs = tuple(new)
     if anomaly[0] and anomaly[1]:
         for i, g in enumerate(outs):

@@ -2,10 +2,24 @@
 ``forward(ctx, ...)`` and ``backward(ctx, ...)``, called through ``F.apply(...)``."""
 from __future__ import annotations
 
+import functools
+import traceback
 from typing import Any
 
 from . import grad_mode
-from .graph import FREED_MESSAGE, Node, _raise_modified, _seq
+from .graph import (
+    FREED_MESSAGE,
+    Node,
+    Op,
+    SavedOutput,
+    _raise_modified,
+    _raise_modified_output,
+    _seq,
+    _tensor_from_saved,
+    anomaly,
+)
+
+_DIFF_KINDS = frozenset("fcV")
 
 
 class FunctionCtx:
@@ -30,6 +44,9 @@ class BackwardCFunction(Node, FunctionCtx):
     def name(self) -> str:
         return self._cls.__name__ + "Backward"
 
+    def __repr__(self) -> str:
+        return f"<torch.autograd.function.{self.name()} object at {id(self):#x}>"
+
     @property
     def saved_tensors(self) -> tuple:
         saved = self.__dict__.get("_saved")
@@ -37,10 +54,17 @@ class BackwardCFunction(Node, FunctionCtx):
             if "_saved" in self.__dict__:
                 raise RuntimeError(FREED_MESSAGE)
             return ()
+        out = []
         for t, version in saved:
+            if isinstance(t, SavedOutput):  # an output of this node, kept without a reference cycle
+                if t.version[0] != t.expected:
+                    _raise_modified_output(t, self)
+                out.append(_tensor_from_saved(t, self))
+                continue
             if t is not None and t._version[0] != version:
                 _raise_modified(t, version, self)
-        return tuple(t for t, _ in saved)
+            out.append(t)
+        return tuple(out)
 
     @property
     def saved_variables(self) -> tuple:
@@ -51,18 +75,17 @@ class BackwardCFunction(Node, FunctionCtx):
             self._saved = None
 
     def backward(self, *grads: Any) -> Any:
-        if not getattr(self, "materialize_grads", True):
-            pass
         out = self._cls.backward(self, *grads)
         if not isinstance(out, tuple):
             out = (out,)
-        n_in = len(self.next_edges)
+        n_in = len(self.needs_input_grad)
         if len(out) > n_in and all(g is None for g in out[n_in:]):
             out = out[:n_in]
         if len(out) != n_in:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected "
                                f"{n_in}, got {len(out)})")
-        return tuple(g if e is not None else None for g, e in zip(out, self.next_edges))
+        # one gradient per Tensor argument (the graph's inputs), None where no gradient is needed
+        return tuple(out[i] if e is not None else None for i, e in zip(self._tensor_args, self.next_edges))
 
 
 class _FunctionMeta(type):
@@ -94,12 +117,13 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
 
         node = BackwardCFunction.__new__(BackwardCFunction)
         node._cls = cls
-        tensor_args = [a for a in args if isinstance(a, Tensor)]
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = grad_mode._enabled[0] and any(node.needs_input_grad)
-        uses_setup = "setup_context" in _own_attrs(cls)
+        if record:  # the inputs' edges, taken before a dirty input takes this node as its history
+            node._tensor_args = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+            node.next_edges = tuple(args[i]._edge() for i in node._tensor_args)
         with grad_mode.no_grad():
-            if uses_setup:
+            if "setup_context" in _own_attrs(cls):
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(node, args, output)
             else:
@@ -108,33 +132,58 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         outputs = output if is_tuple else (output,)
         dirty = {id(t) for t in getattr(node, "_dirty", ())}
         non_diff = {id(t) for t in getattr(node, "_non_diff", ())}
+        input_ids = {id(a) for a in args if isinstance(a, Tensor)}
         results = []
         for i, o in enumerate(outputs):
             if not isinstance(o, Tensor):
                 results.append(o)
                 continue
             if id(o) in dirty:
+                if record and o._grad_fn is None and o._requires_grad:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                                       "operation.")
                 o._version[0] += 1
                 wrapped = o
-            elif any(o is a for a in tensor_args):
-                wrapped = o.view_as(o)  # an input returned as is becomes a new output of this node
+            elif id(o) in input_ids:
+                wrapped = _alias(o)  # an input returned as is becomes a new output of this node
             else:
                 wrapped = o
-            if record and id(o) not in non_diff and wrapped.is_floating_point() or (
-                    record and wrapped.is_complex() and id(o) not in non_diff):
+            if record and id(o) not in non_diff and o._data.dtype.kind in _DIFF_KINDS:
                 wrapped._grad_fn, wrapped._output_nr, wrapped._requires_grad = node, i, True
             results.append(wrapped)
+        d = node.__dict__  # drop the ctx's references to outputs: they would make node <-> output cycles
+        d.pop("_dirty", None)
+        d.pop("_non_diff", None)
+        to_save = d.pop("_to_save", None)
         if record:
-            node.next_edges = tuple(a._edge() if isinstance(a, Tensor) else None for a in args)
             node.seq = next(_seq)
             node.pre_hooks = node.post_hooks = None
-            node.trace = None
+            node.trace = traceback.format_stack()[:-2] if anomaly[0] else None
             node._out_meta = tuple((r._data.shape, r._data.dtype) if isinstance(r, Tensor) else ((), None)
                                    for r in results)
-            to_save = getattr(node, "_to_save", None)
             if to_save is not None:
-                node._saved = [(t, t._version[0]) if t is not None else (None, 0) for t in to_save]
+                node._saved = [_save(t, node, outputs, results) for t in to_save]
         return tuple(results) if is_tuple else results[0]
+
+
+def _alias(t: Any) -> Any:
+    """A new tensor on ``t``'s storage and version counter (a view of all of it)."""
+    from disttorch._tensor import Tensor
+
+    out = Tensor._from_array(t._data)
+    out._version = t._version
+    out._base = t if t._base is None else t._base
+    return out
+
+
+def _save(t: Any, node: Any, outputs: tuple, results: list) -> tuple:
+    """Saved entry for ``t``: an output of ``node`` is kept as data (no node <-> tensor cycle)."""
+    if t is None:
+        return (None, 0)
+    for i, (o, r) in enumerate(zip(outputs, results)):
+        if (t is o or t is r) and r._grad_fn is node:
+            return (SavedOutput(r, i), 0)
+    return (t, t._version[0])
 
 
 def _own_attrs(cls: type) -> set:
@@ -147,7 +196,36 @@ def _own_attrs(cls: type) -> set:
 
 
 def once_differentiable(fn: Any) -> Any:
-    return fn
+    """Decorator for a Function's backward that is not itself differentiable: it runs without
+    recording, and differentiating its results (create_graph=True) raises."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        from disttorch._tensor import Tensor
+
+        with grad_mode.no_grad():
+            outputs = fn(ctx, *args)
+        if not grad_mode._enabled[0] or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        is_tuple = isinstance(outputs, tuple)
+        wrapped = tuple(_DelayedError.apply(o.detach().requires_grad_()) if isinstance(o, Tensor) else o
+                        for o in (outputs if is_tuple else (outputs,)))
+        return wrapped if is_tuple else wrapped[0]
+
+    return wrapper
+
+
+class _DelayedError(Op):
+    """Stands for a backward that cannot be differentiated; raises only if reached."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def backward(self, grad: Any) -> Any:
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+    def name(self) -> str:
+        return "DelayedError"
 
 
 class InplaceFunction(Function):

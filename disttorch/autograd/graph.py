@@ -99,7 +99,10 @@ class AccumulateGrad(Node):
         self.seq = 2**62  # sinks run as soon as they are ready
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
     @property
     def variable(self) -> Any:
@@ -255,6 +258,8 @@ def _wrap_plain(node: Op, inputs: tuple, out: Any) -> Any:
 def _share_view(view: Any, base: Any) -> None:
     view._version = base._version
     view._base = base if base._base is None else base._base
+    if view._grad_fn is not None:  # the version its history belongs to (see _ops/inplace_view.py)
+        view._extra = {"hv": base._version[0]}
 
 
 def _raise_modified(t: Any, version: int, node: Node) -> None:

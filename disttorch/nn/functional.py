@@ -17,6 +17,7 @@ class Linear(Op):
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_2d(x.shape)} and "
                                f"{w.shape[1]}x{w.shape[0]})")
         self.ndim = x.ndim
+        self.has_bias = b is not None
         y = x @ w.T
         if b is not None:
             y += b
@@ -36,7 +37,10 @@ class Linear(Op):
         return grad_x, grad_w, grad_b
 
     def name(self) -> str:
-        return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
+        # the node PyTorch's decomposition of linear ends with, by input rank and bias
+        if self.has_bias:
+            return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
+        return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(self.ndim, "UnsafeViewBackward0")
 
 
 def _2d(shape: tuple) -> str:

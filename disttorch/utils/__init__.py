@@ -1,0 +1,2 @@
+"""torch.utils (dlpack for now; data loading comes with the nn/data work)."""
+from . import dlpack
