@@ -1,9 +1,14 @@
 """torch.device: a device type plus an optional index (``cpu``, ``cuda``, ``cuda:1``)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from disttorch.backends import device_types, get_backend
+
+
+# a type name, then optionally ':' and an index without leading zeros (PyTorch rejects "cuda:01", " cuda")
+_DEVICE_RE = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*|-[1-9][0-9]*))?\Z")
 
 
 class device:
@@ -19,27 +24,31 @@ class device:
             type_or_str, index = "cuda", type_or_str
         if not isinstance(type_or_str, str):
             raise TypeError(f"device() expects a string, an int or a device, got {type(type_or_str).__name__}")
-        text = type_or_str.strip()
-        if ":" in text:
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): argument 'index' (position 2) must be int, not {type(index).__name__}")
+        if not type_or_str:
+            raise RuntimeError("Device string must not be empty")
+        match = _DEVICE_RE.match(type_or_str)
+        if match is None:
+            raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+        text, idx = match.group(1), match.group(2)
+        if idx is not None:
             if index is not None:
-                raise ValueError(f"type (string) must not include an index because index was passed "
-                                 f"explicitly: {text}")
-            text, _, idx = text.partition(":")
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+                raise RuntimeError(f"type (string) must not include an index because index was passed "
+                                   f"explicitly: {type_or_str}")
             index = int(idx)
         if text not in _known_types():
             raise RuntimeError(
                 f"Expected one of {', '.join(_known_types())} device type at start of device string: {type_or_str}")
         if index is not None and index < 0:
-            raise RuntimeError(f"Device index must not be negative, got {index}")
+            raise RuntimeError("Device index must not be negative")
         self.type = text
         self.index = index
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and self.type == other.type and self.index == other.index
+        if not isinstance(other, device):
+            return NotImplemented  # as in PyTorch, device("cpu") != "cpu"
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))

@@ -516,6 +516,11 @@ class Tensor:
             return self
         self._data[...] = result._data
         self._version[0] += 1
+        if result._grad_fn is None and self._grad_fn is not None:
+            # overwritten by a value that does not depend on the old one: no gradient flows back
+            from disttorch._ops.inplace_view import Overwritten
+
+            result = Overwritten.apply(alias)
         if result._grad_fn is not None:
             self._grad_fn, self._output_nr, self._requires_grad = result._grad_fn, result._output_nr, True
             saved = result._grad_fn.__dict__.get("_saved_out")

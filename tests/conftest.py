@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.append(os.path.dirname(__file__))  # for `import oracle`; after the real packages
 
 
 def _cuda_available() -> bool:

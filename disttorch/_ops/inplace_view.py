@@ -144,6 +144,19 @@ class AsStrided(Op):
         return "AsStridedBackward0"
 
 
+class Overwritten(Op):
+    """History of a tensor overwritten in place by a constant: no gradient reaches its past."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def backward(self, grad: Tensor) -> None:
+        return None
+
+    def name(self) -> str:
+        return "FillBackward0"
+
+
 def rebase_view(view: Tensor, base: Tensor, result: Tensor) -> None:
     """Give ``base`` a CopySlices history after ``view`` was overwritten with ``result``."""
     if not result._requires_grad and not base._requires_grad:

@@ -157,7 +157,9 @@ class _ScatterAdd(Op):
         xp = self_xp(src)
         out = xp.zeros(self.shape, src.dtype)
         index = _index_tuple(xp, self.index, self.axis)
-        if xp is np:
+        if getattr(self, "unique", False):  # one index per slice (max/min/median along a dim)
+            out[index] = src
+        elif xp is np:
             np.add.at(out, index, src)
         else:
             import cupyx
@@ -407,7 +409,7 @@ class _ExtremeDim(Op):
         if not shape:
             return grad
         g = _keepdim(grad, shape, (self.axis,), self.keepdim)
-        return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape)
+        return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape, unique=True)
 
     def name(self) -> str:
         return "MaxBackward0" if self.is_max else "MinBackward0"
@@ -1011,7 +1013,7 @@ class _MedianDim(Op):
         if not shape:
             return grad
         g = _keepdim(grad, shape, (self.axis,), self.keepdim)
-        return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape)
+        return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape, unique=True)
 
     def name(self) -> str:
         return "NanmedianBackward1" if self.ignore_nan else "MedianBackward1"

@@ -38,7 +38,7 @@ __all__ = [
 
 def _cj(t: Tensor) -> Tensor:
     """Conjugate for complex tensors (the chain rule for holomorphic functions), identity otherwise."""
-    return t.conj() if t._data.dtype.kind == "c" else t
+    return t.conj() if type(t) is Tensor and t._data.dtype.kind == "c" else t
 
 
 def _zeros_like(t: Tensor) -> Tensor:
@@ -535,9 +535,16 @@ class Abs(Op):
         return grad * self.saved_inputs[0].sgn()  # abs'(0) = 0
 
 
+def _sign(x: Any) -> Any:
+    """PyTorch's sign: (0 < x) - (x < 0), so sign(nan) = 0."""
+    if x.dtype.kind != "f":
+        return self_xp(x).sign(x)
+    return (x > 0).astype(x.dtype) - (x < 0)
+
+
 class Sign(Op):
     def forward(self, x: Any) -> Any:
-        return self_xp(x).sign(x)
+        return _sign(x)
 
     def backward(self, grad: Tensor) -> Tensor:
         return _zeros_like(grad)
@@ -548,7 +555,7 @@ class Sgn(Op):
 
     def forward(self, x: Any) -> Any:
         if x.dtype.kind != "c":
-            return self_xp(x).sign(x)
+            return _sign(x)
         a = self_xp(x).abs(x)
         return self_xp(x).where(a == 0, 0, x / self_xp(x).where(a == 0, 1, a))
 
@@ -1063,12 +1070,14 @@ _METHODS = {
     "addcmul": addcmul, "addcdiv": addcdiv, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc,
     "xlogy": xlogy, "heaviside": heaviside,
 }
+_METHOD_ONLY = {"absolute", "sign", "erfinv", "lerp", "addcmul", "addcdiv", "heaviside"}  # no torch.<name>_
 
 for _name, _fn in _METHODS.items():
     attach(_name, _fn)
     _ip = attach(_name + "_", _inplace(_fn, _RAW.get(_name)))
-    globals()[_name + "_"] = _ip  # torch.exp_(x) and friends
-    __all__.append(_name + "_")
+    if _name not in _METHOD_ONLY:
+        globals()[_name + "_"] = _ip  # torch.exp_(x) and friends
+        __all__.append(_name + "_")
 
 for _name, _fn in (("sgn", sgn), ("signbit", signbit), ("positive", positive), ("conj", conj),
                    ("conj_physical", conj_physical), ("resolve_conj", resolve_conj), ("resolve_neg", resolve_neg),

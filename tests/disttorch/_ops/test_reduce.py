@@ -462,7 +462,8 @@ def test_gradcheck(fn):
 @pytest.mark.parametrize("fn", [
     lambda t, a: a.sum(1), lambda t, a: a.mean((0, 1)), lambda t, a: a.prod(1), lambda t, a: a.var(0),
     lambda t, a: a.std(1, keepdim=True), lambda t, a: t.std_mean(a, 1)[0], lambda t, a: a.norm(dim=1),
-    lambda t, a: a.norm(), lambda t, a: a.logsumexp(1), lambda t, a: a.softmax(0), lambda t, a: a.log_softmax(1),
+    lambda t, a: a.norm(), lambda t, a: a.norm(3, 1), lambda t, a: a.norm(0.5), lambda t, a: a.logsumexp(1),
+    lambda t, a: a.softmax(0), lambda t, a: a.log_softmax(1),
     lambda t, a: a.cumsum(1), lambda t, a: a.cumprod(0), lambda t, a: a.amax(1), lambda t, a: a.max(),
     lambda t, a: a.cummin(1)[0], lambda t, a: a.median(0)[0],
 ])
