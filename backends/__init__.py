@@ -9,6 +9,7 @@ from .registry import (
     get_backend,
     register_backend,
     reload_entry_points,
+    unregister_backend,
 )
 
 numpy_backend = register_backend(NumpyBackend())
@@ -24,4 +25,5 @@ __all__ = [
     "get_backend",
     "register_backend",
     "reload_entry_points",
+    "unregister_backend",
 ]

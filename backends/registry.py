@@ -5,6 +5,7 @@ the entry point names a Backend subclass, an instance, or a zero-argument factor
 """
 from __future__ import annotations
 
+import warnings
 from importlib import metadata
 from typing import Any
 
@@ -27,17 +28,33 @@ def register_backend(backend: Backend) -> Backend:
     return backend
 
 
+def unregister_backend(device_type: str) -> Backend:
+    """Remove the backend serving ``device_type`` (and its array types); returns it."""
+    backend = _by_device_type.pop(device_type, None)
+    if backend is None:
+        raise RuntimeError(f"no backend for device type {device_type!r} to unregister")
+    for cls, owner in list(_by_array_type.items()):
+        if owner is backend:
+            del _by_array_type[cls]
+    return backend
+
+
 def _load_entry_points() -> None:
     global _entry_points_loaded
     _entry_points_loaded = True
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        obj = ep.load()
-        if isinstance(obj, type):
-            obj = obj()
-        elif not isinstance(obj, Backend) and callable(obj):
-            obj = obj()
-        if not isinstance(obj, Backend):
-            raise TypeError(f"entry point {ep.name!r} of {ENTRY_POINT_GROUP!r} gave {obj!r}, not a Backend")
+        try:
+            obj = ep.load()
+            if isinstance(obj, type) or (not isinstance(obj, Backend) and callable(obj)):
+                obj = obj()
+            if not isinstance(obj, Backend):
+                raise TypeError(f"it gave {obj!r}, not a Backend")
+            if not obj.device_type:
+                raise ValueError(f"backend {obj!r} has no device_type")
+        except Exception as exc:  # a broken plug-in must not break disttorch for everything else
+            warnings.warn(f"disttorch: skipping backend plug-in {ep.name!r} ({ep.value}) of entry-point group "
+                          f"{ENTRY_POINT_GROUP!r}: {exc}", RuntimeWarning, stacklevel=2)
+            continue
         if obj.device_type not in _by_device_type:
             register_backend(obj)
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from disttorch.backends import device_types, get_backend
 
-
 # a type name, then optionally ':' and an index without leading zeros (PyTorch rejects "cuda:01", " cuda")
-_DEVICE_RE = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*|-[1-9][0-9]*))?\Z")
+_DEVICE_RE = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*))?\Z")
 
 
 class device:

@@ -269,7 +269,7 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        return Tensor._from_array(self._data)  # unlike detach(), its own version counter (as in PyTorch)
 
     @data.setter
     def data(self, value: Tensor) -> None:

@@ -42,6 +42,7 @@ class Sub(Op):
 
 class Mul(Op):
     save_inputs = True
+    saved_needs = ((1,), (0,))
 
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
@@ -58,6 +59,7 @@ def _conj(t: Tensor) -> Tensor:
 
 class Div(Op):
     save_inputs = True
+    saved_needs = ((1,), (0, 1))
 
     def forward(self, a: Any, b: Any) -> Any:
         return a / b

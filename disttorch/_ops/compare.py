@@ -392,6 +392,9 @@ class Remainder(Op):
         a, b = self.saved_inputs
         return grad, (-grad * (a / b).floor() if self.next_edges[1] else None)
 
+    def name(self) -> str:  # PyTorch numbers the tensor-tensor and tensor-scalar overloads
+        return "RemainderBackward" + ("0" if self.scalar else "1")
+
 
 class Fmod(Op):
     """C's sign convention: the result takes the sign of the dividend."""
@@ -405,6 +408,9 @@ class Fmod(Op):
         a, b = self.saved_inputs
         return grad, (-grad * (a / b).trunc() if self.next_edges[1] else None)
 
+    def name(self) -> str:  # PyTorch numbers the tensor-tensor and tensor-scalar overloads
+        return "FmodBackward" + ("0" if self.scalar else "1")
+
 
 def _int_division(op: type[Op]) -> Callable[..., Tensor]:
     def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
@@ -413,7 +419,7 @@ def _int_division(op: type[Op]) -> Callable[..., Tensor]:
             raise RuntimeError("ZeroDivisionError")
         if dt.category == D.COMPLEX:
             raise NotImplementedError(f"\"{op.__name__.lower()}_cpu\" not implemented for '{_type_word(dt)}'")
-        return _out(op.apply(x, y), out)
+        return _out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
 
     fn.__name__ = fn.__qualname__ = op.__name__.lower()
     return fn
@@ -463,6 +469,9 @@ class Copysign(Op):
         grad_a = (grad * (self.saved_output / a)).masked_fill(a == 0, 0) if ga else None
         return grad_a, (grad * 0 if gb else None)
 
+    def name(self) -> str:  # PyTorch numbers the tensor-tensor and tensor-scalar overloads
+        return "CopysignBackward" + ("1" if self.scalar else "0")
+
 
 def _float_binary(op: type[Op], name: str, ints: bool = True) -> Callable[..., Tensor]:
     def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
@@ -472,7 +481,7 @@ def _float_binary(op: type[Op], name: str, ints: bool = True) -> Callable[..., T
                 raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_type_word(dt)}'")
             fdt = D.get_default_dtype()
             x, y = cast(x, fdt), cast(y, fdt)
-        return _out(op.apply(x, y), out)
+        return _out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn

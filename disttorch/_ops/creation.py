@@ -452,6 +452,13 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
     return _factory(fill_value, normalize_shape((size,)), dtype or self.dtype, device or self.device, requires_grad)
 
 
+def get_device(self: Tensor) -> int:
+    """The device index of a tensor, -1 for cpu."""
+    dev = self.device
+    return -1 if dev.type == "cpu" else (dev.index or 0)
+
+
+attach("get_device", get_device)
 attach("clone", clone)
 attach("contiguous", contiguous)
 attach("new_tensor", new_tensor)

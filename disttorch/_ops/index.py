@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from disttorch._tensor import Tensor
-from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array
 
@@ -24,7 +23,6 @@ __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select",
            "argwhere", "put"]
 
 _from_array = Tensor._from_array
-_enabled = grad_mode._enabled
 _ndarray = np.ndarray
 _INT_KINDS = "iu"
 

@@ -97,7 +97,7 @@ class PutRegion(Op):
 
     def forward(self, g: Any) -> Any:
         out = _xp(g).zeros(self.region.base_shape, g.dtype)
-        out.reshape(-1)[self.region.index(g)] = g.reshape(-1)
+        out.reshape(-1)[self.region.index(g)] = g.reshape(self.region.view_shape)
         return out
 
     def backward(self, grad: Tensor) -> Tensor:

@@ -728,7 +728,7 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         for letter, n in zip(term, t._data.shape):
             if letter in mine and mine[letter] != n:
                 raise RuntimeError(f"einsum(): subscript {letter} is repeated for operand {i} but the sizes don't "
-                                   f"match, {mine[letter]} != {n}")
+                                   f"match, {n} != {mine[letter]}")
             mine[letter] = n
             old = sizes.get(letter)
             if old is not None and old != n and old != 1 and n != 1:
@@ -773,8 +773,11 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
         da, db = list(range(na - dims, na)), list(range(dims))
     else:
         da, db = dims
-        da = [da] if isinstance(da, int) else list(da)
-        db = [db] if isinstance(db, int) else list(db)
+        for k, d in enumerate((da, db)):
+            if isinstance(d, int):
+                raise TypeError(f"tensordot(): argument '{('dims_self', 'dims_other')[k]}' (position {3 + k}) must "
+                                "be tuple of ints, not int")
+        da, db = list(da), list(db)
         if len(da) != len(db):
             raise RuntimeError("both dimension lists should have same length")
         da = [wrap_dim(d, na) for d in da]
@@ -824,16 +827,15 @@ class Cross(Op):
 
 
 def _cross(input: Tensor, other: Tensor, dim: int) -> Tensor:
-    if input._data.dtype != other._data.dtype:
-        raise RuntimeError(f"expected scalar type {_sname(input)} but found {_sname(other)}")
     if input._data.ndim != other._data.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions. Got {input._data.ndim} "
-                           f"and {other._data.ndim}")
-    shape = _broadcast_shapes(input._data.shape, other._data.shape)
-    d = wrap_dim(dim, len(shape))
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = wrap_dim(dim, input._data.ndim)
     sa, sb = input._data.shape[d], other._data.shape[d]
     if sa != 3 or sb != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {sa} and {sb}")
+    _broadcast_shapes(input._data.shape, other._data.shape)
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"expected scalar type {_sname(input)} but found {_sname(other)}")
     return Cross.apply(input, other, dim=d)
 
 
@@ -992,27 +994,16 @@ class LinalgDet(Op):
         det = self.saved_output
         g = grad * _conj(det)
         g = _reshape(g, g._data.shape + (1, 1))
-        if bool((det._data != 0).all()):
+        singular = det._data == 0
+        if not bool(singular.any()):
             return g * _mH(inv(a))
-        # singular: the adjugate (cofactor matrix) from an SVD; first-order only
-        return _reshape(grad, grad._data.shape + (1, 1)) * _const(_cofactor(a._data))
+        # PyTorch's gradient is det * A^{-H}, i.e. zero where det == 0; invert the others (first order)
+        xp = a._xp
+        safe = xp.where(singular[..., None, None], xp.eye(a._data.shape[-1], dtype=a._data.dtype), a._data)
+        return g * _const(xp.linalg.inv(safe).swapaxes(-1, -2).conj())
 
     def name(self) -> str:
         return "LinalgDetBackward0"
-
-
-def _cofactor(a: Any) -> Any:
-    """conj(adj(A))^T, the derivative of det(A), valid for singular A too."""
-    xp = self_xp(a)
-    u, s, vh = xp.linalg.svd(a)
-    n = s.shape[-1]
-    # prod_{j != i} s_j without dividing by a zero
-    others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], axis=-1) if n > 1 \
-        else xp.ones_like(s)
-    scale = xp.linalg.det(u) * xp.linalg.det(vh)
-    adj = (vh.swapaxes(-1, -2).conj() * others[..., None, :]) @ u.swapaxes(-1, -2).conj()
-    adj = adj * scale[..., None, None]
-    return adj.swapaxes(-1, -2).conj()
 
 
 def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:

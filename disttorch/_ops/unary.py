@@ -344,7 +344,8 @@ class Logit(Op):
     def backward(self, grad: Tensor) -> Tensor:
         x = self.saved_inputs[0]
         g = grad / (x * (1 - x))
-        if self.eps is None:  # outside [0, 1] the gradient is nan
+        if self.eps is None:  # outside [0, 1] the gradient is nan; at 0 and 1 it is grad * inf (any zero's sign)
+            g = _where((x == 0) | (x == 1), grad * math.inf, g)
             return g.masked_fill((x < 0) | (x > 1), math.nan)
         return g.masked_fill((x < self.eps) | (x > 1 - self.eps), 0)
 

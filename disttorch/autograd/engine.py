@@ -255,7 +255,7 @@ def _validate(node: Node, edge: tuple, g: Any) -> Any:
 
 
 def _report_forward_trace(node: Node) -> None:
-    import sys
+    import warnings
 
-    print(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
-          + "".join(node.trace), file=sys.stderr)
+    warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                  + "".join(node.trace), UserWarning, stacklevel=2)

@@ -88,7 +88,7 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps:
                   atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, **_: Any) -> bool:
     """gradcheck of the function that maps (inputs, grad_outputs) to the input gradients."""
     from disttorch import autograd
-    from disttorch._ops.creation import randn_like
+    from disttorch._ops.random import randn_like
 
     inputs = _tensors(inputs)
     outputs = _flat_outputs(func(*inputs))

@@ -148,11 +148,14 @@ class Op(Node):
     ``backward(self, *grads)`` returning one gradient Tensor (or None) per input. Keyword
     arguments of ``apply`` become attributes before ``forward`` runs. Class flags:
     ``save_inputs`` (backward reads ``self.saved_inputs``), ``save_output`` (``self.saved_output``),
+    ``saved_needs`` (for each input, the inputs whose gradient reads it: it is version-checked only
+    when one of them needs a gradient, as PyTorch saves it only then),
     ``view`` (the output shares storage and version counter with input 0),
     ``nondiff_outputs`` (indices of outputs that never carry gradient).
     """
 
     save_inputs = False
+    saved_needs: tuple[tuple[int, ...], ...] | None = None  # saved input i is read by the grads of these inputs
     save_output = False
     view = False
     nondiff_outputs: tuple[int, ...] = ()
@@ -167,7 +170,7 @@ class Op(Node):
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
         for t, version in saved:
-            if t is not None and t._version[0] != version:
+            if t is not None and t._version[0] != version and version >= 0:
                 _raise_modified(t, version, self)
         return tuple(t for t, _ in saved)
 
@@ -210,17 +213,22 @@ def _record(node: Op, inputs: tuple, out: Any) -> Any:
     for t in inputs:
         if t is None or not t._requires_grad:
             edges.append(None)
-        elif t._grad_fn is not None:
+        elif t._grad_fn is not None and t._base is None:
             edges.append((t._grad_fn, t._output_nr, t._data.shape, t._data.dtype))
-        else:
-            edges.append(t._accum if t._accum is not None else t._edge())
+        else:  # leaves (cached edge) and views (whose history may need a refresh)
+            edges.append(t._accum if t._accum is not None and t._grad_fn is None else t._edge())
     node.next_edges = tuple(edges)
     node.seq = next(_seq)
     if anomaly[0]:
         node.trace = traceback.format_stack()[:-3]
     cls = type(node)
     if cls.save_inputs:
-        node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
+        needs = cls.saved_needs
+        if needs is None:
+            node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
+        else:  # an input only some gradients read is version-checked only when one of those is needed
+            node._saved_in = [(t, t._version[0] if any(edges[j] is not None for j in needs[i]) else -1)
+                              if t is not None else (None, 0) for i, t in enumerate(inputs)]
     if type(out) is tuple:
         results = []
         nondiff = cls.nondiff_outputs
@@ -263,24 +271,29 @@ def _share_view(view: Any, base: Any) -> None:
 
 
 def _raise_modified(t: Any, version: int, node: Node) -> None:
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace operation: "
-        f"[{t.type_name()} {list(t.shape)}], which is output 0 of {_producer(t)}, is at version "
-        f"{t._version[0]}; expected version {version} instead. Hint: enable anomaly detection to find the "
-        "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+    fn = t.grad_fn  # (a view's history is refreshed first, as PyTorch reports it)
+    producer = f", which is output {t._output_nr} of {_forward_name(fn)}," if fn is not None else ""
+    raise RuntimeError(_modified_message(f"[{t.type_name()} {list(t.shape)}]{producer}", t._version[0], version))
 
 
 def _raise_modified_output(saved: SavedOutput, node: Node) -> None:
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace operation: "
-        f"[tensor {list(saved.data.shape)}], which is output {saved.output_nr} of {node.name()}, is at "
-        f"version {saved.version[0]}; expected version {saved.expected} instead. Hint: enable anomaly "
-        "detection to find the operation that failed to compute its gradient, with "
-        "torch.autograd.set_detect_anomaly(True).")
+    t = _TENSOR_FROM_ARRAY(saved.data)
+    raise RuntimeError(_modified_message(
+        f"[{t.type_name()} {list(t.shape)}], which is output {saved.output_nr} of {_forward_name(node)},",
+        saved.version[0], saved.expected))
 
 
-def _producer(t: Any) -> str:
-    return t._grad_fn.name() if t._grad_fn is not None else "AccumulateGrad"
+def _modified_message(what: str, now: int, expected: int) -> str:
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"{what} is at version {now}; expected version {expected} instead. Hint: enable anomaly detection "
+            "to find the operation that failed to compute its gradient, with "
+            "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _forward_name(node: Node) -> str:
+    """PyTorch names the forward op: MulBackward0 -> Mul, SumBackward1 -> Sum1, FBackward -> F."""
+    name = node.name().rsplit("::", 1)[-1]
+    return name[:-9] if name.endswith("Backward0") else name.replace("Backward", "", 1)
 
 
 # filled in by disttorch._tensor (graph must not import the Tensor at module load)
