@@ -1044,8 +1044,8 @@ def logdet(input: Tensor) -> Tensor:
     """log(det(A)): nan for a negative determinant, -inf for a singular matrix."""
     sign, logabs = _slogdet(input, "linalg.slogdet")
     xp = input._xp
-    s = sign._data
-    return logabs + _const(xp.where(s.real < 0, xp.nan, 0).astype(logabs._data.dtype))
+    negative = sign._data.real < 0  # nan there, with no gradient (PyTorch selects a constant nan)
+    return _MaskZero.apply(logabs, mask=negative) + _const(xp.where(negative, xp.nan, 0).astype(logabs._data.dtype))
 
 
 class LinalgSolveEx(Op):

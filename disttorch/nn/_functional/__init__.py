@@ -1,0 +1,1 @@
+"""The implementation of torch.nn.functional, one file per family."""

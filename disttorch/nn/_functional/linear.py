@@ -1,0 +1,57 @@
+"""torch.nn.functional (minimal for now: linear)."""
+from __future__ import annotations
+
+from typing import Any
+
+from disttorch._tensor import Tensor
+from disttorch.autograd.graph import Op
+
+
+class Linear(Op):
+    """y = x @ W^T (+ b) as one node (PyTorch names it AddmmBackward0 for 2-d inputs)."""
+
+    save_inputs = True
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if x.shape[-1] != w.shape[1]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_2d(x.shape)} and "
+                               f"{w.shape[1]}x{w.shape[0]})")
+        self.ndim = x.ndim
+        self.has_bias = b is not None
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, grad: Tensor) -> tuple:
+        x, w, b = self.saved_inputs
+        gx, gw, gb = self.next_edges
+        grad_x = grad.matmul(w) if gx else None
+        grad_w = grad_b = None
+        if gw or gb:
+            g2 = grad.reshape(-1, grad.shape[-1])
+        if gw:
+            grad_w = g2.t().matmul(x.reshape(-1, x.shape[-1]))
+        if gb:
+            grad_b = g2.sum(0)
+        return grad_x, grad_w, grad_b
+
+    def name(self) -> str:
+        # the node PyTorch's decomposition of linear ends with, by input rank and bias
+        if self.has_bias:
+            return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
+        return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(self.ndim, "UnsafeViewBackward0")
+
+
+def _2d(shape: tuple) -> str:
+    rows = 1
+    for s in shape[:-1]:
+        rows *= s
+    return f"{rows}x{shape[-1]}"
+
+
+__all__ = ["linear"]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    return Linear.apply(input, weight, bias)
