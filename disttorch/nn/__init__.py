@@ -1,5 +1,5 @@
-"""torch.nn (minimal for now: Module, Parameter, Linear; the full nn has its own issue)."""
+"""torch.nn: modules (``nn/modules/<family>.py``), functional, init, utils."""
 from . import functional, init
-from .modules.linear import Identity, Linear
+from .modules import *
 from .modules.module import Module
 from .parameter import Parameter

@@ -12,6 +12,9 @@ from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import Parameter
 
 
+__all__ = ["Identity", "Linear"]
+
+
 class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()

@@ -1,0 +1,2 @@
+"""(filled in by its family)."""
+__all__: list = []
