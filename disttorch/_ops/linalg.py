@@ -20,7 +20,7 @@ from .arith import _out
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
            "baddbmm", "einsum", "tensordot", "kron", "cross", "trace", "matrix_power", "det", "logdet",
-           "slogdet", "inverse", "pinverse", "norm", "cholesky", "svd", "qr", "chain_matmul"]
+           "slogdet", "inverse", "pinverse", "cholesky", "svd", "qr", "chain_matmul"]
 
 _from_array = Tensor._from_array
 _BOOL = np.dtype(bool)
@@ -1276,26 +1276,12 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv(input, rtol=rcond)
 
 
-def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
-         dtype: Any = None) -> Tensor:
-    """torch.norm: a vector norm over ``dim`` (all elements by default), or 'fro'/'nuc' matrix norms."""
-    from disttorch import linalg as L
-
-    if isinstance(dim, int):
-        dim = (dim,)
-    if p == "nuc":
-        result = L.matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
-    else:
-        result = L.vector_norm(input, 2 if p == "fro" or p is None else p, dim, keepdim, dtype=dtype)
-    return result if out is None else _out(result, out)
-
-
 # -- Tensor methods ---------------------------------------------------------------------------------
 Tensor.__matmul__ = _matmul_op
 Tensor.__rmatmul__ = _rmatmul
 for _name in ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
               "baddbmm", "kron", "cross", "trace", "matrix_power", "det", "logdet", "slogdet", "inverse",
-              "pinverse", "norm", "cholesky", "svd", "qr"):
+              "pinverse", "cholesky", "svd", "qr"):
     attach(_name, globals()[_name])
 for _name in ("addmm", "addmv", "addbmm", "baddbmm"):
     attach(_name + "_", _inplace(globals()[_name]))

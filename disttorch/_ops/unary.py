@@ -899,6 +899,9 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None
 def _clamp(input: Tensor, lo: Any, hi: Any, fn: str) -> Tensor:
     if lo is None and hi is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "f" and type(lo) in _PLAIN and type(hi) in _PLAIN:  # common case, no promotion
+        kind = {"clamp": "ClampBackward1", "clamp_min": "ClampMinBackward0", "clamp_max": "ClampMaxBackward0"}[fn]
+        return Clamp.apply(input, None, None, lo=lo, hi=hi, kind=kind)
     bounds = [b for b in (lo, hi) if b is not None]
     dt = D.result_type(input, *bounds)
     if dt.category == D.COMPLEX:
@@ -913,6 +916,7 @@ def _clamp(input: Tensor, lo: Any, hi: Any, fn: str) -> Tensor:
     return Clamp.apply(x, None, None, lo=lo, hi=hi, kind=kind)
 
 
+_PLAIN = (float, int, type(None))
 clip = clamp
 
 

@@ -7,9 +7,9 @@ import weakref
 
 import numpy as np
 import pytest
+from oracle import assert_close, randn
 
 import disttorch
-from oracle import assert_close, randn
 
 torch = pytest.importorskip("torch")
 
@@ -321,6 +321,7 @@ def test_create_graph_higher_order(case):
     assert_close(*res)
 
 
+@pytest.mark.filterwarnings(r"ignore:Using backward\(\) with create_graph=True")
 def test_backward_create_graph_then_grad_of_grad():
     res = []
     for t in LIBS:
@@ -482,13 +483,13 @@ def test_saved_tensors_released_after_backward():
     assert node.saved_inputs[0] is x
     total(y).backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
-        node.saved_inputs
+        _ = node.saved_inputs
     # torch's equivalent
     xt = torch.tensor([1.0, 2.0], requires_grad=True)
     yt = xt * xt
     yt.sum().backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
-        yt.grad_fn._saved_self
+        _ = yt.grad_fn._saved_self
 
 
 def test_saved_intermediate_is_freed_after_backward():
@@ -545,3 +546,56 @@ def test_leaf_free_releases_accumulate_node():
         assert xr() is None and acc() is None
     finally:
         gc.enable()
+
+
+def test_detach_inplace_on_view_raises():
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        for v in [(x * 1)[1:], t.ones(3)[1:]]:
+            with pytest.raises(RuntimeError, match=r"Can't detach views in-place. Use detach\(\) instead."):
+                v.detach_()
+
+
+def test_backward_inputs_skips_hooks_of_other_leaves():
+    calls = []
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        w = t.tensor([3.0, 4.0], requires_grad=True)
+        seen = []
+        w.register_hook(lambda g: seen.append("w"))
+        w.register_post_accumulate_grad_hook(lambda p: seen.append("w_acc"))
+        x.register_post_accumulate_grad_hook(lambda p: seen.append("x_acc"))
+        total(x * w).backward(inputs=[x])
+        calls.append(seen)
+    assert calls[0] == calls[1] == ["x_acc"]
+
+
+def test_reentrant_backward_inside_function():
+    """A Function whose backward recomputes its forward and runs a nested backward (what
+    activation checkpointing does)."""
+    a = randn(3, seed=30, dtype=np.float64)
+    res = []
+    for t in LIBS:
+        class Recompute(t.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                inner = x.detach().requires_grad_()
+                with t.enable_grad():
+                    out = inner * inner * inner
+                out.backward(g)
+                return inner.grad
+
+        x = t.tensor(a, requires_grad=True)
+        events = []
+        y = Recompute.apply(x * 2)
+        x.register_post_accumulate_grad_hook(lambda p, events=events: events.append("acc"))
+        total(y).backward()
+        res.append((x.grad, events))
+    assert_close(res[0][0], res[1][0])
+    assert res[0][1] == res[1][1] == ["acc"]

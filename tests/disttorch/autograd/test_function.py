@@ -8,9 +8,9 @@ import weakref
 
 import numpy as np
 import pytest
+from oracle import assert_close, randn
 
 import disttorch
-from oracle import assert_close, randn
 
 torch = pytest.importorskip("torch")
 
@@ -383,7 +383,7 @@ def test_saved_tensors_freed_and_version_checked():
         node = y.grad_fn
         ssum(t, y).backward()
         with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
-            node.saved_tensors
+            _ = node.saved_tensors
         h = x * 1
         y = Cube.apply(h)
         h.mul_(2)

@@ -5,9 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import randn
 
 import disttorch
-from oracle import randn
 
 torch = pytest.importorskip("torch")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracle import assert_close, randn
 
 import disttorch
-from oracle import assert_close, randn
 
 torch = pytest.importorskip("torch")
 
@@ -287,12 +287,12 @@ def test_hook_return_validation():
         def bad_size(g):
             return g[0]
 
-        for register, hook, msg in [
-            (lambda y: y.grad_fn.register_hook(bad_post), bad_post,
+        for register, msg in [
+            (lambda y: y.grad_fn.register_hook(bad_post),
              r"hook 'bad_post' has returned an incorrect number of values \(got 1, but expected 2\)"),
-            (lambda y: y.grad_fn.register_prehook(bad_pre), bad_pre,
+            (lambda y: y.grad_fn.register_prehook(bad_pre),
              r"hook 'bad_pre' has returned an incorrect number of values \(got 2, but expected 1\)"),
-            (lambda y: y.register_hook(bad_size), bad_size, "hook 'bad_size' has changed the size of value"),
+            (lambda y: y.register_hook(bad_size), "hook 'bad_size' has changed the size of value"),
         ]:
             y = x * x
             register(y)
