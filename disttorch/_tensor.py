@@ -482,12 +482,22 @@ class Tensor:
 
     # -- in-place machinery ------------------------------------------------------------------------
     def _check_inplace(self) -> None:
-        if self._grad_fn is None and self._requires_grad and _grad_enabled[0]:
+        if not _grad_enabled[0]:
+            return
+        if self._grad_fn is None and self._requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         base = self._base
-        if base is not None and base._grad_fn is None and base._requires_grad and _grad_enabled[0]:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
+        if base is not None:
+            if base._grad_fn is None and base._requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            fn = self._grad_fn
+            if fn is not None and len(getattr(fn, "_out_meta", ())) > 1 and isinstance(fn, _graph.Op):
+                raise RuntimeError(
+                    f"Output {self._output_nr} of {_graph._forward_name(fn)} is a view and is being modified "
+                    "inplace. This view is the output of a function that returns multiple views. Such functions "
+                    "do not allow the output views to be modified inplace. You should replace the inplace "
+                    "operation by an out-of-place one.")
 
     def _needs_graph_for_inplace(self, *others: Any) -> bool:
         if not _grad_enabled[0]:
@@ -526,6 +536,8 @@ class Tensor:
 
             result = Overwritten.apply(alias)
         if result._grad_fn is not None:
+            if self._extra is not None and self._extra.get("retains_grad"):
+                _move_retain_hook(self, result._grad_fn, result._output_nr)
             self._grad_fn, self._output_nr, self._requires_grad = result._grad_fn, result._output_nr, True
             saved = result._grad_fn.__dict__.get("_saved_out")
             if saved is not None:  # the saved output now lives in this tensor's storage
@@ -608,6 +620,17 @@ def _with_grad_fn(arr: Any, node: Any, output_nr: int) -> Tensor:
     t._accum = None
     t._extra = None
     return t
+
+
+def _move_retain_hook(t: Tensor, node: Any, output_nr: int) -> None:
+    """After an in-place op, ``t.grad`` is the gradient of its new value: the retain_grad hook
+    moves from its old history to the new one (as in PyTorch)."""
+    old = t._grad_fn
+    hook = old.pre_hooks.pop(("retain", t._output_nr), None) if old is not None and old.pre_hooks else None
+    if hook is not None:
+        if node.pre_hooks is None:
+            node.pre_hooks = {}
+        node.pre_hooks[("retain", output_nr)] = hook
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

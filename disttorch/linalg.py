@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any, Sequence
 
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch import return_types
 from disttorch._ops import linalg as _L
 from disttorch._ops._util import cast, self_xp, wrap_dims
 from disttorch._ops.arith import _out
@@ -23,10 +23,7 @@ __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slog
 _const = Tensor._from_array
 _INF = math.inf
 
-inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
-solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
-cholesky_ex_result = namedtuple("linalg_cholesky_ex", ["L", "info"])
-eigh_result = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+_solve_ex_result = return_types._make("linalg_solve_ex", "result", "info")
 
 
 # -- products -----------------------------------------------------------------------------------------
@@ -76,16 +73,16 @@ def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def slogdet(A: Tensor, *, out: Any = None) -> Any:
-    return _L.linalg_slogdet_result(*_L._slogdet(A, "linalg.slogdet"))
+    return return_types.linalg_slogdet(_L._slogdet(A, "linalg.slogdet"))
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     result = inv(A)
-    return inv_ex_result(result, _info(A))
+    return return_types.linalg_inv_ex((result, _info(A)))
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
-    return solve_ex_result(solve(A, B, left=left), _info(A))
+    return _solve_ex_result((solve(A, B, left=left), _info(A)))
 
 
 def _info(A: Tensor) -> Tensor:
@@ -98,16 +95,16 @@ def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Te
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
-    return cholesky_ex_result(_L.cholesky(A, upper), _info(A))
+    return return_types.linalg_cholesky_ex((_L.cholesky(A, upper), _info(A)))
 
 
 # -- decompositions ----------------------------------------------------------------------------------
 def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
-    return _L.linalg_qr_result(*_L._qr(A, mode))
+    return return_types.linalg_qr(_L._qr(A, mode))
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None) -> Any:
-    return _L.linalg_svd_result(*_L._svd(A, full_matrices, "linalg.svd"))
+    return return_types.linalg_svd(_L._svd(A, full_matrices, "linalg.svd"))
 
 
 def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) -> Tensor:
@@ -117,7 +114,7 @@ def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) 
 
 class LinalgEigh(Op):
     """Eigenvalues (ascending) and eigenvectors of a Hermitian matrix, read from one triangle.
-    Backward (first order): V (diag(gL) + F * (V^H gV)) V^H with F_ij = 1 / (L_j - L_i)."""
+    Backward (first order): the Hermitian part of V (diag(gL) + F * (V^H gV)) V^H, F_ij = 1 / (L_j - L_i)."""
 
     def forward(self, a: Any) -> Any:
         w, v = self_xp(a).linalg.eigh(a, UPLO=self.uplo)
@@ -133,7 +130,8 @@ class LinalgEigh(Op):
             e = w[..., None, :] - w[..., :, None]
             F = _const(xp.where(e == 0, 0, 1 / xp.where(e == 0, 1, e)).astype(w.dtype))
             inner = inner + _L.Matmul.apply(_L._mH(V), gv) * F
-        return _L.Matmul.apply(_L.Matmul.apply(V, inner), _L._mH(V))
+        g = _L.Matmul.apply(_L.Matmul.apply(V, inner), _L._mH(V))
+        return (g + _L._mH(g)) * 0.5  # PyTorch returns the Hermitian part
 
     def name(self) -> str:
         return "LinalgEighBackward0"
@@ -144,7 +142,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     _L._check_float(A, "linalg.eigh")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return eigh_result(*LinalgEigh.apply(A, uplo=UPLO))
+    return return_types.linalg_eigh(LinalgEigh.apply(A, uplo=UPLO))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:

@@ -176,6 +176,10 @@ def view_history(view: Tensor) -> None:
     node.seq = next(_seq)
     node.pre_hooks = node.post_hooks = None
     node.trace = None
+    if view._extra is not None and view._extra.get("retains_grad"):
+        from disttorch._tensor import _move_retain_hook
+
+        _move_retain_hook(view, node, 0)
     view._grad_fn, view._output_nr, view._requires_grad = node, 0, True
     mark_current(view)
 

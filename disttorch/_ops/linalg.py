@@ -7,11 +7,11 @@ view/mask ops) plus arithmetic, so that gradients of gradients work.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any, Sequence
 
 import numpy as np
 
+from disttorch import return_types
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 
@@ -594,7 +594,7 @@ class Einsum(Op):
 
 def _einsum_grad(node: Einsum, i: int, grad: Tensor, inputs: tuple) -> Tensor:
     terms, x = node.terms, inputs[i]
-    ops = [grad] + [t for j, t in enumerate(inputs) if j != i]
+    ops = [grad] + [_conj(t) for j, t in enumerate(inputs) if j != i]
     subs = [node.out] + [s for j, s in enumerate(terms) if j != i]
     seen: dict[str, int] = {}
     for s, t in zip(subs, ops):
@@ -1013,8 +1013,6 @@ def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     return result if out is None else _out(result, out)
 
 
-slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
-linalg_slogdet_result = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 
 
 class LinalgSlogdet(Op):
@@ -1037,7 +1035,7 @@ def _slogdet(A: Tensor, fname: str) -> tuple[Tensor, Tensor]:
 
 
 def slogdet(input: Tensor) -> Any:
-    return slogdet_result(*_slogdet(input, "linalg.slogdet"))
+    return return_types.slogdet(_slogdet(input, "linalg.slogdet"))
 
 
 def logdet(input: Tensor) -> Tensor:
@@ -1149,8 +1147,6 @@ def cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Te
     return result if out is None else _out(result, out)
 
 
-linalg_qr_result = namedtuple("linalg_qr", ["Q", "R"])
-qr_result = namedtuple("qr", ["Q", "R"])
 
 
 class LinalgQr(Op):
@@ -1196,11 +1192,9 @@ def _qr(A: Tensor, mode: str) -> tuple[Tensor, Tensor]:
 
 
 def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
-    return qr_result(*_qr(input, "reduced" if some else "complete"))
+    return return_types.qr(_qr(input, "reduced" if some else "complete"))
 
 
-linalg_svd_result = namedtuple("linalg_svd", ["U", "S", "Vh"])
-svd_result = namedtuple("svd", ["U", "S", "V"])
 
 
 class LinalgSvd(Op):
@@ -1266,8 +1260,8 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
     u, s, vh = _svd(input, not some, "linalg.svd")
     if not compute_uv:
         xp = input._xp
-        return svd_result(_const(xp.zeros_like(u._data)), s, _const(xp.zeros_like(vh._data)))
-    return svd_result(u, s, _mH(vh))
+        return return_types.svd((_const(xp.zeros_like(u._data)), s, _const(xp.zeros_like(vh._data))))
+    return return_types.svd((u, s, _mH(vh)))
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:

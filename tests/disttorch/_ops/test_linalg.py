@@ -7,6 +7,8 @@ import disttorch
 import disttorch.linalg  # noqa: F401  (the torch.linalg namespace)
 
 DTYPES = [np.float32, np.float64]
+# torch.cholesky, torch.qr and torch.chain_matmul are tested on purpose
+pytestmark = pytest.mark.filterwarnings("ignore:torch.*is deprecated:UserWarning")
 
 
 def pair(*shapes, dtype=np.float32, seed=0):
@@ -113,6 +115,28 @@ def test_matmul_dtype_errors(sa, sb):
     a, b = pair(sa, sb)
     same_error(lambda t, x, y: t.matmul(x, y), [a, b.astype(np.float64)])
     same_error(lambda t, x, y: t.matmul(x, y), [a.astype(np.float64), b])
+
+
+def test_matmul_out():
+    check(lambda t, a, b: t.matmul(a, b, out=t.empty(2, 2)), pair((2, 3), (3, 2)), grad=False)
+
+
+@pytest.mark.parametrize("fn", [lambda t, a, b: a @ b.mT, lambda t, a, b: t.vdot(a[0], b[1]),
+                                lambda t, a, b: t.einsum("ij,kj->ik", a, b)])
+def test_complex_products(fn):
+    """Values and gradients (of a real loss) match PyTorch, imaginary parts included."""
+    arrays = [(randn(2, 3, seed=s, dtype=np.float64) + 1j * randn(2, 3, seed=s + 1, dtype=np.float64))
+              for s in (0, 5)]
+    results = []
+    for t in (disttorch, torch):
+        xs = [t.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(t, *xs)
+        w = t.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)) * (1 - 0.5j))
+        (out * w).sum().real.backward()
+        results.append([v.detach().numpy() for v in
+                        [out] + [x.grad for x in xs]])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
 def test_matmul_misc_errors():
@@ -531,6 +555,7 @@ def test_eigh(shape):
     check(lambda t, x: t.linalg.eigvalsh(x + x.mT), sym)
     check(lambda t, x: t.linalg.eigh(x, UPLO="U")[0], sym, grad=False)
     check(lambda t, x: [v * v for v in t.linalg.eigh(x + x.mT)], sym)
+    check(lambda t, x: [v * v for v in t.linalg.eigh(x, UPLO="U")], sym)  # gradient: its Hermitian part
     gradcheck(lambda t, x: [v * v for v in t.linalg.eigh(x + x.mT)], [randn(*shape[-2:])])
 
 

@@ -355,3 +355,38 @@ def test_in_place_on_view_of_non_contiguous_base():
         return z
 
     compare(fn, randn(3, 2, seed=21))
+
+
+def test_in_place_on_multi_output_view_raises():
+    msgs = []
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        h = x * 1
+        for pieces in (h.split(2), h.unbind(), h.chunk(2)):
+            with pytest.raises(RuntimeError) as info:
+                pieces[1].mul_(2)
+            msgs.append(str(info.value))
+        a, b = t.zeros(4).split(2)
+        b.mul_(2)  # allowed: nothing requires grad
+        with t.no_grad():
+            h.split(2)[0].mul_(2)
+    half = len(msgs) // 2
+    assert msgs[:half] == msgs[half:]
+    assert msgs[0].startswith("Output 1 of Split is a view and is being modified inplace. This view is the output "
+                              "of a function that returns multiple views.")
+
+
+def test_retain_grad_follows_in_place_ops():
+    res = []
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        y.mul_(3)
+        b = x * 1
+        v = b[1:]
+        v.retain_grad()
+        v.add_(y[1:])
+        (y * y + b).sum().backward()
+        res.append((y.grad, v.grad, x.grad))
+    assert_close(*res)
