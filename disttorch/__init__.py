@@ -32,7 +32,8 @@ from ._ops.sort import *
 from ._ops.unary import *
 from ._ops.creation import range_ as range
 from ._runtime import *
-from . import cuda, nn, utils
+from . import cuda, linalg, nn, utils
+from . import optim
 from .utils.dlpack import from_dlpack
 
 half, float, double = float16, float32, float64

@@ -42,11 +42,16 @@ def assert_close(ours: Any, theirs: Any, rtol: float = 1e-5, atol: float = 1e-6,
         assert isinstance(ours, disttorch.Tensor), f"{what}: expected a Tensor, got {type(ours)}"
         assert str(ours.dtype) == str(theirs.dtype), f"{what}: dtype {ours.dtype} != {theirs.dtype}"
         assert tuple(ours.shape) == tuple(theirs.shape), f"{what}: shape {tuple(ours.shape)} != {tuple(theirs.shape)}"
-        np.testing.assert_allclose(to_np(ours).astype(np.float64) if to_np(ours).dtype != bool else to_np(ours),
-                                   to_np(theirs).astype(np.float64) if to_np(theirs).dtype != bool else to_np(theirs),
-                                   rtol=rtol, atol=atol, err_msg=what)
+        np.testing.assert_allclose(_widen(to_np(ours)), _widen(to_np(theirs)), rtol=rtol, atol=atol, err_msg=what)
         return
     assert ours == theirs or (ours != ours and theirs != theirs), f"{what}: {ours!r} != {theirs!r}"
+
+
+def _widen(a: np.ndarray) -> np.ndarray:
+    """Compare in float64 (complex128 for complex) so that no part of a value is dropped."""
+    if a.dtype == bool:
+        return a
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
 
 
 def check(fn: Callable, arrays: Sequence[np.ndarray], grad: Sequence[bool] | bool = True,

@@ -212,31 +212,48 @@ subtract, multiply, divide, negative = sub, mul, div, neg
 
 
 # -- operators with fast paths ---------------------------------------------------------------------
-def _fast_binary(op: type[Op], slow: Any, fast_kinds: str = "biufcV") -> tuple[Any, Any]:
+def _fast_binary(op: type[Op], slow: Any, fast_kinds: str = "biufcV", commutative: bool = False) -> tuple[Any, Any]:
     """Forward and reflected operator methods for a binary op; the fast path only takes dtype kinds in
-    ``fast_kinds`` (integer ``/`` and bool ``-`` need the full function)."""
+    ``fast_kinds`` (integer ``/`` and bool ``-`` need the full function). A Python float or int with a
+    floating tensor keeps the tensor's dtype (PyTorch's promotion), so it goes straight to the array too."""
     fwd = op.forward
 
     def method(self: Tensor, other: Any) -> Tensor:
+        a = self._data
         if type(other) is Tensor:
-            a, b = self._data, other._data
+            b = other._data
             if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
                     return op.apply(self, other)
                 return _from_array(fwd(None, a, b))
-        elif type(other) is float and self._data.dtype.kind == "f" and not (_enabled[0] and self._requires_grad):
-            return _from_array(fwd(None, self._data, other))
+        elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
+            if _enabled[0] and self._requires_grad:
+                return op.apply(self, _scalar_like(other, a))
+            return _from_array(fwd(None, a, other))
         return slow(self, other)
 
     def rmethod(self: Tensor, other: Any) -> Tensor:
+        if commutative:
+            return method(self, other)
+        a = self._data
+        if (type(other) is float or type(other) is int) and a.dtype.kind == "f":
+            if _enabled[0] and self._requires_grad:
+                return op.apply(_scalar_like(other, a), self)
+            return _from_array(fwd(None, other, a))
         return slow(other, self)
 
     return method, rmethod
 
 
-Tensor.__add__, Tensor.__radd__ = _fast_binary(Add, add)
+def _scalar_like(value: Any, arr: Any) -> Tensor:
+    """A Python number as a 0-dim constant of ``arr``'s dtype and array type."""
+    xp = np if type(arr) is _ndarray else Tensor._from_array(arr)._xp
+    return _from_array(xp.asarray(value, dtype=arr.dtype))
+
+
+Tensor.__add__, Tensor.__radd__ = _fast_binary(Add, add, commutative=True)
 Tensor.__sub__, Tensor.__rsub__ = _fast_binary(Sub, sub, "iufcV")
-Tensor.__mul__, Tensor.__rmul__ = _fast_binary(Mul, mul)
+Tensor.__mul__, Tensor.__rmul__ = _fast_binary(Mul, mul, commutative=True)
 Tensor.__truediv__, _ = _fast_binary(Div, div, "fcV")
 Tensor.__rtruediv__ = lambda self, other: div(1, self) * other  # PyTorch: reciprocal, then multiply
 Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)

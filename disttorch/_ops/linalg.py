@@ -200,6 +200,8 @@ class Matmul(Op):
 
     def forward(self, a: Any, b: Any) -> Any:
         self.nd = (a.ndim, b.ndim)
+        if b.ndim == 2 and a.ndim > 2:  # one matrix product over the folded batch: much faster
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
         return self_xp(a).matmul(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
@@ -923,7 +925,6 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
 
 
 # -- decompositions and solvers ---------------------------------------------------------------------
-
 def _first_zero_pivot(m: np.ndarray) -> int | None:
     """1-based index of the first exactly-zero pivot of a partially pivoted LU (LAPACK getrf's info)."""
     u = np.array(m, copy=True)
@@ -948,10 +949,7 @@ def _singular_report(A: Any) -> tuple[int, int]:
         k = _first_zero_pivot(m)
         if k is not None:
             return b, k
-    for b, m in enumerate(mats):  # rounding differed from LAPACK's: report the smallest pivot
-        if not np.all(np.isfinite(np.linalg.inv(m.astype(np.float64)))):
-            return b, m.shape[0]
-    return 0, mats.shape[-1]
+    return 0, mats.shape[-1]  # our rounding differed from LAPACK's: report the last pivot
 
 
 class LinalgInvEx(Op):

@@ -31,8 +31,7 @@ def _make_roots(outputs: list, grad_outputs: list, create_graph: bool) -> list:
     if len(grad_outputs) == 0:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs: got {len(grad_outputs)} "
-                           f"gradients for {len(outputs)} outputs")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
     roots = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._requires_grad:
@@ -85,6 +84,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
          is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """d(outputs)/d(inputs), returned instead of accumulated into ``.grad``."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported")
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     if retain_graph is None:

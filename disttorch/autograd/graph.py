@@ -61,6 +61,14 @@ class Node:
     def next_functions(self) -> tuple:
         return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
 
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node."""
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self.__dict__["_metadata"] = {}
+        return meta
+
     def backward(self, *grads: Any) -> Any:
         raise NotImplementedError(f"{self.name()} has no backward")
 
@@ -224,7 +232,7 @@ def _record(node: Op, inputs: tuple, out: Any) -> Any:
     cls = type(node)
     if cls.save_inputs:
         needs = cls.saved_needs
-        if needs is None:
+        if needs is None or None not in edges:
             node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
         else:  # an input only some gradients read is version-checked only when one of those is needed
             node._saved_in = [(t, t._version[0] if any(edges[j] is not None for j in needs[i]) else -1)

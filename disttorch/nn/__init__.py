@@ -2,4 +2,4 @@
 from . import functional, init
 from .modules import *
 from .modules.module import Module
-from .parameter import Parameter
+from .parameter import Buffer, Parameter

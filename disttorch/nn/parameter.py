@@ -1,12 +1,17 @@
-"""nn.Parameter: a leaf tensor that modules register as a parameter."""
+"""nn.Parameter (a leaf tensor that modules register as a parameter) and nn.Buffer (a tensor marked as module state)."""
 from __future__ import annotations
 
 from typing import Any
 
 from disttorch._tensor import Tensor, _init
 
+__all__ = ["Parameter", "Buffer"]
+
 
 class Parameter(Tensor):
+    """A Tensor that, assigned as a Module attribute, is registered as a parameter. It shares storage
+    (and version counter) with ``data``; ``requires_grad`` defaults to True."""
+
     __slots__ = ()
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
@@ -16,6 +21,7 @@ class Parameter(Tensor):
             data = empty(0)
         p = object.__new__(cls)
         _init(p, data._data, False)
+        p._version = data._version
         if requires_grad:
             p.requires_grad_(True)
         return p
@@ -27,11 +33,36 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol: int) -> Any:
-        return (Parameter, (Tensor._from_array(self._data.copy()), self._requires_grad))
+        return (type(self), (Tensor._from_array(self._data.copy()), self._requires_grad))
 
     def __deepcopy__(self, memo: dict) -> Parameter:
-        new = Parameter(Tensor._from_array(self._data.copy()), self._requires_grad)
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self)(Tensor._from_array(self._data.copy()), self._requires_grad)
         memo[id(self)] = new
         return new
+
+
+class _BufferMeta(type):
+    # Buffer(...) gives a plain Tensor carrying a mark; isinstance(t, Buffer) reads the mark
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and bool(instance._extra and instance._extra.get("_is_buffer"))
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """A Tensor that, assigned as a Module attribute, is registered as a buffer (persistent or not)."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
+        from disttorch._ops.creation import empty
+
+        if data is None:
+            data = empty(0)
+        t = data.detach().requires_grad_(data.requires_grad)
+        extra = t._extra_dict()
+        extra["_is_buffer"] = True
+        extra["persistent"] = persistent
+        return t

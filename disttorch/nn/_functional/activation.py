@@ -1,2 +1,547 @@
-"""(filled in by its family)."""
-__all__: list = []
+"""Activation functions (torch.nn.functional): relu family, elu family, gelu, silu, mish, softplus,
+hard* functions, shrinkage, glu, prelu, softmax family.
+
+Pointwise activations are one Op each. Their derivative is written once as a formula over a small
+namespace (``_Raw`` on arrays, ``_Tensors`` on Tensors): without ``create_graph`` backward runs on
+raw arrays (fast), with it on Tensors (so higher-order gradients work).
+"""
+from __future__ import annotations
+
+import math
+import operator
+import warnings
+from typing import Any
+
+from disttorch import _dtype as D
+from disttorch._ops._util import self_xp
+from disttorch._ops.reduce import Softmax
+from disttorch._ops.unary import _special
+from disttorch._tensor import Tensor, _wrap_dim
+from disttorch.autograd import grad_mode
+from disttorch.autograd.graph import Op
+
+_from_array = Tensor._from_array
+_grad_on = grad_mode._enabled
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
+    "gelu", "silu", "mish", "softplus", "softsign", "tanh", "sigmoid", "hardtanh", "hardtanh_", "hardsigmoid",
+    "hardswish", "logsigmoid", "prelu", "rrelu", "rrelu_", "glu", "softmax", "log_softmax", "softmin",
+    "threshold", "threshold_", "tanhshrink", "softshrink", "hardshrink",
+]
+
+
+# -- formula namespaces ------------------------------------------------------------------------------
+class _Raw:
+    """Array functions for backward formulas evaluated on raw arrays."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    def exp(self, a: Any) -> Any:
+        return self.xp.exp(a)
+
+    def tanh(self, a: Any) -> Any:
+        return self.xp.tanh(a)
+
+    def erf(self, a: Any) -> Any:
+        return _special(a, "erf")
+
+    def sigmoid(self, a: Any) -> Any:
+        return 1 / (1 + self.xp.exp(-a))
+
+    def softplus(self, a: Any) -> Any:
+        return self.xp.logaddexp(a, 0).astype(a.dtype, copy=False)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self.xp.where(cond, a, b)
+
+
+class _Tensors:
+    """The same functions on Tensors (differentiable)."""
+
+    @staticmethod
+    def exp(a: Tensor) -> Tensor:
+        return a.exp()
+
+    @staticmethod
+    def tanh(a: Tensor) -> Tensor:
+        return a.tanh()
+
+    @staticmethod
+    def erf(a: Tensor) -> Tensor:
+        return a.erf()
+
+    @staticmethod
+    def sigmoid(a: Tensor) -> Tensor:
+        return a.sigmoid()
+
+    @staticmethod
+    def softplus(a: Tensor) -> Tensor:
+        return softplus(a)
+
+    @staticmethod
+    def where(cond: Tensor, a: Any, b: Any) -> Tensor:
+        from disttorch._ops.compare import where
+
+        return where(cond, a, b)
+
+
+_T = _Tensors()
+_RAW: dict = {}
+
+
+def _raw_ns(arr: Any) -> _Raw:
+    xp = self_xp(arr)
+    ns = _RAW.get(xp)
+    if ns is None:
+        ns = _RAW[xp] = _Raw(xp)
+    return ns
+
+
+class _Pointwise(Op):
+    """y = f(x) with dy/dx = ``self.deriv(x, ns)``."""
+
+    save_inputs = True
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor) -> Tensor:
+        x = self.saved_inputs[0]
+        if _grad_on[0]:
+            return grad * self.deriv(x, _T)
+        return _from_array(grad._data * self.deriv(x._data, _raw_ns(x._data)))
+
+
+def _xp(a: Any) -> Any:
+    return _raw_ns(a).xp
+
+
+# -- relu family ---------------------------------------------------------------------------------------
+class Threshold(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return _xp(x).where(x > self.threshold, x, self.value).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return x > self.threshold
+
+
+class Hardtanh(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return _xp(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return (x > self.lo) & (x < self.hi)
+
+
+class LeakyRelu(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return _xp(x).where(x > 0, x, x * self.slope)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return m.where(x > 0, 1.0, self.slope)
+
+
+class Elu(_Pointwise):
+    """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)); elu, selu and celu."""
+
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        neg = xp.expm1(xp.minimum(x, 0) * self.input_scale) * (self.alpha * self.scale)
+        return xp.where(x > 0, x * self.scale, neg).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return m.where(x > 0, self.scale, m.exp(x * self.input_scale) * (self.alpha * self.scale * self.input_scale))
+
+    def name(self) -> str:
+        return self.node_name
+
+
+class Gelu(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        if self.approximate == "tanh":
+            return 0.5 * x * (1 + xp.tanh((x + 0.044715 * x * x * x) * _SQRT_2_PI))
+        return 0.5 * x * (1 + _special(x / _SQRT_2, "erf"))
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        if self.approximate == "tanh":
+            x2 = x * x
+            t = m.tanh((x + 0.044715 * x2 * x) * _SQRT_2_PI)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_SQRT_2_PI * (1 + 3 * 0.044715 * x2))
+        return 0.5 * (1 + m.erf(x / _SQRT_2)) + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI
+
+
+class Silu(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return x / (1 + _xp(x).exp(-x))
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        s = m.sigmoid(x)
+        return s * (1 + x * (1 - s))
+
+
+class Mish(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        return x * xp.tanh(xp.logaddexp(x, 0).astype(x.dtype, copy=False))
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        t = m.tanh(m.softplus(x))
+        return t + x * m.sigmoid(x) * (1 - t * t)
+
+
+class Softplus(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        bx = x * self.beta
+        soft = xp.logaddexp(bx, 0).astype(x.dtype, copy=False) / self.beta
+        return xp.where(bx > self.threshold, x, soft)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        bx = x * self.beta
+        return m.where(bx > self.threshold, 1.0, m.sigmoid(bx))
+
+
+class Hardsigmoid(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return _xp(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return m.where((x > -3) & (x < 3), 1 / 6, 0.0)
+
+
+class Hardswish(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return x * _xp(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return m.where(x < -3, 0.0, m.where(x <= 3, x / 3 + 0.5, 1.0))
+
+
+class LogSigmoid(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return -_xp(x).logaddexp(-x, 0).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return m.sigmoid(-x)
+
+
+class Softshrink(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        lam = self.lambd
+        return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, 0)).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return (x > self.lambd) | (x < -self.lambd)
+
+
+class Hardshrink(_Pointwise):
+    def forward(self, x: Any) -> Any:
+        return _xp(x).where((x >= -self.lambd) & (x <= self.lambd), 0, x).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, m: Any) -> Any:
+        return (x > self.lambd) | (x < -self.lambd)
+
+
+_NAMES = {Threshold: "ThresholdBackward0", Hardtanh: "HardtanhBackward0", LeakyRelu: "LeakyReluBackward0",
+          Gelu: "GeluBackward0", Silu: "SiluBackward0", Mish: "MishBackward0", Softplus: "SoftplusBackward0",
+          Hardsigmoid: "HardsigmoidBackward0", Hardswish: "HardswishBackward0",
+          LogSigmoid: "LogSigmoidBackward0", Softshrink: "SoftshrinkBackward0", Hardshrink: "HardshrinkBackward0"}
+for _cls, _n in _NAMES.items():
+    _cls.name = (lambda n: lambda self: n)(_n)  # type: ignore[method-assign]
+
+
+class Prelu(Op):
+    """x if x > 0 else w * x, w broadcast along the channel dimension (dim 1, or 0 for 1-d input)."""
+
+    save_inputs = True
+
+    def forward(self, x: Any, w: Any) -> Any:
+        self.wshape = w.shape
+        wb = w.reshape(self.bshape)
+        return _xp(x).where(x > 0, x, wb * x)
+
+    def backward(self, grad: Tensor) -> tuple:
+        x, w = self.saved_inputs
+        gx, gw = self.next_edges
+        pos = x > 0
+        wb = w.reshape(self.bshape)
+        grad_x = grad * _T.where(pos, 1.0, wb) if gx else None
+        grad_w = None
+        if gw:
+            gxw = grad * x.masked_fill(pos, 0)
+            axes = [i for i, s in enumerate(self.bshape) if s == 1 and gxw.shape[i] != 1]
+            grad_w = (gxw.sum(axes) if axes else gxw).reshape(self.wshape)
+        return grad_x, grad_w
+
+    def name(self) -> str:
+        return "PreluKernelBackward0"
+
+
+class Glu(Op):
+    save_inputs = True
+
+    def forward(self, x: Any) -> Any:
+        xp = _xp(x)
+        a, b = xp.split(x, 2, axis=self.dim)
+        return a / (1 + xp.exp(-b))
+
+    def backward(self, grad: Tensor) -> Tensor:
+        x = self.saved_inputs[0]
+        a, b = x.chunk(2, self.dim)
+        s = b.sigmoid()
+        from disttorch._ops.shape import cat
+
+        return cat([grad * s, grad * a * s * (1 - s)], self.dim)
+
+
+# -- public functions ------------------------------------------------------------------------------------
+def _float_only(input: Tensor, kernel: str) -> None:
+    if input._data.dtype.kind not in "fc":
+        from disttorch._ops.arith import _type_word
+
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_word(input.dtype)}'")
+
+
+def _run(op: type[Op], input: Tensor, inplace: bool, **attrs: Any) -> Tensor:
+    """``op`` out of place, or written into ``input`` (which then takes the op's history)."""
+    if not inplace:
+        return op.apply(input, **attrs)
+    if input._needs_graph_for_inplace():
+        return input._apply_inplace(lambda s: op.apply(s, **attrs))
+    input._data[...] = op.apply(input, **attrs)._data
+    input._version[0] += 1
+    return input
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.relu_() if inplace else input.relu()
+
+
+def relu_(input: Tensor) -> Tensor:
+    return input.relu_()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    return _run(Threshold, input, inplace, threshold=threshold, value=value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _run(Threshold, input, True, threshold=threshold, value=value)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _run(Hardtanh, input, inplace, lo=min_val, hi=max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    _float_only(input, "leaky_relu_cpu")
+    return _run(LeakyRelu, input, inplace, slope=negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, True)
+
+
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float, inplace: bool, name: str) -> Tensor:
+    _float_only(input, "elu_cpu")
+    return _run(Elu, input, inplace, alpha=alpha, scale=scale, input_scale=input_scale, node_name=name)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _elu(input, alpha, 1.0, 1.0, inplace, "EluBackward0")
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _elu(input, _SELU_ALPHA, _SELU_SCALE, 1.0, inplace, "EluBackward0")
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace, "CeluBackward0")
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _float_only(input, "GeluKernelImpl")
+    return Gelu.apply(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only(input, "silu_cpu")
+    return _run(Silu, input, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only(input, "mish_cpu")
+    return _run(Mish, input, inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    _float_only(input, "softplus_cpu")
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only(input, "hardsigmoid_cpu")
+    return _run(Hardsigmoid, input, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    _float_only(input, "hardswish_cpu")
+    return _run(Hardswish, input, inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    _float_only(input, "log_sigmoid_forward_cpu")
+    return LogSigmoid.apply(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {float(lambd)}.")
+    return Softshrink.apply(input, lambd=lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return Hardshrink.apply(input, lambd=lambd)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    nd = input._data.ndim
+    n = weight._data.size
+    if weight._data.ndim > 1 and not (nd >= 2 and weight._data.ndim <= nd):
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = "
+                           f"{weight._data.ndim}")
+    if nd == 0 and n != 1:
+        raise RuntimeError("Not allow zero-dim input tensor.")
+    if n == 1:
+        bshape = (1,) * nd
+    else:
+        ch = 1 if nd >= 2 else 0
+        channels = input._data.shape[ch]
+        if n != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{n} and channel size = {channels}.")
+        bshape = tuple(n if i == ch else 1 for i in range(nd))
+    return Prelu.apply(input, weight, bshape=bshape)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from disttorch._ops.creation import empty
+
+    with grad_mode.no_grad():
+        slope = empty(input.shape, dtype=input.dtype, device=input.device).uniform_(lower, upper)
+        slope = slope.masked_fill(input.detach() >= 0, 1.0)
+    if inplace:
+        if input._needs_graph_for_inplace():
+            return input._apply_inplace(lambda s: s * slope)
+        input._data *= slope._data
+        input._version[0] += 1
+        return input
+    return input * slope
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, True)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    nd = input._data.ndim
+    if nd == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _wrap_dim(dim, nd)
+    if input._data.shape[axis] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size "
+                           f"{input._data.shape[axis]}")
+    return Glu.apply(input, dim=axis)
+
+
+# -- softmax family ----------------------------------------------------------------------------------------
+def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklevel: int,
+             negate: bool = False) -> Tensor:
+    nd = input._data.ndim
+    if dim is None:
+        dim = _get_softmax_dim(name, nd, stacklevel + 1)
+    axis = _wrap_dim(operator.index(dim), nd)
+    if negate:
+        input = -input
+    if dtype is not None:
+        input = input.to(D.to_dtype(dtype))
+    if input._data.dtype.kind not in "fc":
+        from disttorch._ops.arith import _type_word
+
+        kernel = "lastdim_kernel_impl" if axis == nd - 1 or nd == 0 else "kernel_impl"
+        raise NotImplementedError(f"\"{'log_softmax' if log else 'softmax'}_{kernel}\" not implemented for "
+                                  f"'{_type_word(input.dtype)}'")
+    return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    return _softmax(input, dim, dtype, False, "softmax", _stacklevel)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    return _softmax(input, dim, dtype, True, "log_softmax", _stacklevel)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    return _softmax(input, dim, dtype, False, "softmin", _stacklevel, negate=True)
+

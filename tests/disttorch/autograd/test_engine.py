@@ -599,3 +599,22 @@ def test_reentrant_backward_inside_function():
         res.append((x.grad, events))
     assert_close(res[0][0], res[1][0])
     assert res[0][1] == res[1][1] == ["acc"]
+
+
+def test_gradient_count_mismatch():
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="got 2 tensors and 1 gradients"):
+            t.autograd.grad([x * 2, x * 3], x, [t.ones(2)])
+        with pytest.raises(RuntimeError, match="got 2 tensors and 1 gradients"):
+            t.autograd.backward([x * 2, x * 3], [t.ones(2)])
+
+
+def test_gradient_argument_dtype_is_cast():
+    res = []
+    for t in LIBS:
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        (x * 2).backward(t.ones(2, dtype=t.float64))
+        (g,) = t.autograd.grad(x * 3, x, t.ones(2, dtype=t.float64))
+        res.append((x.grad, g))
+    assert_close(*res)

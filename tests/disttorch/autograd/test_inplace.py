@@ -390,3 +390,40 @@ def test_retain_grad_follows_in_place_ops():
         (y * y + b).sum().backward()
         res.append((y.grad, v.grad, x.grad))
     assert_close(*res)
+
+
+def test_in_place_graphs_are_freed_without_gc():
+    import gc
+    import weakref
+
+    x = disttorch.tensor([0.5, 1.0, 2.0, 3.0], requires_grad=True)
+
+    def build():
+        y = x * 1
+        y.exp_()                  # saved output relinked to y's storage
+        v = y[1:3]
+        v.mul_(x[0:2])            # CopySlices on y, AsStrided on v
+        y.add_(1.0)               # v is now stale
+        out = (v * 2).sum() + y.sum()
+        return [weakref.ref(o) for o in (y, v, out, y.grad_fn, v.grad_fn, out.grad_fn)]
+
+    gc.collect()
+    gc.disable()
+    try:
+        refs = build()
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_in_place_on_view_of_plain_buffer_and_self_overlap():
+    def fn(t, x):
+        buf = t.zeros(2, 4)
+        buf[1, 1:].add_(x[:3])
+        buf[0].mul_(2.0)
+        y = x * 1
+        y[0:2].mul_(y[2:4])
+        y[1:3].add_(y[0:2] * 2)
+        return buf, y
+
+    compare(fn, randn(4, seed=22))
