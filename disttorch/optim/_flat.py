@@ -29,7 +29,7 @@ def run(opt: Any, params: list[Tensor], keys: tuple[str, ...], kernel: Callable,
         arr = p._data
         stepv = float(state[p]["step"]._data) if has_step else None
         if (arr.size >= LARGE or not keys) and arr.dtype.kind != "c":
-            _run_one(p, state[p], keys, kernel, hp, stepv)
+            _run_one(p, state[p] if keys or has_step else None, keys, kernel, hp, stepv)
             continue
         dev = None if type(arr) is np.ndarray else arr.device.id
         buckets.setdefault((arr.dtype, dev, stepv), []).append(p)
@@ -45,7 +45,7 @@ def _run_one(p: Tensor, st: dict, keys: tuple[str, ...], kernel: Callable, hp: d
     if stepv is not None:
         st["step"]._data += 1
         stepv += 1
-    kernel(p._xp, p._data, p._grad._data, {k: st[k]._data for k in keys}, False, stepv, **hp)
+    kernel(p._xp, p._data, p._grad._data, {k: st[k]._data for k in keys} if keys else {}, False, stepv, **hp)
     p._version[0] += 1
 
 

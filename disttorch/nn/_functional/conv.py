@@ -1,2 +1,313 @@
-"""(filled in by its family)."""
-__all__: list = []
+"""Convolutions (1-d, 2-d, 3-d) and transposed convolutions.
+
+Three Ops, each the adjoint of another in one argument, so every derivative of one is again one of
+them and gradients of any order work:
+
+- ``ConvForward(x, w, b)``: y = conv(x, w) + b, an im2col view of the padded input and one matmul;
+- ``ConvInputGrad(gy, w, b)``: its adjoint in x, i.e. the transposed convolution: one matmul and a
+  col2im that loops over the kernel offsets only;
+- ``ConvWeightGrad(x, gy)``: its adjoint in w: the same im2col view and one (batched) matmul.
+
+``cfg`` is (stride, dilation, pad_lo, pad_hi, groups); ``out`` is the spatial size an Op produces.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from disttorch._tensor import Tensor
+from disttorch.autograd.graph import Op
+from disttorch.backends import backend_for_array, numpy_backend
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+_NP_KERNELS = numpy_backend.kernels
+
+
+def _kernels(arr: Any) -> dict:
+    return _NP_KERNELS if type(arr) is np.ndarray else backend_for_array(arr).kernels
+
+
+def _xp(arr: Any) -> Any:
+    return np if type(arr) is np.ndarray else backend_for_array(arr).xp
+
+
+def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
+    stride, dilation, lo, hi, _ = cfg
+    return tuple((n + a + b - d * (k - 1) - 1) // s + 1
+                 for n, k, s, d, a, b in zip(sp, kernel, stride, dilation, lo, hi))
+
+
+def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
+    """(N, C, *spatial) -> columns (N, groups, C/groups * prod(kernel), prod(out)): one copy."""
+    stride, dilation, lo, hi, groups = cfg
+    k = _kernels(x)
+    xpad = k["pad"](x, lo, hi)
+    v = k["windows"](xpad, kernel, stride, dilation, out)  # (N, C, *out, *kernel), a view
+    nd = len(kernel)
+    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    n, c = x.shape[:2]
+    return v.transpose(perm).reshape(n, groups, c // groups * math.prod(kernel), math.prod(out))
+
+
+def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple) -> Any:
+    groups = cfg[4]
+    o = w.shape[0]
+    cols = _im2col(x, w.shape[2:], cfg, out)
+    y = _xp(x).matmul(w.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, L)
+    y = y.reshape((x.shape[0], o) + tuple(out))
+    if b is not None:
+        y += b.reshape((o,) + (1,) * len(out))
+    return y
+
+
+def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple) -> Any:
+    stride, dilation, lo, hi, groups = cfg
+    xp = _xp(gy)
+    n, o = gy.shape[:2]
+    kernel, out = w.shape[2:], gy.shape[2:]
+    c = w.shape[1] * groups
+    wm = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (groups, C/groups*K, O/groups)
+    cols = xp.matmul(wm, gy.reshape(n, groups, o // groups, -1))  # (N, groups, C/groups*K, L)
+    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+    padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
+    target = xp.zeros((n, c) + padded, dtype=cols.dtype)
+    _kernels(gy)["fold_add"](target, cols, stride, dilation)
+    if any(lo) or any(hi):
+        target = xp.ascontiguousarray(target[(...,) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))])
+    if b is not None:
+        target += b.reshape((c,) + (1,) * len(in_sp))
+    return target
+
+
+def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple) -> Any:
+    groups = cfg[4]
+    n, o = gy.shape[:2]
+    cols = _im2col(x, kernel, cfg, gy.shape[2:])  # (N, groups, C/groups*K, L)
+    g = gy.reshape(n, groups, o // groups, -1)
+    gw = _xp(x).matmul(g, cols.transpose(0, 1, 3, 2)).sum(0)  # (groups, O/groups, C/groups*K)
+    return gw.reshape((o, x.shape[1] // groups) + tuple(kernel))
+
+
+def _bias_grad(grad: Tensor) -> Tensor:
+    return grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
+
+
+class ConvForward(Op):
+    save_inputs = True
+    saved_needs = ((1,), (0,), ())
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if self.out is None:
+            self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
+        return _conv_forward(x, w, b, self.cfg, self.out)
+
+    def backward(self, grad: Tensor) -> tuple:
+        x, w, _ = self.saved_inputs
+        ex, ew, eb = self.next_edges
+        gx = ConvInputGrad.apply(grad, w, None, cfg=self.cfg, out=tuple(x.shape[2:])) if ex else None
+        gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:])) if ew else None
+        return gx, gw, _bias_grad(grad) if eb else None
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
+
+class ConvInputGrad(Op):
+    """The adjoint of ConvForward in x; with a bias it is the transposed convolution."""
+
+    save_inputs = True
+    saved_needs = ((1,), (0,), ())
+
+    def forward(self, gy: Any, w: Any, b: Any) -> Any:
+        return _conv_input_grad(gy, w, b, self.cfg, self.out)
+
+    def backward(self, grad: Tensor) -> tuple:
+        gy, w, _ = self.saved_inputs
+        egy, ew, eb = self.next_edges
+        dgy = ConvForward.apply(grad, w, None, cfg=self.cfg, out=tuple(gy.shape[2:])) if egy else None
+        dw = ConvWeightGrad.apply(grad, gy, cfg=self.cfg, out=tuple(w.shape[2:])) if ew else None
+        return dgy, dw, _bias_grad(grad) if eb else None
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
+
+class ConvWeightGrad(Op):
+    save_inputs = True
+    saved_needs = ((1,), (0,))
+
+    def forward(self, x: Any, gy: Any) -> Any:
+        return _conv_weight_grad(x, gy, self.cfg, self.out)
+
+    def backward(self, grad: Tensor) -> tuple:
+        x, gy = self.saved_inputs
+        ex, egy = self.next_edges
+        dx = ConvInputGrad.apply(gy, grad, None, cfg=self.cfg, out=tuple(x.shape[2:])) if ex else None
+        dgy = ConvForward.apply(x, grad, None, cfg=self.cfg, out=tuple(gy.shape[2:])) if egy else None
+        return dx, dgy
+
+    def name(self) -> str:
+        return "ConvolutionBackwardBackward0"
+
+
+# -- argument checks (PyTorch's messages) ------------------------------------------------------------
+_TYPE_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def _type_name(t: Tensor) -> str:
+    return _TYPE_NAMES.get(str(t.dtype).replace("torch.", ""), str(t.dtype))
+
+
+def _tuple(value: Any, nd: int, what: str) -> tuple:
+    if isinstance(value, int):
+        return (value,) * nd
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * nd
+    if len(value) != nd:
+        raise RuntimeError(f"expected {what} to be a single integer value or a list of {nd} values to match the "
+                           f"convolution dimensions, but got {what}={list(value)}")
+    return value
+
+
+def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, name: str, stride: tuple,
+                  dilation: tuple, groups: int) -> bool:
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
+                           f"of size: {list(input.shape)}")
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
+                           f"match the convolution dimensions, but got stride={list(stride)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(weight)}")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({_type_name(input).lower()}) and bias type ({_type_name(bias).lower()}) "
+                           "should be the same")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{list(weight.shape)}] instead")
+    return input.ndim == nd + 1
+
+
+def _check_bias(weight: Tensor, bias: Tensor | None, channels: int) -> None:
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != channels):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{channels} elements, but got bias of size {list(bias.shape)} instead")
+
+
+def _padding(padding: Any, weight: Tensor, stride: tuple, dilation: tuple, nd: int) -> tuple[tuple, tuple]:
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+        lo = tuple(t // 2 for t in total)
+        return lo, tuple(t - a for t, a in zip(total, lo))
+    pad = _tuple(padding, nd, "padding")
+    if any(p < 0 for p in pad):
+        raise RuntimeError("negative padding is not supported")
+    return pad, pad
+
+
+def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
+          groups: int, nd: int, name: str) -> Tensor:
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups)
+    lo, hi = _padding(padding, weight, stride, dilation, nd)
+    if unbatched:
+        input = input.unsqueeze(0)
+    shape = input.shape
+    if shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(shape)} "
+                           f"to have {weight.shape[1] * groups} channels, but got {shape[1]} channels instead")
+    _check_bias(weight, bias, weight.shape[0])
+    padded = [s + a + b for s, a, b in zip(shape[2:], lo, hi)]
+    eff = [d * (k - 1) + 1 for d, k in zip(dilation, weight.shape[2:])]
+    if any(p < k for p, k in zip(padded, eff)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
+    out = ConvForward.apply(input, weight, bias, cfg=(stride, dilation, lo, hi, groups), out=None)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                    output_padding: Any, groups: int, dilation: Any, nd: int, name: str) -> Tensor:
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups)
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    pad = _tuple(padding, nd, "padding")
+    if any(p < 0 for p in pad):
+        raise RuntimeError("negative padding is not supported")
+    opad = _tuple(output_padding, nd, "output_padding")
+    if any(p < 0 for p in opad):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(p >= s and p >= d for p, s, d in zip(opad, stride, dilation)):
+        names = ["depth", "height", "width"][3 - nd:]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           + " ".join(f"output_padding_{n}: {p}" for n, p in zip(names, opad)) + " "
+                           + " ".join(f"stride_{n}: {s}" for n, s in zip(names, stride)) + " "
+                           + " ".join(f"dilation_{n}: {d}" for n, d in zip(names, dilation)))
+    if unbatched:
+        input = input.unsqueeze(0)
+    shape = input.shape
+    if shape[1] != weight.shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(shape)} to "
+                           f"have {weight.shape[0]} channels, but got {shape[1]} channels instead")
+    _check_bias(weight, bias, weight.shape[1] * groups)
+    out_sp = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                   for n, s, p, d, k, op in zip(shape[2:], stride, pad, dilation, weight.shape[2:], opad))
+    if any(o <= 0 for o in out_sp):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, shape[2:]))}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, out_sp))}). Output size is too small")
+    out = ConvInputGrad.apply(input, weight, bias, cfg=(stride, dilation, pad, pad, groups), out=out_sp)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")

@@ -618,3 +618,23 @@ def test_gradient_argument_dtype_is_cast():
         (g,) = t.autograd.grad(x * 3, x, t.ones(2, dtype=t.float64))
         res.append((x.grad, g))
     assert_close(*res)
+
+
+def test_backward_on_device(device):
+    a, b = randn(3, seed=40, dtype=np.float64), randn(3, seed=41, dtype=np.float64)
+    res = []
+    for t in LIBS:
+        dev = device if t is disttorch else "cpu"
+        x = t.tensor(a, requires_grad=True, device=dev)
+        y = t.tensor(b, requires_grad=True, device=dev)
+        seen = []
+        x.register_post_accumulate_grad_hook(lambda p, seen=seen: seen.append(p.grad.clone()))
+        out = x ** 3 * y + x / (y * y + 1)
+        total(out).backward(retain_graph=True)
+        total(out * 2).backward()
+        (g1,) = t.autograd.grad(total(x * x * x * y), x, create_graph=True)
+        (g2,) = t.autograd.grad(total(g1), x)
+        res.append((x.grad, y.grad, seen[0], g1, g2))
+        if t is disttorch:
+            assert x.grad.device == x.device
+    assert_close(*res)

@@ -15,17 +15,19 @@ torch = pytest.importorskip("torch")
 LIBS = [disttorch, torch]
 
 
-def compare(fn, *arrays, dtype=np.float32):
-    """fn(t, *leaves) -> tensor(s); compares outputs and the leaves' gradients of a weighted sum."""
+def compare(fn, *arrays, dtype=np.float32, device="cpu"):
+    """fn(t, *leaves) -> tensor(s); compares outputs and the leaves' gradients of a weighted sum
+    (disttorch on ``device``, torch on cpu)."""
     res = []
     for t in LIBS:
-        leaves = [t.tensor(np.asarray(a, dtype=dtype), requires_grad=True) for a in arrays]
+        dev = device if t is disttorch else "cpu"
+        leaves = [t.tensor(np.asarray(a, dtype=dtype), requires_grad=True, device=dev) for a in arrays]
         out = fn(t, *leaves)
         outs = out if isinstance(out, (tuple, list)) else (out,)
         rng = np.random.default_rng(0)
         loss = None
         for o in outs:
-            w = t.tensor(rng.standard_normal(tuple(o.shape)).astype(dtype))
+            w = t.tensor(rng.standard_normal(tuple(o.shape)).astype(dtype), device=dev)
             term = (o * w).sum()
             loss = term if loss is None else loss + term
         loss.backward()
@@ -143,7 +145,7 @@ def test_in_place_on_leaf_allowed_in_no_grad():
 
 
 # -- in-place on non-leaf tensors -------------------------------------------------------------------------
-def test_in_place_chain_on_non_leaf():
+def test_in_place_chain_on_non_leaf(device):
     def fn(t, x):
         y = x * 2
         y.mul_(3)
@@ -152,7 +154,7 @@ def test_in_place_chain_on_non_leaf():
         y.div_(x + 3)
         return y
 
-    compare(fn, randn(4, seed=1))
+    compare(fn, randn(4, seed=1), device=device)
 
 
 def test_in_place_pow_and_neg_on_non_leaf():
@@ -247,7 +249,7 @@ def test_in_place_on_slice_then_use_view_and_base():
     compare(fn, randn(5, seed=9), randn(2, seed=10))
 
 
-def test_in_place_on_2d_views():
+def test_in_place_on_2d_views(device):
     def fn(t, x, w):
         y = x * 2
         y[:, 1].mul_(w)          # a strided column
@@ -255,7 +257,7 @@ def test_in_place_on_2d_views():
         y.t()[0].sub_(w[0])      # transposed view of a row
         return y
 
-    compare(fn, randn(3, 4, seed=11), randn(3, seed=12))
+    compare(fn, randn(3, 4, seed=11), randn(3, seed=12), device=device)
 
 
 def test_in_place_on_view_from_shape_ops():
@@ -281,14 +283,14 @@ def test_in_place_on_view_of_view():
     compare(fn, randn(7, seed=15))
 
 
-def test_view_taken_before_base_in_place():
+def test_view_taken_before_base_in_place(device):
     def fn(t, x):
         y = x * 1
         v = y[1:3]
         y.mul_(3)         # v sees the new values and must get the new history
         return v * 1
 
-    compare(fn, randn(4, seed=16))
+    compare(fn, randn(4, seed=16), device=device)
 
 
 def test_other_view_is_stale_after_in_place_on_view():
@@ -416,13 +418,13 @@ def test_in_place_graphs_are_freed_without_gc():
         gc.enable()
 
 
-def test_in_place_on_view_of_plain_buffer_and_self_overlap():
+def test_in_place_on_view_of_plain_buffer_and_of_itself():
     def fn(t, x):
         buf = t.zeros(2, 4)
         buf[1, 1:].add_(x[:3])
         buf[0].mul_(2.0)
         y = x * 1
-        y[0:2].mul_(y[2:4])
+        y[0:2].add_(y[2:4])
         y[1:3].add_(y[0:2] * 2)
         return buf, y
 
