@@ -35,6 +35,7 @@ from ._runtime import *
 from . import cuda, linalg, nn, utils
 from . import optim
 from .utils.dlpack import from_dlpack
+from .serialization import save, load
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64

@@ -3,3 +3,4 @@ from . import functional, init
 from .modules import *
 from .modules.module import Module
 from .parameter import Buffer, Parameter
+from . import utils

@@ -6,8 +6,8 @@ of state arrays), updated in place (``p`` and ``s``). It may write into ``g`` on
 
 Large parameters are updated one at a time, in place. Small parameters of one dtype and device are
 updated together: each of their state entries lives in one flat buffer (the state tensors are views
-into it), their values and gradients are concatenated, the kernel runs once, and the new values are
-copied back. That turns ~10 array calls per small parameter into ~3.
+into it), their values and gradients are concatenated into reused buffers, the kernel runs once, and
+the new values are copied back. That turns ~10 array calls per small parameter into ~3.
 """
 from __future__ import annotations
 
@@ -45,23 +45,27 @@ def _run_one(p: Tensor, st: dict, keys: tuple[str, ...], kernel: Callable, hp: d
     if stepv is not None:
         st["step"]._data += 1
         stepv += 1
-    kernel(p._xp, p._data, p._grad._data, {k: st[k]._data for k in keys} if keys else {}, False, stepv, **hp)
+    arr, g = p._data, p._grad._data
+    s = {k: st[k]._data for k in keys} if keys else {}
+    if arr.ndim == 0:  # 0-dim arrays turn into scalars in ufuncs; work on 1-element views instead
+        arr, g, s = arr.reshape(1), g.reshape(1), {k: v.reshape(1) for k, v in s.items()}
+    kernel(p._xp, arr, g, s, False, stepv, **hp)
     p._version[0] += 1
 
 
 def _run_flat(opt: Any, ps: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
               stepv: float | None) -> None:
     state = opt.state
-    sts = [state[p] for p in ps]
+    sts = [state[p] for p in ps] if keys or stepv is not None else []
     all_keys = keys + ("step",) if stepv is not None else keys
     cache_key = (tuple(map(id, ps)), all_keys)
     entry = opt._flat_cache.get(cache_key)
     if entry is None or not _valid(entry[0], sts, all_keys):
         entry = _build(opt, cache_key, ps, sts, all_keys)
-    views, flats, offsets = entry
+    views, flats, offsets, g, pf = entry
     xp = ps[0]._xp
-    g = xp.concatenate([p._grad._data.reshape(-1) for p in ps])
-    pf = xp.concatenate([p._data.reshape(-1) for p in ps])
+    xp.concatenate([p._grad._data.reshape(-1) for p in ps], out=g)
+    xp.concatenate([p._data.reshape(-1) for p in ps], out=pf)
     if stepv is not None:
         flats["step"] += 1
         stepv += 1
@@ -113,5 +117,6 @@ def _build(opt: Any, cache_key: tuple, ps: list[Tensor], sts: list[dict], keys: 
         del cache[old]  # those buffers no longer hold these parameters' state
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
-    entry = cache[cache_key] = (views, flats, offsets)
+    dtype = ps[0]._data.dtype
+    entry = cache[cache_key] = (views, flats, offsets, xp.empty(stop, dtype), xp.empty(stop, dtype))
     return entry

@@ -1,2 +1,3 @@
 """torch.utils (dlpack for now; data loading comes with the nn/data work)."""
 from . import dlpack
+from . import data

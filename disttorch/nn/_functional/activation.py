@@ -12,6 +12,8 @@ import operator
 import warnings
 from typing import Any
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._ops._util import self_xp
 from disttorch._ops.reduce import Softmax
@@ -25,6 +27,7 @@ _grad_on = grad_mode._enabled
 _SQRT_2 = math.sqrt(2.0)
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SIXTH_F32 = float(np.float32(1.0 / 6.0))  # PyTorch's hardsigmoid backward uses 1/6 in float32
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -50,7 +53,7 @@ class _Raw:
         return self.xp.tanh(a)
 
     def erf(self, a: Any) -> Any:
-        return _special(a, "erf")
+        return _erf(a)
 
     def sigmoid(self, a: Any) -> Any:
         return 1 / (1 + self.xp.exp(-a))
@@ -119,6 +122,10 @@ class _Pointwise(Op):
         return _from_array(grad._data * self.deriv(x._data, _raw_ns(x._data)))
 
 
+def _erf(a: Any) -> Any:
+    return _special(np.asarray(a) if isinstance(a, np.generic) else a, "erf")
+
+
 def _xp(a: Any) -> Any:
     return _raw_ns(a).xp
 
@@ -147,6 +154,9 @@ class LeakyRelu(_Pointwise):
     def deriv(self, x: Any, m: Any) -> Any:
         return m.where(x > 0, 1.0, self.slope)
 
+    def name(self) -> str:
+        return self.node_name
+
 
 class Elu(_Pointwise):
     """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)); elu, selu and celu."""
@@ -157,7 +167,8 @@ class Elu(_Pointwise):
         return xp.where(x > 0, x * self.scale, neg).astype(x.dtype, copy=False)
 
     def deriv(self, x: Any, m: Any) -> Any:
-        return m.where(x > 0, self.scale, m.exp(x * self.input_scale) * (self.alpha * self.scale * self.input_scale))
+        s = self.grad_input_scale  # PyTorch's celu backward takes 1 / alpha with alpha rounded to float32
+        return m.where(x > 0, self.scale, m.exp(x * s) * (self.alpha * self.scale * s))
 
     def name(self) -> str:
         return self.node_name
@@ -168,14 +179,16 @@ class Gelu(_Pointwise):
         xp = _xp(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh((x + 0.044715 * x * x * x) * _SQRT_2_PI))
-        return 0.5 * x * (1 + _special(x / _SQRT_2, "erf"))
+        self.cdf = 0.5 * (1 + _erf(x / _SQRT_2))  # kept for backward: erf is the costly part
+        return x * self.cdf
 
     def deriv(self, x: Any, m: Any) -> Any:
         if self.approximate == "tanh":
             x2 = x * x
             t = m.tanh((x + 0.044715 * x2 * x) * _SQRT_2_PI)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_SQRT_2_PI * (1 + 3 * 0.044715 * x2))
-        return 0.5 * (1 + m.erf(x / _SQRT_2)) + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI
+        cdf = 0.5 * (1 + m.erf(x / _SQRT_2)) if m is _T else self.cdf
+        return cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI
 
 
 class Silu(_Pointwise):
@@ -211,10 +224,10 @@ class Softplus(_Pointwise):
 
 class Hardsigmoid(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        return _xp(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
 
     def deriv(self, x: Any, m: Any) -> Any:
-        return m.where((x > -3) & (x < 3), 1 / 6, 0.0)
+        return m.where((x > -3) & (x < 3), _SIXTH_F32, 0.0)
 
 
 class Hardswish(_Pointwise):
@@ -251,7 +264,7 @@ class Hardshrink(_Pointwise):
         return (x > self.lambd) | (x < -self.lambd)
 
 
-_NAMES = {Threshold: "ThresholdBackward0", Hardtanh: "HardtanhBackward0", LeakyRelu: "LeakyReluBackward0",
+_NAMES = {Threshold: "ThresholdBackward0", Hardtanh: "HardtanhBackward0",
           Gelu: "GeluBackward0", Silu: "SiluBackward0", Mish: "MishBackward0", Softplus: "SoftplusBackward0",
           Hardsigmoid: "HardsigmoidBackward0", Hardswish: "HardswishBackward0",
           LogSigmoid: "LogSigmoidBackward0", Softshrink: "SoftshrinkBackward0", Hardshrink: "HardshrinkBackward0"}
@@ -354,16 +367,18 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _float_only(input, "leaky_relu_cpu")
-    return _run(LeakyRelu, input, inplace, slope=negative_slope)
+    return _run(LeakyRelu, input, inplace, slope=negative_slope, node_name="LeakyReluBackward0")
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, True)
 
 
-def _elu(input: Tensor, alpha: float, scale: float, input_scale: float, inplace: bool, name: str) -> Tensor:
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float, inplace: bool, name: str,
+         grad_input_scale: float = 1.0) -> Tensor:
     _float_only(input, "elu_cpu")
-    return _run(Elu, input, inplace, alpha=alpha, scale=scale, input_scale=input_scale, node_name=name)
+    return _run(Elu, input, inplace, alpha=alpha, scale=scale, input_scale=input_scale, node_name=name,
+                grad_input_scale=grad_input_scale)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -385,7 +400,7 @@ def selu_(input: Tensor) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace, "CeluBackward0")
+    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace, "CeluBackward0", 1.0 / float(np.float32(alpha)))
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -467,7 +482,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         bshape = (1,) * nd
     else:
         ch = 1 if nd >= 2 else 0
-        channels = input._data.shape[ch]
+        channels = input._data.shape[ch] if nd >= 2 else 1
         if n != channels:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                                f"{n} and channel size = {channels}.")
@@ -477,8 +492,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not training:  # the mean slope (PyTorch's node is still the rrelu one)
+        _float_only(input, "leaky_relu_cpu")
+        return _run(LeakyRelu, input, inplace, slope=(lower + upper) / 2, node_name="RreluWithNoiseBackward0")
     from disttorch._ops.creation import empty
 
     with grad_mode.no_grad():

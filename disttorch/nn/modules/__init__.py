@@ -11,4 +11,5 @@ from .normalization import *
 from .dropout import *
 from .sparse import *
 from .rnn import *
+from .attention import *
 from .transformer import *

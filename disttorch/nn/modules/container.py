@@ -459,7 +459,7 @@ class ParameterDict(Module):
     def extra_repr(self) -> str:
         return "\n".join(_param_line(k, p, _typename(p)) for k, p in self.items())
 
-    def __call__(self, input: Any = None) -> Any:
+    def __call__(self, input: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")
 
     def __or__(self, other: ParameterDict) -> ParameterDict:

@@ -875,6 +875,8 @@ class Module:
                                          "expected to return new values, if incompatible_keys need to be modified, "
                                          "it should be done inplace.")
 
+        # Validate the whole tree first (post hooks included, so they see the values from before the load),
+        # then write: a load that raises leaves every parameter and buffer as it was.
         outer = getattr(_loading, "pending", None)
         _loading.pending = pending = []
         try:

@@ -91,12 +91,12 @@ def collate(batch: list, *, collate_fn_map: dict[type | tuple[type, ...], Callab
         values = {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map) for key in elem}
         return _rebuild_mapping(elem, values)
     if _is_namedtuple(elem):
-        return elem_type(*(collate(list(s), collate_fn_map=collate_fn_map) for s in zip(*batch)))
+        return elem_type(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [collate(list(s), collate_fn_map=collate_fn_map) for s in zip(*batch)]
+        columns = [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # PyTorch returns a list for tuples too
         return _rebuild_sequence(elem, columns)
@@ -132,7 +132,7 @@ def _collate_str(batch: list, *, collate_fn_map: Any = None) -> list:
 default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
     Tensor: _collate_tensor,
     np.ndarray: _collate_numpy_array,
-    np.generic: _collate_numpy_scalar,
+    (np.bool_, np.number, np.object_): _collate_numpy_scalar,
     float: _collate_float,
     int: _collate_int,
     str: _collate_str,

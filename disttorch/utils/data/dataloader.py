@@ -91,6 +91,9 @@ class _IterableDatasetStopIteration:
         self.worker_id = worker_id
 
 
+_ENDED = object()  # stands in for the result of the task on which a worker's stream ended
+
+
 class _ResumeIteration:
     """Sent to persistent workers when a new epoch begins; echoed back as an acknowledgement."""
 
@@ -153,7 +156,7 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def _worker_loop(iterable: bool, dataset: Any, index_queue: Any, result_queue: Any, auto_collation: bool,
+def _worker_loop(iterable: bool, dataset: Any, index_queue: Any, result_queue: Any, done: Any, auto_collation: bool,
                  collate_fn: Callable, drop_last: bool, base_seed: int, init_fn: Callable | None, worker_id: int,
                  num_workers: int) -> None:
     global _worker_info
@@ -172,12 +175,14 @@ def _worker_loop(iterable: bool, dataset: Any, index_queue: Any, result_queue: A
         ended = False
         while True:
             try:
-                task = index_queue.get(timeout=1.0)
+                task = index_queue.get(timeout=_POLL_S)
             except queue.Empty:
-                if os.getppid() != parent:  # the main process is gone
+                if done.is_set() or os.getppid() != parent:  # shut down, or the main process is gone
+                    result_queue.cancel_join_thread()
                     return
                 continue
             if task is None:
+                result_queue.cancel_join_thread()  # the main process is shutting down: drop what's unsent
                 return
             if isinstance(task, _ResumeIteration):
                 ended = False
@@ -191,9 +196,8 @@ def _worker_loop(iterable: bool, dataset: Any, index_queue: Any, result_queue: A
             if ended:
                 continue  # this epoch's stream has ended here; the main process skips the task
             idx, index = task
-            if init_error is not None:
+            if init_error is not None:  # worker_init_fn failed: every task reports it
                 data: Any = init_error
-                init_error = None
             else:
                 try:
                     data = fetcher.fetch(index)
@@ -209,14 +213,19 @@ def _worker_loop(iterable: bool, dataset: Any, index_queue: Any, result_queue: A
             except Exception:
                 payload = ForkingPickler.dumps(ExceptionWrapper(where + " (while sending the batch)"))
             result_queue.put((idx, bytes(payload)))
-        del fetcher
     except KeyboardInterrupt:  # the main process handles the interrupt
         pass
-    finally:
-        result_queue.cancel_join_thread() if False else None
 
 
 # -- main side ------------------------------------------------------------------------------------
+def _has_len(loader: DataLoader) -> bool:
+    try:
+        len(loader)
+    except TypeError:
+        return False
+    return True
+
+
 class _BaseIter:
     def __init__(self, loader: DataLoader) -> None:
         self._dataset = loader.dataset
@@ -225,8 +234,7 @@ class _BaseIter:
         self._drop_last = loader.drop_last
         self._index_sampler = loader._index_sampler
         self._collate_fn = loader.collate_fn
-        self._len = None
-        self._loader_len = loader.__len__
+        self._len = len(loader) if _has_len(loader) else None  # no reference to the loader: no cycle
         seed = randint(0, _INT64_MAX, (), dtype=D.int64, generator=loader.generator)
         self._base_seed = int(seed.item())
         self._sampler_iter = iter(self._index_sampler)
@@ -235,7 +243,9 @@ class _BaseIter:
         return self
 
     def __len__(self) -> int:
-        return self._loader_len()
+        if self._len is None:
+            raise TypeError(f"object of type '{type(self._dataset).__name__}' has no len()")
+        return self._len
 
     def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
         self._sampler_iter = iter(self._index_sampler)
@@ -265,6 +275,7 @@ class _MultiProcessIter(_BaseIter):
         elif isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
         self._result_queue = ctx.Queue()
+        self._done = ctx.Event()
         self._index_queues: list[Any] = []
         self._workers: list[Any] = []
         self._shutdown = False
@@ -272,7 +283,7 @@ class _MultiProcessIter(_BaseIter):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
             w = ctx.Process(target=_worker_loop, daemon=True, args=(
-                self._iterable, self._dataset, index_queue, self._result_queue, self._auto_collation,
+                self._iterable, self._dataset, index_queue, self._result_queue, self._done, self._auto_collation,
                 self._collate_fn, self._drop_last, self._base_seed, loader.worker_init_fn, i, self._num_workers))
             w.start()
             self._index_queues.append(index_queue)
@@ -300,16 +311,15 @@ class _MultiProcessIter(_BaseIter):
     def _try_put_index(self) -> None:
         if self._outstanding >= self._prefetch * self._num_workers:
             return
+        if not any(self._active):
+            return  # every worker's stream has ended
         try:
             index = next(self._sampler_iter)
         except StopIteration:
             return
-        for _ in range(self._num_workers):
+        worker = next(self._worker_cycle)
+        while not self._active[worker]:
             worker = next(self._worker_cycle)
-            if self._active[worker]:
-                break
-        else:
-            return  # every worker's stream has ended
         self._index_queues[worker].put((self._send_idx, index))
         self._task_info[self._send_idx] = (worker,)
         self._outstanding += 1
@@ -342,7 +352,7 @@ class _MultiProcessIter(_BaseIter):
                 info = self._task_info[self._rcvd_idx]
                 if len(info) == 2 or self._active[info[0]]:
                     break
-                del self._task_info[self._rcvd_idx]  # sent to a worker whose stream ended: never comes
+                del self._task_info[self._rcvd_idx]  # dropped by a worker whose stream had ended
                 self._rcvd_idx += 1
                 self._outstanding -= 1
             else:
@@ -353,9 +363,9 @@ class _MultiProcessIter(_BaseIter):
             if len(info) == 2:
                 del self._task_info[self._rcvd_idx]
                 self._rcvd_idx += 1
+                if info[1] is _ENDED:
+                    continue
                 return self._process(info[1])
-            if self._shutdown:
-                raise StopIteration
             idx, payload = self._get_data()
             if isinstance(idx, _ResumeIteration):
                 continue
@@ -363,17 +373,9 @@ class _MultiProcessIter(_BaseIter):
             data = pickle.loads(payload)
             if isinstance(data, _IterableDatasetStopIteration):
                 self._active[data.worker_id] = False
-                del self._task_info[idx]
-                if idx == self._rcvd_idx:
-                    self._rcvd_idx += 1
+                data = _ENDED
                 self._try_put_index()
-                continue
-            if idx != self._rcvd_idx:
-                self._task_info[idx] += (data,)
-                continue
-            del self._task_info[idx]
-            self._rcvd_idx += 1
-            return self._process(data)
+            self._task_info[idx] += (data,)
 
     def _process(self, data: Any) -> Any:
         self._try_put_index()
@@ -385,13 +387,14 @@ class _MultiProcessIter(_BaseIter):
         if self._shutdown:
             return
         self._shutdown = True
+        self._done.set()  # reaches the workers even when the queues' feeder threads are already gone (gc)
         for q in self._index_queues:
             try:
                 q.put(None)
             except Exception:
                 pass
         for w in self._workers:
-            w.join(timeout=5.0)
+            w.join(timeout=2.0)
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=1.0)

@@ -7,9 +7,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from oracle import assert_close, randn
 
 import disttorch
-from oracle import assert_close, randn
 
 torch = pytest.importorskip("torch")
 
@@ -461,8 +461,9 @@ def test_extra_state():
 
 
 def test_incompatible_keys_repr():
-    from disttorch.nn.modules.module import _IncompatibleKeys
     from torch.nn.modules.module import _IncompatibleKeys as TK
+
+    from disttorch.nn.modules.module import _IncompatibleKeys
     assert repr(_IncompatibleKeys(["a"], [])) == repr(TK(["a"], []))
     assert str(_IncompatibleKeys([], [])) == str(TK([], []))
 
@@ -536,8 +537,9 @@ def test_always_call_hook_and_bad_pre_hook():
 
 
 def test_global_forward_hooks():
-    from disttorch.nn.modules import module as mod_o
     from torch.nn.modules import module as mod_t
+
+    from disttorch.nn.modules import module as mod_o
     for lib, mod in ((disttorch, mod_o), (torch, mod_t)):
         seen = []
         h1 = mod.register_module_forward_pre_hook(lambda m, a: seen.append(("pre", type(m).__name__)))
