@@ -61,6 +61,8 @@ class ScaledDotProductAttention(Op):
             w = s * self.keep
         else:
             self.keep = None
+            if self.weights:
+                w = s.copy()  # the returned weights must not alias what backward reads
         out = w @ v
         return (out, w) if self.weights else out
 

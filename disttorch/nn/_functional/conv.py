@@ -74,16 +74,39 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple) -> Any:
     kernel, out = w.shape[2:], gy.shape[2:]
     c = w.shape[1] * groups
     wm = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (groups, C/groups*K, O/groups)
-    cols = xp.matmul(wm, gy.reshape(n, groups, o // groups, -1))  # (N, groups, C/groups*K, L)
-    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
     padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
-    target = xp.zeros((n, c) + padded, dtype=cols.dtype)
-    _kernels(gy)["fold_add"](target, cols, stride, dilation)
+    if len(out) == 2 and stride == (1, 1):
+        target = _fold_rows(xp, wm, gy, c, kernel, dilation, padded)
+    else:
+        cols = xp.matmul(wm, gy.reshape(n, groups, o // groups, -1))  # (N, groups, C/groups*K, L)
+        cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+        target = xp.zeros((n, c) + padded, dtype=cols.dtype)
+        _kernels(gy)["fold_add"](target, cols, stride, dilation)
     if any(lo) or any(hi):
         target = xp.ascontiguousarray(target[(...,) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))])
     if b is not None:
         target += b.reshape((c,) + (1,) * len(in_sp))
     return target
+
+
+def _fold_rows(xp: Any, wm: Any, gy: Any, c: int, kernel: tuple, dilation: tuple, padded: tuple) -> Any:
+    """col2im of a 2-d stride-1 convolution with whole rows at a time: the output grid is widened to the
+    padded width (zero columns), so each kernel offset adds one contiguous run of oh * width values of
+    every (sample, channel) plane instead of oh short rows."""
+    n, o, oh, ow = gy.shape
+    groups = wm.shape[0]
+    (kh, kw), (dh, dw), (hp, wp) = kernel, dilation, padded
+    wide = xp.zeros((n, o, oh, wp), dtype=gy.dtype)
+    wide[..., :ow] = gy
+    cols = xp.matmul(wm, wide.reshape(n, groups, o // groups, -1)).reshape(n, c, kh, kw, oh * wp)
+    span = oh * wp
+    rows = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
+    target = xp.zeros((n, c, rows * wp), dtype=gy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * dh * wp + j * dw
+            target[:, :, off:off + span] += cols[:, :, i, j]
+    return xp.ascontiguousarray(target.reshape(n, c, rows, wp)[:, :, :hp])
 
 
 def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None) -> Any:

@@ -36,8 +36,8 @@ class RnnLayer(Op):
     time order.
 
     Sigmoid gates are computed as 0.5 * tanh(0.5 * a) + 0.5 with the 0.5 folded into their weight
-    rows, so that one tanh covers all gates of a step; LSTM keeps its gates in the order o, i, f, g
-    inside the node (sigmoid gates together, the gates the cell gradient reaches together).
+    rows, so that one tanh covers all gates of a step; the LSTM forward orders its gates o, i, f, g
+    (the sigmoid gates together).
     """
 
     save_inputs = True
@@ -55,7 +55,7 @@ class RnnLayer(Op):
         dt = x2.dtype
         b_hn = None
         if lstm:
-            perm = _lstm_order(xp, H)
+            perm = xp.concatenate([xp.arange(3 * H, 4 * H), xp.arange(0, 3 * H)])  # i, f, g, o -> o, i, f, g
             scale = xp.ones(G, dt)
             scale[:3 * H] = 0.5
             w_in, w_rec = w_ih[perm] * scale[:, None], w_hh[perm] * scale[:, None]
@@ -77,15 +77,17 @@ class RnnLayer(Op):
         if bias is not None:
             xw += bias
         w_rec_t = xp.ascontiguousarray(w_rec.T)
-        whr_t = xp.ascontiguousarray(w_hr.T) if w_hr is not None else None
-        self.acts = acts = xp.empty((N, G), dt)  # activated gates (RNN: the new h)
+        # saved for backward; gates are stored gate-major, (chunks, N, H), so each gate is one contiguous block
+        self.acts = acts = xp.empty((CHUNKS[mode], N, H), dt)  # LSTM: o, i, f, g; GRU: r, z, n; RNN: the new h
         self.hp = hp = xp.empty((N, P), dt)  # h entering each step
         out = xp.empty((N, P), dt)
+        gbuf = xp.empty((B, G), dt)
         if lstm:
             self.cp = cp = xp.empty((N, H), dt)  # c entering each step
             self.tc = tc = xp.empty((N, H), dt)  # tanh of the new c
             if w_hr is not None:
                 self.hr = hr_all = xp.empty((N, H), dt)  # o * tanh(c) before the projection
+                whr_t = xp.ascontiguousarray(w_hr.T)
         elif gru:
             self.hn = hn = xp.empty((N, H), dt)  # W_hn h + b_hn
         packed = any(b != B for _, b in self.steps)
@@ -96,23 +98,23 @@ class RnnLayer(Op):
             e = s + b
             hb = h if full else h[:b]
             hp[s:e] = hb
-            a = acts[s:e]
-            xp.matmul(hb, w_rec_t, out=a)
+            a = xp.matmul(hb, w_rec_t, out=gbuf[:b])
             if lstm:
                 a += xw[s:e]
-                xp.tanh(a, out=a)
-                sg = a[:, :3 * H]
+                xp.tanh(a.reshape(b, 4, H).transpose(1, 0, 2), out=acts[:, s:e])
+                sg = acts[:3, s:e]
                 sg *= 0.5
                 sg += 0.5
+                o, i, f, g = acts[0, s:e], acts[1, s:e], acts[2, s:e], acts[3, s:e]
                 cb = c if full else c[:b]
                 cp[s:e] = cb
-                cn = a[:, 2 * H:3 * H] * cb
-                cn += a[:, H:2 * H] * a[:, 3 * H:]
+                cn = f * cb
+                cn += i * g
                 t = xp.tanh(cn, out=tc[s:e])
-                if whr_t is not None:
-                    hnew = xp.matmul(xp.multiply(a[:, :H], t, out=hr_all[s:e]), whr_t, out=out[s:e])
+                if w_hr is not None:
+                    hnew = xp.matmul(xp.multiply(o, t, out=hr_all[s:e]), whr_t, out=out[s:e])
                 else:
-                    hnew = xp.multiply(a[:, :H], t, out=out[s:e])
+                    hnew = xp.multiply(o, t, out=out[s:e])
                 if full:
                     c = cn
                 else:
@@ -123,23 +125,24 @@ class RnnLayer(Op):
                 hn[s:e] = a[:, 2 * H:]
                 rz = a[:, :2 * H]
                 rz += xw[s:e, :2 * H]
-                xp.tanh(rz, out=rz)
-                rz *= 0.5
-                rz += 0.5
-                n = a[:, 2 * H:]
-                n *= a[:, :H]
+                xp.tanh(rz.reshape(b, 2, H).transpose(1, 0, 2), out=acts[:2, s:e])
+                sg = acts[:2, s:e]
+                sg *= 0.5
+                sg += 0.5
+                n = xp.multiply(acts[0, s:e], hn[s:e], out=acts[2, s:e])
                 n += xw[s:e, 2 * H:]
                 xp.tanh(n, out=n)
                 hnew = xp.subtract(hb, n, out=out[s:e])
-                hnew *= a[:, H:2 * H]
+                hnew *= acts[1, s:e]
                 hnew += n
             else:
                 a += xw[s:e]
+                hnew = acts[0, s:e]
                 if mode == "RNN_TANH":
-                    xp.tanh(a, out=a)
+                    xp.tanh(a, out=hnew)
                 else:
-                    xp.maximum(a, 0, out=a)
-                hnew = out[s:e] = a
+                    xp.maximum(a, 0, out=hnew)
+                out[s:e] = hnew
             if full:
                 h = hnew
             else:
@@ -156,29 +159,39 @@ class RnnLayer(Op):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = (t._data if t is not None else None for t in self.saved_inputs)
         xp, mode = self._xp, self.mode
         lstm, gru = mode == "LSTM", mode == "GRU"
-        A, hp = self.acts, self.hp
-        N, G = A.shape
-        H = G // CHUNKS[mode]
+        acts, hp = self.acts, self.hp
+        _, N, H = acts.shape
+        G = w_hh.shape[0]
         B = h0.shape[0]
-        dt = A.dtype
+        dt = acts.dtype
         dout = grad_out._data.reshape(N, -1)
         dh = grad_h._data.copy()
         full = all(b == B for _, b in self.steps)
         order = self.steps if self.reverse else self.steps[::-1]
-        # step-independent factors of the gate gradients, computed for all steps at once
+        dX = xp.empty((N, G), dt)  # gradient of x W_ih^T + b_ih, PyTorch's gate order
+        # The step-independent factors of the gate gradients, for all steps at once (in place: these
+        # arrays are large, and fresh temporaries of that size cost more than the arithmetic).
         if lstm:
-            perm = _lstm_order(xp, H)
-            w_rec = w_hh[perm]
-            o, i, f, g = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
+            o, i, f, g = acts
             tc = self.tc
-            k_o = o * (1 - o) * tc  # d a_o = dh * k_o
-            k_c = o * (1 - tc * tc)  # dc += dh * k_c
-            k_ifg = xp.empty((N, 3, H), dt)  # d a_{i,f,g} = dc * k_ifg
-            xp.multiply(g, i * (1 - i), out=k_ifg[:, 0])
-            xp.multiply(self.cp, f * (1 - f), out=k_ifg[:, 1])
-            xp.multiply(i, 1 - g * g, out=k_ifg[:, 2])
+            k_o = xp.subtract(1, o)
+            k_o *= o
+            k_o *= tc  # d a_o = dh * k_o
+            k_c = xp.multiply(tc, tc)
+            xp.subtract(1, k_c, out=k_c)
+            k_c *= o  # dc += dh * k_c
+            k_ifg = xp.empty((3, N, H), dt)  # d a_{i,f,g} = dc * k_ifg
+            k = xp.subtract(1, i, out=k_ifg[0])
+            k *= i
+            k *= g
+            k = xp.subtract(1, f, out=k_ifg[1])
+            k *= f
+            k *= self.cp
+            k = xp.multiply(g, g, out=k_ifg[2])
+            xp.subtract(1, k, out=k)
+            k *= i
             dc = grad_c._data.copy()
-            dX = xp.empty((N, 4, H), dt)
+            dX3 = dX.reshape(N, 4, H)
             if w_hr is not None:
                 dh_all = xp.empty_like(hp)
             for s, b in order:
@@ -190,31 +203,35 @@ class RnnLayer(Op):
                     dhb = dhb @ w_hr
                 dcb = dc if full else dc[:b]
                 dcb += dhb * k_c[s:e]
-                d3 = dX[s:e]
-                xp.multiply(dhb, k_o[s:e], out=d3[:, 0])
-                xp.multiply(dcb[:, None, :], k_ifg[s:e], out=d3[:, 1:])
+                d3 = dX3[s:e]
+                xp.multiply(dhb, k_o[s:e], out=d3[:, 3])
+                xp.multiply(dcb, k_ifg[:, s:e], out=d3[:, :3].transpose(1, 0, 2))
                 dcb *= f[s:e]
-                dh_prev = d3.reshape(b, G) @ w_rec
+                dh_prev = dX[s:e] @ w_hh
                 if full:
                     dh = dh_prev
                 else:
                     dh[:b] = dh_prev
-            dX = dX.reshape(N, G)
-            dX = xp.concatenate([dX[:, H:3 * H], dX[:, 3 * H:], dX[:, :H]], 1)  # back to i, f, g, o
             dHW = dX
         elif gru:
-            r, z, n = A[:, :H], A[:, H:2 * H], A[:, 2 * H:]
-            k_n = (1 - z) * (1 - n * n)  # d a_n = dh * k_n
-            k_z = (hp - n) * (z * (1 - z))  # d a_z = dh * k_z
-            k_r = self.hn * (r * (1 - r))  # d a_r = d a_n * k_r
-            dXn = xp.empty((N, H), dt)
+            r, z, n = acts
+            k_n = xp.subtract(1, z)
+            t = xp.multiply(n, n)
+            xp.subtract(1, t, out=t)
+            k_n *= t  # d a_n = dh * k_n
+            k_z = xp.subtract(hp, n, out=t)
+            k_z *= z
+            k_z *= 1 - z  # d a_z = dh * k_z
+            k_r = xp.subtract(1, r)
+            k_r *= r
+            k_r *= self.hn  # d a_r = d a_n * k_r
             dHW = xp.empty((N, G), dt)  # gradient of h W_hh^T + b_hh
             for s, b in order:
                 e = s + b
                 dhb = dh if full else dh[:b]
                 dhb += dout[s:e]
-                dw = dHW[s:e]
-                dn = xp.multiply(dhb, k_n[s:e], out=dXn[s:e])
+                dw, dx = dHW[s:e], dX[s:e]
+                dn = xp.multiply(dhb, k_n[s:e], out=dx[:, 2 * H:])
                 xp.multiply(dhb, k_z[s:e], out=dw[:, H:2 * H])
                 xp.multiply(dn, k_r[s:e], out=dw[:, :H])
                 xp.multiply(dn, r[s:e], out=dw[:, 2 * H:])
@@ -224,10 +241,14 @@ class RnnLayer(Op):
                     dh = dh_prev
                 else:
                     dh[:b] = dh_prev
-            dX = xp.concatenate([dHW[:, :2 * H], dXn], 1)
+            dX[:, :2 * H] = dHW[:, :2 * H]
         else:
-            k = 1 - A * A if mode == "RNN_TANH" else (A > 0).astype(dt)
-            dX = xp.empty((N, G), dt)
+            hs = acts[0]
+            if mode == "RNN_TANH":
+                k = xp.multiply(hs, hs)
+                xp.subtract(1, k, out=k)
+            else:
+                k = (hs > 0).astype(dt)
             for s, b in order:
                 e = s + b
                 dhb = dh if full else dh[:b]
@@ -240,13 +261,24 @@ class RnnLayer(Op):
             dHW = dX
         need = self.next_edges
         wrap = Tensor._from_array
-        x2 = x.reshape(N, -1)
-        grads = [wrap((dX @ w_ih).reshape(x.shape)) if need[0] else None, wrap(dh) if need[1] else None,
-                 wrap(dc) if lstm and need[2] else None,
-                 wrap(dX.T @ x2) if need[3] else None, wrap(dHW.T @ hp) if need[4] else None,
-                 wrap(dX.sum(0)) if b_ih is not None and need[5] else None,
-                 wrap(dHW.sum(0)) if b_hh is not None and need[6] else None,
-                 wrap(dh_all.T @ self.hr) if w_hr is not None and need[7] else None]
+        grads = [None] * 8
+        if need[0]:
+            grads[0] = wrap((dX @ w_ih).reshape(x.shape))
+        if need[1]:
+            grads[1] = wrap(dh)
+        if lstm and need[2]:
+            grads[2] = wrap(dc)
+        if need[3]:
+            grads[3] = wrap(dX.T @ x.reshape(N, -1))
+        if need[4]:
+            grads[4] = wrap(dHW.T @ hp)
+        if b_ih is not None and (need[5] or need[6]):
+            db = dX.sum(0)
+            grads[5] = wrap(db) if need[5] else None
+            if need[6]:
+                grads[6] = wrap(db.copy() if dHW is dX else dHW.sum(0))
+        if w_hr is not None and need[7]:
+            grads[7] = wrap(dh_all.T @ self.hr)
         return tuple(grads)
 
     def _backward_with_graph(self, grad_out: Tensor, grad_h: Tensor, grad_c: Tensor | None) -> tuple:
@@ -269,11 +301,6 @@ class RnnLayer(Op):
 
     def name(self) -> str:
         return {"LSTM": "LstmLayer", "GRU": "GruLayer"}.get(self.mode, "RnnLayer") + "Backward0"
-
-
-def _lstm_order(xp: Any, H: int) -> Any:
-    """Rows of PyTorch's gate order i, f, g, o rearranged as o, i, f, g."""
-    return xp.concatenate([xp.arange(3 * H, 4 * H), xp.arange(0, 2 * H), xp.arange(2 * H, 3 * H)])
 
 
 def recurrence_graph(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh: Tensor,

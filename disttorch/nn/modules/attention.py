@@ -124,19 +124,15 @@ class MultiheadAttention(Module):
 
     def merge_masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                     query: Tensor) -> tuple[Tensor | None, int | None]:
-        """One (N, num_heads, L, S) mask from attn_mask and key_padding_mask, and its type
-        (0: attn_mask (L, S), 1: key_padding_mask (N, S), 2: both)."""
-        if attn_mask is None and key_padding_mask is None:
-            return None, None
-        if key_padding_mask is not None and attn_mask is None:
-            return key_padding_mask, 1
-        if key_padding_mask is None:
-            return attn_mask, 0
-        n, l_ = query.shape[0], query.shape[1]
-        s = key_padding_mask.shape[-1]
+        """The masks as one: (key_padding_mask, 1) alone, else attn_mask expanded to (N, num_heads, L, L)
+        (plus the key padding mask, broadcast over heads and queries) with type 2; (None, None) without masks."""
+        if attn_mask is None:
+            return key_padding_mask, (None if key_padding_mask is None else 1)
+        n, seq_len = query.shape[0], query.shape[1]
         if attn_mask.dim() == 3:
-            attn = attn_mask.reshape(n, -1, l_, s)
+            merged = attn_mask.reshape(n, -1, seq_len, seq_len)
         else:
-            attn = attn_mask.reshape(1, 1, l_, s).expand(n, self.num_heads, -1, -1)
-        kpm = key_padding_mask.reshape(n, 1, 1, s).expand(-1, self.num_heads, -1, -1)
-        return attn + kpm, 2
+            merged = attn_mask.reshape(1, 1, seq_len, seq_len).expand(n, self.num_heads, -1, -1)
+        if key_padding_mask is not None:
+            merged = merged + key_padding_mask.reshape(n, 1, 1, seq_len).expand(-1, self.num_heads, -1, -1)
+        return merged, 2

@@ -380,3 +380,16 @@ def test_mha_errors():
             mod(inp[0, 0], inp[0, 0], inp[0, 0])
     with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask is deprecated"):
         m(x, x, x, key_padding_mask=disttorch.zeros(2, 5, dtype=disttorch.bool), attn_mask=disttorch.zeros(5, 5))
+
+
+def test_mha_merge_masks():
+    ours, theirs = _pair(8, 2, batch_first=True)
+    q = randn(3, 4, 8, seed=1)
+    attn2, attn3, kpm = randn(4, 4, seed=2), randn(6, 4, 4, seed=3), randn(3, 4, seed=4)
+    for a, k in ((None, None), (None, kpm), (attn2, None), (attn3, kpm), (attn2, kpm)):
+        mo, to = (mod.merge_masks(None if a is None else t.tensor(a), None if k is None else t.tensor(k),
+                                  t.tensor(q)) for mod, t in ((ours, disttorch), (theirs, torch)))
+        assert mo[1] == to[1]
+        assert (mo[0] is None) == (to[0] is None)
+        if to[0] is not None:
+            assert_close(mo[0], to[0])

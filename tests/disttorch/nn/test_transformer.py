@@ -9,6 +9,9 @@ from oracle import assert_close, randn, to_np
 import disttorch
 
 torch = pytest.importorskip("torch")
+pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True"),
+              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")]
 
 RTOL, ATOL = 1e-4, 2e-5
 
