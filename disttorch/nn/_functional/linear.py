@@ -1,4 +1,4 @@
-"""torch.nn.functional (minimal for now: linear)."""
+"""F.linear: one node for x @ W^T + b."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +18,10 @@ class Linear(Op):
                                f"{w.shape[1]}x{w.shape[0]})")
         self.ndim = x.ndim
         self.has_bias = b is not None
-        y = x @ w.T
+        if x.ndim > 2:  # one 2-d GEMM over all leading dims beats a batched matmul
+            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0])
+        else:
+            y = x @ w.T
         if b is not None:
             y += b
         return y
