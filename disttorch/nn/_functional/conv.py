@@ -18,15 +18,12 @@ from typing import Any
 import numpy as np
 
 from disttorch._tensor import Tensor
-from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array, numpy_backend
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 _NP_KERNELS = numpy_backend.kernels
-_grad_enabled = _graph._grad_enabled
-_KEEP_COLS_BYTES = 32 << 20  # keep a layer's im2col columns for backward up to this size
 
 
 def _kernels(arr: Any) -> dict:
@@ -55,11 +52,10 @@ def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     return v.transpose(perm).reshape(n, groups, c // groups * math.prod(kernel), math.prod(out))
 
 
-def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = None) -> Any:
+def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple) -> Any:
     groups = cfg[4]
     o = w.shape[0]
-    if cols is None:
-        cols = _im2col(x, w.shape[2:], cfg, out)
+    cols = _im2col(x, w.shape[2:], cfg, out)
     y = _xp(x).matmul(w.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, L)
     y = y.reshape((x.shape[0], o) + tuple(out))
     if b is not None:
@@ -109,11 +105,10 @@ def _fold_rows(xp: Any, wm: Any, gy: Any, c: int, kernel: tuple, dilation: tuple
     return xp.ascontiguousarray(target.reshape(n, c, rows, wp)[:, :, :hp])
 
 
-def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None) -> Any:
+def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple) -> Any:
     groups = cfg[4]
     n, o = gy.shape[:2]
-    if cols is None:
-        cols = _im2col(x, kernel, cfg, gy.shape[2:])  # (N, groups, C/groups*K, L)
+    cols = _im2col(x, kernel, cfg, gy.shape[2:])  # (N, groups, C/groups*K, L)
     g = gy.reshape(n, groups, o // groups, -1)
     gw = _xp(x).matmul(g, cols.transpose(0, 1, 3, 2)).sum(0)  # (groups, O/groups, C/groups*K)
     return gw.reshape((o, x.shape[1] // groups) + tuple(kernel))
@@ -124,30 +119,20 @@ def _bias_grad(grad: Tensor) -> Tensor:
 
 
 class ConvForward(Op):
-    """With ``keep_cols`` the im2col columns are kept for the weight gradient (saves redoing them)."""
-
     save_inputs = True
     saved_needs = ((1,), (0,), ())
-    keep_cols = False
-    cols = None
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        if self.keep_cols:
-            self.cols = _im2col(x, w.shape[2:], self.cfg, self.out)
-        return _conv_forward(x, w, b, self.cfg, self.out, self.cols)
+        return _conv_forward(x, w, b, self.cfg, self.out)
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, _ = self.saved_inputs
         ex, ew, eb = self.next_edges
         gx = ConvInputGrad.apply(grad, w, None, cfg=self.cfg, out=tuple(x.shape[2:])) if ex else None
-        gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:]), cols=self.cols) if ew else None
+        gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:])) if ew else None
         return gx, gw, _bias_grad(grad) if eb else None
-
-    def release(self) -> None:
-        super().release()
-        self.cols = None
 
     def name(self) -> str:
         return "ConvolutionBackward0"
@@ -176,11 +161,9 @@ class ConvInputGrad(Op):
 class ConvWeightGrad(Op):
     save_inputs = True
     saved_needs = ((1,), (0,))
-    cols = None
 
     def forward(self, x: Any, gy: Any) -> Any:
-        cols, self.cols = self.cols, None
-        return _conv_weight_grad(x, gy, self.cfg, self.out, cols)
+        return _conv_weight_grad(x, gy, self.cfg, self.out)
 
     def backward(self, grad: Tensor) -> tuple:
         x, gy = self.saved_inputs
@@ -281,9 +264,7 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, paddi
     if any(p < k for p, k in zip(padded, eff)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
-    keep = (weight._requires_grad and _grad_enabled[0] and shape[0] * shape[1] * math.prod(eff) * math.prod(
-        (p - k) // s + 1 for p, k, s in zip(padded, eff, stride)) * input._data.itemsize <= _KEEP_COLS_BYTES)
-    out = ConvForward.apply(input, weight, bias, cfg=(stride, dilation, lo, hi, groups), out=None, keep_cols=keep)
+    out = ConvForward.apply(input, weight, bias, cfg=(stride, dilation, lo, hi, groups), out=None)
     return out.squeeze(0) if unbatched else out
 
 

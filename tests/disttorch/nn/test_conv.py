@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from oracle import assert_close, check, gradcheck, randn
 
 import disttorch
-from oracle import assert_close, check, gradcheck, randn
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")

@@ -2,9 +2,9 @@
 parameters, running statistics over several steps, eval mode, state_dict keys, double backward."""
 import numpy as np
 import pytest
+from oracle import assert_close, check, gradcheck, randn
 
 import disttorch
-from oracle import assert_close, check, gradcheck, randn
 
 torch = pytest.importorskip("torch")
 

@@ -1,9 +1,9 @@
 """Pooling against PyTorch: values, indices (flat per-plane convention), gradients, ceil mode, padding."""
 import numpy as np
 import pytest
+from oracle import assert_close, check, gradcheck, randn
 
 import disttorch
-from oracle import assert_close, check, gradcheck, randn
 
 torch = pytest.importorskip("torch")
 
