@@ -11,7 +11,6 @@ from disttorch.nn import init
 from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import Parameter
 
-
 __all__ = ["Identity", "Linear"]
 
 

@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from oracle import assert_close, randn
 
 import disttorch
-from oracle import assert_close, randn
 
 torch = pytest.importorskip("torch")
 
