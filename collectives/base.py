@@ -122,3 +122,66 @@ class Communicator:
 
     def abort(self, code: int = 1) -> None:
         raise NotImplementedError
+
+    # -- additions ---------------------------------------------------------------------------------
+    world_ranks: tuple[int, ...] = ()
+    """Ranks of this group's members in the world communicator, indexed by group rank."""
+
+    timeout: float | None = None
+    """Seconds a blocking collective may take before CollectiveError (enforced in debug mode)."""
+
+    def all_to_all_v(self, output: Any, output_splits: Sequence[int], inputs: Any, input_splits: Sequence[int],
+                     async_op: bool = False) -> Work | None:
+        """Uneven all-to-all along axis 0: the ``input_splits[j]`` rows of ``inputs`` after the first
+        ``sum(input_splits[:j])`` go to rank j; ``output`` receives ``output_splits[i]`` rows from rank i, in
+        rank order."""
+        raise NotImplementedError
+
+    def gather_object(self, obj: Any, root: int) -> list | None:
+        """The objects of all ranks on ``root`` (None elsewhere)."""
+        raise NotImplementedError
+
+    def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
+        """``objs[r]`` of ``root`` on rank r."""
+        raise NotImplementedError
+
+    def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
+        """A barrier through rank 0 that raises, naming the ranks that did not arrive within ``timeout``."""
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        """Drive progress of outstanding nonblocking operations (cheap; call it often during compute)."""
+
+    progress = poll
+
+    def local_rank(self) -> tuple[int, int]:
+        """(rank, size) among the ranks of this group that share this node's memory."""
+        return 0, 1
+
+    def free(self) -> None:
+        """Release the communicator's resources (collective over the group)."""
+
+
+# torch spells the members ``ReduceOp.SUM`` and also ``ReduceOp.RedOpType.SUM``
+ReduceOp.RedOpType = ReduceOp  # type: ignore[attr-defined]
+
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+                "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
+                "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def torch_type_name(dtype: Any) -> str:
+    """PyTorch's scalar type name of a numpy dtype ("Long" for int64), as used in its error messages."""
+    return _TORCH_NAMES.get(str(dtype), str(dtype))
+
+
+def check_reduce(dtype: Any, op: ReduceOp) -> None:
+    """PyTorch's errors for reductions a dtype does not support (the same on every backend)."""
+    kind = dtype.kind
+    if op is ReduceOp.AVG and kind in "biu":
+        # torch divides the sum in place: an integer tensor cannot hold the float quotient
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {torch_type_name(dtype)}")
+    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind not in "biu":
+        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
+    if kind == "c" and op not in (ReduceOp.SUM, ReduceOp.AVG):
+        raise ValueError(f"all_reduce does not support {op} on complex tensors")

@@ -558,38 +558,23 @@ class Tensor:
             return self.to("cuda")
         return self.to(device if isinstance(device, (str, Device)) else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(D.float32)
-
-    def double(self) -> Tensor:
-        return self.to(D.float64)
-
-    def half(self) -> Tensor:
-        return self.to(D.float16)
-
-    def bfloat16(self) -> Tensor:
-        return self.to(D.bfloat16)
-
-    def long(self) -> Tensor:
-        return self.to(D.int64)
-
-    def int(self) -> Tensor:
-        return self.to(D.int32)
-
-    def short(self) -> Tensor:
-        return self.to(D.int16)
-
-    def char(self) -> Tensor:
-        return self.to(D.int8)
-
-    def byte(self) -> Tensor:
-        return self.to(D.uint8)
-
-    def bool(self) -> Tensor:
-        return self.to(D.bool_)
-
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
+
+
+def _cast_method(name: str, dt: D.dtype) -> Callable[[Tensor], Tensor]:
+    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
+        return self.to(dt)
+
+    cast.__name__ = cast.__qualname__ = name
+    cast.__doc__ = f"``self.to({dt})``"
+    return cast
+
+
+for _name, _dt in (("float", D.float32), ("double", D.float64), ("half", D.float16), ("bfloat16", D.bfloat16),
+                   ("long", D.int64), ("int", D.int32), ("short", D.int16), ("char", D.int8), ("byte", D.uint8),
+                   ("bool", D.bool_)):
+    setattr(Tensor, _name, _cast_method(_name, _dt))
 
 
 def _init(t: Tensor, arr: Any, requires_grad: bool = False) -> None:

@@ -4,3 +4,4 @@ from .modules import *
 from .modules.module import Module
 from .parameter import Buffer, Parameter
 from . import utils
+from . import parallel

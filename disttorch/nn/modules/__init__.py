@@ -13,3 +13,4 @@ from .sparse import *
 from .rnn import *
 from .attention import *
 from .transformer import *
+from .batchnorm_sync import *
