@@ -1,1 +1,24 @@
-"""Communicators over raw arrays (MPI, NCCL, single process). Filled in by the distributed work."""
+"""Communicators over raw arrays (numpy or cupy; never Tensors).
+
+``SingleCommunicator`` (a world of one process, no MPI), ``MPICommunicator`` (mpi4py; imported on first
+use, since importing mpi4py initialises MPI) and ``NCCLCommunicator`` (cupy.cuda.nccl; imported on first use).
+"""
+from typing import Any
+
+from .base import CollectiveError, Communicator, CompletedWork, ReduceOp, Work, check_reduce
+from .single import SingleCommunicator
+
+__all__ = ["CollectiveError", "Communicator", "CompletedWork", "ReduceOp", "Work", "check_reduce",
+           "SingleCommunicator", "MPICommunicator", "NCCLCommunicator"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MPICommunicator":
+        from .mpi import MPICommunicator
+
+        return MPICommunicator
+    if name == "NCCLCommunicator":
+        from .nccl import NCCLCommunicator
+
+        return NCCLCommunicator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

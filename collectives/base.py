@@ -175,13 +175,19 @@ def torch_type_name(dtype: Any) -> str:
     return _TORCH_NAMES.get(str(dtype), str(dtype))
 
 
+_SUM, _AVG = ReduceOp.SUM, ReduceOp.AVG
+_BITWISE = frozenset((ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR))
+
+
 def check_reduce(dtype: Any, op: ReduceOp) -> None:
     """PyTorch's errors for reductions a dtype does not support (the same on every backend)."""
+    if op is _SUM:
+        return
     kind = dtype.kind
-    if op is ReduceOp.AVG and kind in "biu":
+    if op is _AVG and kind in "biu":
         # torch divides the sum in place: an integer tensor cannot hold the float quotient
         raise RuntimeError(f"result type Float can't be cast to the desired output type {torch_type_name(dtype)}")
-    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind not in "biu":
+    if op in _BITWISE and kind not in "biu":
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
-    if kind == "c" and op not in (ReduceOp.SUM, ReduceOp.AVG):
+    if kind == "c" and op is not _AVG:
         raise ValueError(f"all_reduce does not support {op} on complex tensors")

@@ -99,7 +99,7 @@ class SingleCommunicator(Communicator):
         self._check_root(root)
         return objs[0]
 
-    def split(self, ranks: Sequence[int]) -> Communicator | None:
+    def split(self, ranks: Sequence[int], local: bool = False) -> Communicator | None:
         return SingleCommunicator(self.world_ranks[0], self.timeout) if 0 in ranks else None
 
     def local_rank(self) -> tuple[int, int]:

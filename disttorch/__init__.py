@@ -34,6 +34,7 @@ from ._ops.unary import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from . import cuda, linalg, nn, utils
+from . import distributed
 from . import optim
 from .utils.dlpack import from_dlpack
 from .serialization import save, load

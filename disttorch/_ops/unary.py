@@ -357,7 +357,33 @@ class Relu(Op):
         return self_xp(x).maximum(x, 0)
 
     def backward(self, grad: Tensor) -> Tensor:
-        return grad.masked_fill(self.saved_output <= 0, 0)  # relu'(0) = 0
+        return ReluGrad.apply(grad, drop=self.saved_output._data <= 0)  # relu'(0) = 0
+
+
+class ReluGrad(Op):
+    """0 where ``drop`` (even where grad is inf or nan), else grad: torch's threshold_backward."""
+
+    def forward(self, g: Any) -> Any:
+        return _zero_where(g, self.drop)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return ReluGrad.apply(grad, drop=self.drop)
+
+    def name(self) -> str:
+        return "ThresholdBackwardBackward0"
+
+
+def _zero_where(g: Any, drop: Any) -> Any:
+    """where(drop, 0, g). For floats of drop's shape, a bitwise and with an all-zeros/all-ones mask:
+    np.where's branchy loop is ~6x slower on unpredictable (relu) masks."""
+    xp = self_xp(g)
+    if g.dtype.kind != "f" or g.shape != drop.shape or not g.ndim:
+        return xp.where(drop, xp.zeros((), g.dtype), g)
+    bits = np.dtype(f"u{g.dtype.itemsize}")
+    out = drop.astype(bits)
+    out -= 1  # 1 -> 0, 0 -> all ones
+    xp.bitwise_and(g.view(bits), out, out=out)
+    return out.view(g.dtype)
 
 
 # -- error function ----------------------------------------------------------------------------------

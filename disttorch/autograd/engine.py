@@ -96,6 +96,7 @@ def run_backward(
                 deps[child] = left
                 if left == 0:
                     heapq.heappush(ready, (-child.seq, id(child), child))
+            outs = g = grads = None  # the buffers hold the gradients alone now (AccumulateGrad may take them over)
         # callbacks may queue further callbacks
         i = 0
         while i < len(callbacks):

@@ -4,6 +4,7 @@ on raw arrays (fast, no graph), ``backward`` on Tensors (so double backward work
 from __future__ import annotations
 
 import itertools
+import sys
 import traceback
 import weakref
 from typing import Any, Callable
@@ -125,8 +126,14 @@ class AccumulateGrad(Node):
                                f"{list(var.shape)}")
         old = var._grad
         if old is None:
-            # copy unless the graph must be kept: the incoming gradient may alias another leaf's
-            var._grad = grad if create_graph else grad._detached_copy()
+            # copy unless the graph must be kept (the incoming gradient may alias another leaf's), or
+            # unless nothing else can reach its array: then take it over, as PyTorch steals a sole gradient
+            if create_graph:
+                var._grad = grad
+            elif sys.getrefcount(grad) <= _SOLE_ARG and _sole_array(grad._data):
+                var._grad = _TENSOR_FROM_ARRAY(grad._data)
+            else:
+                var._grad = grad._detached_copy()
         elif create_graph or old._requires_grad:
             var._grad = old + grad
         else:
@@ -135,6 +142,36 @@ class AccumulateGrad(Node):
         if hooks:
             for hook in list(hooks.values()):
                 hook(var)
+
+
+def _sole_array(arr: Any) -> bool:
+    """Whether ``arr`` is a writable C-contiguous array that owns its memory and is referenced only by the one
+    tensor that holds it (no other tensor, view or user variable can see its values)."""
+    if sys.getrefcount(arr) > _SOLE_SLOT or arr.base is not None:  # (before .flags, which holds a reference)
+        return False
+    flags = arr.flags
+    return flags.owndata and flags.c_contiguous and flags.writeable
+
+
+class _Slot:
+    __slots__ = ("_data",)
+
+
+def _refs_of_arg(x: Any) -> int:
+    return sys.getrefcount(x)
+
+
+def _calibrate() -> tuple[int, int]:
+    """Reference counts seen inside a function for an argument held by nothing but one list (the engine's
+    gradient buffer) or one slot (a tensor's ``_data``), on this interpreter: the same call shapes as in
+    ``accumulate`` and ``_sole_array``."""
+    box = [object()]
+    slot = _Slot()
+    slot._data = object()
+    return _refs_of_arg(box[0]), _refs_of_arg(slot._data)
+
+
+_SOLE_ARG, _SOLE_SLOT = _calibrate()
 
 
 class SavedOutput:

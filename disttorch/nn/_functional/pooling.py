@@ -31,9 +31,15 @@ _grad_enabled = _graph._grad_enabled
 class FlatScatter(Op):
     """out (shape ``in_shape``) with grad summed in at flat positions ``index`` (same shape as grad)."""
 
+    unique = False  # whether ``index`` holds no position twice
+
     def forward(self, g: Any) -> Any:
         size = math.prod(self.in_shape)
         self.g_shape = g.shape
+        if self.unique and g.dtype.kind == "f":
+            out = _xp(g).zeros(size, g.dtype)
+            out[self.index.reshape(-1)] = (g + 0).reshape(-1)  # + 0: a -0.0 gradient lands as 0 + -0.0 = 0.0
+            return out.reshape(self.in_shape)
         return _kernels(g)["flat_index_add"](size, self.index, g, g.dtype).reshape(self.in_shape)
 
     def backward(self, grad: Tensor) -> Tensor:
@@ -120,8 +126,8 @@ def _lowest(dtype: Any) -> Any:
 
 
 def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
-    """Max and (flat, within-window) argmax of v (B, *out, *kernel); ties go to the first maximum and a
-    NaN wins (the last one), as in PyTorch."""
+    """Max and (flat, within-window) argmax of v (B, *out, *kernel), an integer array to index with; ties go
+    to the first maximum and a NaN wins (the last one), as in PyTorch."""
     xp = _xp(v)
     kernel = v.shape[v.ndim - nd:]
     offsets = [(Ellipsis,) + o for o in itertools.product(*(range(k) for k in kernel))]
@@ -130,9 +136,12 @@ def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
         xp.maximum(best, v[o], out=best)
     if not need_arg:
         return best, None
-    arg = xp.full(best.shape, len(offsets) - 1, dtype=np.int64)
-    for j in range(len(offsets) - 2, -1, -1):  # backwards, so the first maximum is written last
-        xp.copyto(arg, j, where=v[offsets[j]] == best)
+    # the first maximum's offset = how many leading offsets do not hold the maximum (no branchy where)
+    missing = v[offsets[0]] != best
+    arg = missing.astype(np.uint8 if len(offsets) < 256 else np.int64)
+    for o in offsets[1:-1]:
+        missing &= v[o] != best
+        arg += missing
     if v.dtype.kind == "f":
         nan = best != best
         if nan.any():
@@ -163,7 +172,8 @@ class MaxPool(Op):
             base = base + (pos * row[i]).reshape((-1,) + (1,) * (nd - 1 - i))
         offs = np.array([sum(o * self.dil[i] * row[i] for i, o in enumerate(offs))
                          for offs in itertools.product(*(range(kk) for kk in self.kernel))], dtype=np.int64)
-        idx = base + xp.asarray(offs)[arg]
+        idx = xp.take(xp.asarray(offs), arg)
+        idx += base
         plane = math.prod(sp)
         self.flat = idx + (xp.arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)
         self.in_shape = x.shape
@@ -171,7 +181,11 @@ class MaxPool(Op):
         return best.reshape(out_shape), idx.reshape(out_shape)
 
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
-        return FlatScatter.apply(grad, index=self.flat, in_shape=self.in_shape,
+        # windows that do not overlap pick distinct inputs (with no padding in front: a window of -inf values
+        # could pick a pad slot, whose index is another window's input)
+        unique = all(s >= d * (k - 1) + 1 and p == 0 for k, s, d, p in zip(self.kernel, self.stride, self.dil,
+                                                                             self.pad))
+        return FlatScatter.apply(grad, index=self.flat, in_shape=self.in_shape, unique=unique,
                                  label=f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0")
 
     def name(self) -> str:

@@ -89,6 +89,15 @@ class _GroupComm:
         dist = self.dist
         return dist.all_reduce(Tensor._from_array(array), op=dist.ReduceOp.SUM, group=self.group, async_op=async_op)
 
+    def progress(self, works: list[Any]) -> None:
+        """Drive outstanding nonblocking collectives forward (MPI progresses them only inside MPI calls)."""
+        poll = getattr(self.raw, "poll", None)
+        if poll is not None:
+            poll()
+        else:
+            for w in works:
+                w.is_completed()
+
     def broadcast(self, array: Any) -> None:
         """Overwrite ``array`` with group rank 0's."""
         if self.raw is not None:
@@ -354,12 +363,8 @@ class DistributedDataParallel(Module):
             for j in self._unused:
                 self._mark_ready(j)
         self._mark_ready(i)
-        # let outstanding nonblocking all-reduces progress while backward goes on
-        for b in self._buckets[:self._next_bucket]:
-            w = b.work
-            if w is not None and w.is_completed():
-                b.work = None
-                b.pending = -1  # reduced
+        if self._next_bucket:  # let the all-reduces already started progress while backward goes on
+            self._comm.progress([b.work for b in self._buckets[:self._next_bucket] if b.work is not None])
 
     def _mark_ready(self, i: int) -> None:
         if self._ready[i]:

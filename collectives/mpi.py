@@ -1,0 +1,662 @@
+"""Collectives through MPI on mpi4py's buffer API (uppercase methods: no pickling on the hot path).
+
+* In place with ``MPI.IN_PLACE`` where the collective allows it; contiguous numpy arrays of a type MPI
+  reduces natively go straight to MPI with no copy.
+* Non-contiguous arrays are copied to a contiguous buffer and the result copied back.
+* float16 and bfloat16 are reduced in a float32 temporary (MPI has no portable half-precision SUM) and cast
+  back; data movement (broadcast, gathers, all-to-all, send/recv) moves raw bytes, so any dtype works.
+* AVG is SUM followed by a division by the group size (integer AVG raises like PyTorch).
+* cupy arrays go to MPI directly when the MPI is CUDA-aware (``DISTTORCH_CUDA_AWARE_MPI=1`` to assert it),
+  otherwise they are staged through pinned host memory.
+* ``async_op=True`` uses the nonblocking ``I*`` form and returns an :class:`MPIWork`; :meth:`poll` drives
+  MPI's progress for all outstanding collectives (MPICH advances them only inside MPI calls).
+* Argument checks: the first collective of each kind, and every collective in debug mode
+  (``DISTTORCH_DEBUG=DETAIL`` or ``TORCH_DISTRIBUTED_DEBUG=DETAIL``), first all-gathers a small fingerprint
+  (collective, dtype, shape, reduce op, root, sequence number) and raises :class:`CollectiveError` naming the
+  ranks that disagree. In debug mode blocking collectives also poll with the group's timeout, so a hang becomes
+  a CollectiveError naming the collective and the time waited.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import CollectiveError, Communicator, ReduceOp, Work, check_reduce
+
+MPI: Any = None
+_OPS: dict = {}
+_BOOL_OPS: dict = {}
+_FP_BYTES = 256  # bytes per rank of a collective's fingerprint
+_TAG_BARRIER = 0x4D42
+
+
+def load_mpi() -> Any:
+    """mpi4py's MPI module (imported on first use: importing it initialises MPI)."""
+    global MPI
+    if MPI is None:
+        from mpi4py import MPI as _MPI
+
+        MPI = _MPI
+        _OPS.update({ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+                     ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+                     ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR})
+        # bool: PyTorch's SUM/MAX/BOR are "any", PRODUCT/MIN/BAND are "all"
+        _BOOL_OPS.update({ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.BOR: MPI.LOR,
+                          ReduceOp.PRODUCT: MPI.LAND, ReduceOp.MIN: MPI.LAND, ReduceOp.BAND: MPI.LAND,
+                          ReduceOp.BXOR: MPI.LXOR})
+    return MPI
+
+
+def debug_mode() -> bool:
+    """True when ``DISTTORCH_DEBUG`` (or ``TORCH_DISTRIBUTED_DEBUG``) is ``DETAIL``."""
+    value = os.environ.get("DISTTORCH_DEBUG") or os.environ.get("TORCH_DISTRIBUTED_DEBUG") or ""
+    return value.upper() == "DETAIL"
+
+
+def cuda_aware() -> bool:
+    """Whether MPI may be handed device pointers (env ``DISTTORCH_CUDA_AWARE_MPI`` overrides detection)."""
+    env = os.environ.get("DISTTORCH_CUDA_AWARE_MPI")
+    if env is not None:
+        return env.strip().lower() not in ("", "0", "false", "no")
+    query = getattr(load_mpi(), "Query_cuda_support", None)  # MPI 4.1 / MPIX extension where exposed
+    if query is not None:
+        try:
+            return bool(query())
+        except Exception:
+            return False
+    return False
+
+
+def _bytes(buf: Any) -> Any:
+    """A contiguous array seen as flat bytes (any dtype, including bfloat16 and 0-d)."""
+    return buf.reshape(-1).view(np.uint8)
+
+
+def _is_half(dtype: Any) -> bool:
+    return dtype.char == "e" or dtype.name == "bfloat16"
+
+
+def _chain(*steps: Callable[[], Any] | None) -> Callable[[], None] | None:
+    steps = tuple(s for s in steps if s is not None)
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]  # type: ignore[return-value]
+
+    def run() -> None:
+        for step in steps:
+            step()
+    return run
+
+
+class MPIWork(Work):
+    """A nonblocking MPI operation; ``post`` (copy-back, cast, AVG division) runs once when it completes."""
+
+    __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result", "_collective")
+
+    def __init__(self, owner: MPICommunicator, request: Any, post: Callable[[], None] | None, what: str,
+                 keep: Any = None, status: Any = None, collective: bool = True) -> None:
+        self._owner, self._request, self._post, self._what = owner, request, post, what
+        self._keep, self._status, self._done, self._result = keep, status, False, None
+        self._collective = collective
+
+    def is_completed(self) -> bool:
+        if self._done:
+            return True
+        done = self._request.Test(self._status) if self._status is not None else self._request.Test()
+        if done:
+            self._complete()
+        return done
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._done:
+            return True
+        owner = self._owner
+        if timeout is None and owner._enforce:
+            timeout = owner.timeout
+        try:
+            if timeout is None:
+                self._request.Wait(self._status)
+            else:
+                owner._wait_polling(self._request, timeout, self._what, self._status)
+        except MPI.Exception as exc:
+            raise CollectiveError(f"{self._what} failed on rank {owner._me}: {exc}") from exc
+        self._complete()
+        return True
+
+    def result(self) -> Any:
+        return self._result
+
+    def _complete(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._owner._pending.pop(id(self), None)
+        if self._status is not None:
+            self._result = self._status.Get_source()
+        if self._post is not None:
+            self._post()
+        self._keep = self._post = None
+
+
+class MPICommunicator(Communicator):
+    """A group of MPI ranks (``MPI.COMM_WORLD`` by default, duplicated so user traffic never mixes with ours)."""
+
+    name = "mpi"
+
+    def __init__(self, comm: Any = None, *, timeout: float | None = None, debug: bool | None = None,
+                 dup: bool = True, world_ranks: Sequence[int] | None = None) -> None:
+        M = load_mpi()
+        base = M.COMM_WORLD if comm is None else comm
+        self._comm = base.Dup() if dup else base
+        self._ctl = self._comm.Dup()  # fingerprints and monitored barriers: never matched with user messages
+        for c in (self._comm, self._ctl):
+            c.Set_errhandler(M.ERRORS_RETURN)  # MPI errors become Python exceptions (then CollectiveError)
+        self.rank, self.size = self._comm.Get_rank(), self._comm.Get_size()
+        if world_ranks is None:
+            world_ranks = M.Group.Translate_ranks(self._comm.Get_group(), list(range(self.size)),
+                                                  M.COMM_WORLD.Get_group())
+        self.world_ranks = tuple(int(r) for r in world_ranks)
+        self._me = self.world_ranks[self.rank]
+        self.timeout = timeout
+        self.debug = debug_mode() if debug is None else debug
+        self._cuda_aware: bool | None = None
+        self._seq = 0
+        self._checked: set[str] = set()
+        self._pending: dict[int, MPIWork] = {}
+        self._pinned: list = []
+        self._fast_op = self._fast_dtype = self._fast_mpi = None
+
+    @property
+    def _enforce(self) -> bool:
+        """Blocking collectives poll with the timeout (debug mode only: polling costs a core)."""
+        return self.debug and self.timeout is not None
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _launch(self, what: str, block: Callable[[], Any], start: Callable[[], Any],
+                post: Callable[[], None] | None, async_op: bool, keep: Any = None) -> Work | None:
+        try:
+            if async_op or self._enforce:
+                work = MPIWork(self, start(), post, what, keep)
+                self._pending[id(work)] = work
+                if async_op:
+                    return work
+                work.wait()
+                return None
+            block()
+        except MPI.Exception as exc:
+            raise CollectiveError(f"{what} failed on rank {self._me}: {exc}") from exc
+        if post is not None:
+            post()
+        return None
+
+    def _wait_polling(self, request: Any, timeout: float, what: str, status: Any = None) -> None:
+        start = time.perf_counter()
+        deadline = start + timeout
+        spins = 0
+        while not (request.Test(status) if status is not None else request.Test()):
+            spins += 1
+            if spins & 63 == 0:
+                now = time.perf_counter()
+                if now > deadline:
+                    raise CollectiveError(
+                        f"{what} timed out on rank {self._me} after {now - start:.1f} s (timeout {timeout:g} s): "
+                        f"not every rank of the group {list(self.world_ranks)} joined it; one may be stuck, have "
+                        f"crashed or have called a different collective")
+                time.sleep(0 if spins < 4096 else 1e-4)
+
+    def _agree(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
+               shape: bool = True) -> None:
+        """All-gather this collective's fingerprint; raise naming the ranks when they disagree."""
+        fields = [what]
+        if array is not None:
+            fields.append(f"dtype={array.dtype}")
+            if shape:
+                fields.append(f"shape={tuple(array.shape)}")
+        if op is not None:
+            fields.append(f"op={op.name}")
+        if root is not None:
+            fields.append(f"root={self.world_ranks[root] if 0 <= root < self.size else root}")
+        fields.append(f"sequence number={self._seq}")
+        mine = np.zeros(_FP_BYTES, np.uint8)
+        data = "\x1f".join(fields).encode()[:_FP_BYTES]
+        mine[:len(data)] = np.frombuffer(data, np.uint8)
+        gathered = np.empty((self.size, _FP_BYTES), np.uint8)
+        request = self._ctl.Iallgather(mine, gathered)
+        if self._enforce:
+            self._wait_polling(request, self.timeout, f"{what} (argument check)")  # type: ignore[arg-type]
+        else:
+            request.Wait()
+        prints = [bytes(row).rstrip(b"\0").decode(errors="replace") for row in gathered]
+        if len(set(prints)) > 1:
+            raise CollectiveError(self._mismatch(prints))
+
+    def _mismatch(self, prints: list[str]) -> str:
+        groups: dict[str, list[int]] = {}
+        for r, fp in enumerate(prints):
+            groups.setdefault(fp, []).append(self.world_ranks[r])
+
+        def call(fp: str) -> str:
+            name, *args = fp.split("\x1f")
+            return f"{name}({', '.join(args)})"
+
+        def who(ranks: list[int]) -> str:
+            return f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {', '.join(map(str, ranks))}"
+
+        parts = [f"{who(ranks)} {'is' if len(ranks) == 1 else 'are'} running {call(fp)}"
+                 for fp, ranks in groups.items()]
+        split = [fp.split("\x1f") for fp in groups]
+        keys = {}
+        for fields in split:
+            keys[fields[0]] = None
+            for f in fields[1:]:
+                keys.setdefault(f.split("=")[0], None)
+        differ = [k for k in keys if k in ("dtype", "shape", "op", "root", "sequence number")
+                  and len({next((f for f in fs if f.startswith(k + "=")), None) for fs in split}) > 1]
+        if len({fs[0] for fs in split}) > 1:
+            differ.insert(0, "collective")
+        return ("Detected mismatch between collectives on ranks: " + "; but ".join(parts)
+                + (f" (they differ in {', '.join(differ)})" if differ else ""))
+
+    def _device_aware(self) -> bool:
+        if self._cuda_aware is None:
+            self._cuda_aware = cuda_aware()
+        return self._cuda_aware
+
+    def _view(self, arr: Any, read: bool = True) -> tuple[Any, Callable[[], None] | None]:
+        """(buf, back): C-contiguous memory MPI can use for ``arr`` and a function writing it back (None
+        when ``buf`` is ``arr``'s own memory). ``read=False`` skips copying the current contents."""
+        if isinstance(arr, np.ndarray):
+            if arr.flags.c_contiguous:
+                return arr, None
+            buf = np.ascontiguousarray(arr) if read else np.empty(arr.shape, arr.dtype)
+            return buf, lambda: np.copyto(arr, buf)
+        import cupy
+
+        if self._device_aware():
+            buf = arr if arr.flags.c_contiguous else cupy.ascontiguousarray(arr)
+            cupy.cuda.get_current_stream().synchronize()  # MPI touches the memory outside any CUDA stream
+            if buf is arr:
+                return arr, None
+
+            def back_device() -> None:
+                arr[...] = buf
+            return buf, back_device
+        host = self._pinned_empty(arr.shape, arr.dtype)
+        if read and arr.flags.c_contiguous:
+            cupy.asnumpy(arr, out=host)
+        elif read:
+            np.copyto(host, cupy.asnumpy(arr))
+
+        def back_host() -> None:
+            arr[...] = cupy.asarray(host)
+            cupy.cuda.get_current_stream().synchronize()  # the copy has read ``host`` before it is reused
+            self._release_pinned(host)
+        return host, back_host
+
+    def _pinned_empty(self, shape: tuple, dtype: Any) -> np.ndarray:
+        import cupy
+
+        nbytes = max(1, int(math.prod(shape)) * np.dtype(dtype).itemsize)
+        for i, mem in enumerate(self._pinned):
+            if mem.size() >= nbytes:
+                del self._pinned[i]
+                break
+        else:
+            mem = cupy.cuda.alloc_pinned_memory(nbytes)
+        out = np.frombuffer(mem, np.uint8, nbytes)[:int(math.prod(shape)) * np.dtype(dtype).itemsize]
+        out = out.view(dtype).reshape(shape)
+        out._disttorch_pinned = mem  # type: ignore[attr-defined]
+        return out
+
+    def _release_pinned(self, host: np.ndarray) -> None:
+        mem = getattr(host, "_disttorch_pinned", None)
+        if mem is not None and len(self._pinned) < 8:
+            self._pinned.append(mem)
+
+    def _reduce_buffer(self, arr: Any, op: ReduceOp, write: bool = True) -> tuple[Any, Any, Callable | None]:
+        """(buf, mpi_op, post) for reducing ``arr``: ``buf`` is contiguous, of a type MPI reduces, and
+        ``post`` (AVG division, cast back, copy back) makes ``arr`` hold the result."""
+        check_reduce(arr.dtype, op)
+        buf, back = self._view(arr)
+        wide = buf.astype(np.float32) if _is_half(buf.dtype) else None
+        red = buf if wide is None else wide
+        mpi_op = _BOOL_OPS[op] if arr.dtype.kind == "b" else _OPS[op]
+        avg = op is ReduceOp.AVG
+        if not write or (wide is None and back is None and not avg):
+            return red, mpi_op, None
+        size = self.size
+
+        def post() -> None:
+            if avg:
+                red.__itruediv__(size)
+            if wide is not None:
+                buf[...] = wide
+            if back is not None:
+                back()
+        return red, mpi_op, post
+
+    def _expect(self, what: str, arr: Any, shape: tuple, dtype: Any) -> None:
+        if tuple(arr.shape) != tuple(shape) or arr.dtype != dtype:
+            raise CollectiveError(f"{what}: expected an array of shape {tuple(shape)} and dtype {dtype}, got "
+                                  f"shape {tuple(arr.shape)} and dtype {arr.dtype}")
+
+    def _check_root(self, what: str, root: int) -> None:
+        if not 0 <= root < self.size:
+            raise CollectiveError(f"{what}: invalid root rank {root} in a group of {self.size}")
+
+    # -- reductions ------------------------------------------------------------------------------------
+    def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "all_reduce" not in self._checked:
+            self._checked.add("all_reduce")
+            self._agree("all_reduce", array, op)
+        if type(array) is np.ndarray and not async_op and not self.debug and array.flags.c_contiguous:
+            # hot path: straight to MPI, in place; the (dtype, op) -> MPI op answer of the last call is kept
+            dtype = array.dtype
+            if op is self._fast_op and dtype is self._fast_dtype:
+                mpi_op = self._fast_mpi
+            else:
+                mpi_op = self._direct_op(dtype, op)
+            if mpi_op is not None:
+                try:
+                    self._comm.Allreduce(MPI.IN_PLACE, array, mpi_op)
+                except MPI.Exception as exc:
+                    raise CollectiveError(f"all_reduce failed on rank {self._me}: {exc}") from exc
+                return None
+        buf, mpi_op, post = self._reduce_buffer(array, op)
+        comm = self._comm
+        return self._launch("all_reduce", lambda: comm.Allreduce(MPI.IN_PLACE, buf, mpi_op),
+                            lambda: comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op), post, async_op, buf)
+
+    def _direct_op(self, dtype: Any, op: ReduceOp) -> Any:
+        """The MPI op that reduces ``dtype`` in place with no staging (None when it needs a temporary)."""
+        check_reduce(dtype, op)
+        if op is ReduceOp.AVG or dtype.kind not in "fiuc" or dtype.char == "e":
+            return None
+        self._fast_op, self._fast_dtype, self._fast_mpi = op, dtype, _OPS[op]
+        return self._fast_mpi
+
+    def reduce(self, array: Any, root: int, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
+        self._check_root("reduce", root)
+        self._seq += 1
+        if self.debug or "reduce" not in self._checked:
+            self._checked.add("reduce")
+            self._agree("reduce", array, op, root)
+        is_root = self.rank == root
+        buf, mpi_op, post = self._reduce_buffer(array, op, write=is_root)
+        send, recv = (MPI.IN_PLACE, buf) if is_root else (buf, None)
+        comm = self._comm
+        return self._launch("reduce", lambda: comm.Reduce(send, recv, mpi_op, root),
+                            lambda: comm.Ireduce(send, recv, mpi_op, root), post, async_op, buf)
+
+    def reduce_scatter(self, output: Any, inputs: Any, op: ReduceOp = ReduceOp.SUM,
+                       async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "reduce_scatter" not in self._checked:
+            self._checked.add("reduce_scatter")
+            self._agree("reduce_scatter", output, op)
+        self._expect("reduce_scatter", inputs, (self.size, *output.shape), output.dtype)
+        send, mpi_op, _ = self._reduce_buffer(inputs, op, write=False)
+        recv, _, post = self._reduce_buffer(output, op)
+        if recv.dtype != send.dtype:  # output arrived as its own (non-widened) buffer: cannot happen, kept safe
+            raise CollectiveError("reduce_scatter: input and output buffers differ in type")
+        comm = self._comm
+        return self._launch("reduce_scatter", lambda: comm.Reduce_scatter_block(send, recv, mpi_op),
+                            lambda: comm.Ireduce_scatter_block(send, recv, mpi_op), post, async_op, (send, recv))
+
+    # -- data movement ---------------------------------------------------------------------------------
+    def broadcast(self, array: Any, root: int, async_op: bool = False) -> Work | None:
+        self._check_root("broadcast", root)
+        self._seq += 1
+        if self.debug or "broadcast" not in self._checked:
+            self._checked.add("broadcast")
+            self._agree("broadcast", array, root=root)
+        is_root = self.rank == root
+        buf, back = self._view(array, read=is_root)
+        data = _bytes(buf)
+        comm = self._comm
+        return self._launch("broadcast", lambda: comm.Bcast(data, root), lambda: comm.Ibcast(data, root),
+                            None if is_root else back, async_op, buf)
+
+    def all_gather(self, output: Any, array: Any, async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "all_gather" not in self._checked:
+            self._checked.add("all_gather")
+            self._agree("all_gather", array)
+        self._expect("all_gather", output, (self.size, *array.shape), array.dtype)
+        send, _ = self._view(array)
+        recv, back = self._view(output, read=False)
+        sdata, rdata = _bytes(send), _bytes(recv)
+        comm = self._comm
+        return self._launch("all_gather", lambda: comm.Allgather(sdata, rdata),
+                            lambda: comm.Iallgather(sdata, rdata), back, async_op, (send, recv))
+
+    def gather(self, output: Any | None, array: Any, root: int, async_op: bool = False) -> Work | None:
+        self._check_root("gather", root)
+        self._seq += 1
+        if self.debug or "gather" not in self._checked:
+            self._checked.add("gather")
+            self._agree("gather", array, root=root)
+        send, _ = self._view(array)
+        sdata = _bytes(send)
+        recv = back = rdata = None
+        if self.rank == root:
+            self._expect("gather", output, (self.size, *array.shape), array.dtype)
+            recv, back = self._view(output, read=False)
+            rdata = _bytes(recv)
+        comm = self._comm
+        return self._launch("gather", lambda: comm.Gather(sdata, rdata, root),
+                            lambda: comm.Igather(sdata, rdata, root), back, async_op, (send, recv))
+
+    def scatter(self, output: Any, inputs: Any | None, root: int, async_op: bool = False) -> Work | None:
+        self._check_root("scatter", root)
+        self._seq += 1
+        if self.debug or "scatter" not in self._checked:
+            self._checked.add("scatter")
+            self._agree("scatter", output, root=root)
+        send = sdata = None
+        if self.rank == root:
+            self._expect("scatter", inputs, (self.size, *output.shape), output.dtype)
+            send, _ = self._view(inputs)
+            sdata = _bytes(send)
+        recv, back = self._view(output, read=False)
+        rdata = _bytes(recv)
+        comm = self._comm
+        return self._launch("scatter", lambda: comm.Scatter(sdata, rdata, root),
+                            lambda: comm.Iscatter(sdata, rdata, root), back, async_op, (send, recv))
+
+    def all_to_all(self, output: Any, inputs: Any, async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "all_to_all" not in self._checked:
+            self._checked.add("all_to_all")
+            self._agree("all_to_all", inputs)
+        if inputs.ndim == 0 or inputs.shape[0] != self.size:
+            raise CollectiveError(f"all_to_all: inputs need {self.size} chunks along axis 0, got shape "
+                                  f"{tuple(inputs.shape)}")
+        self._expect("all_to_all", output, inputs.shape, inputs.dtype)
+        send, _ = self._view(inputs)
+        recv, back = self._view(output, read=False)
+        sdata, rdata = _bytes(send), _bytes(recv)
+        comm = self._comm
+        return self._launch("all_to_all", lambda: comm.Alltoall(sdata, rdata),
+                            lambda: comm.Ialltoall(sdata, rdata), back, async_op, (send, recv))
+
+    def all_to_all_v(self, output: Any, output_splits: Sequence[int], inputs: Any, input_splits: Sequence[int],
+                     async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "all_to_all_v" not in self._checked:
+            self._checked.add("all_to_all_v")
+            self._agree("all_to_all_v", inputs, shape=False)
+        if len(output_splits) != self.size or len(input_splits) != self.size:
+            raise CollectiveError(f"all_to_all: split sizes need {self.size} entries, got {list(input_splits)} "
+                                  f"and {list(output_splits)}")
+        if output.dtype != inputs.dtype or output.shape[1:] != inputs.shape[1:]:
+            raise CollectiveError("all_to_all: input and output differ in dtype or in their trailing shape")
+        if sum(input_splits) != inputs.shape[0] or sum(output_splits) != output.shape[0]:
+            raise CollectiveError(f"all_to_all: split sizes {list(input_splits)} / {list(output_splits)} do not "
+                                  f"add up to the input / output lengths {inputs.shape[0]} / {output.shape[0]}")
+        row = inputs.dtype.itemsize * math.prod(inputs.shape[1:])
+        scounts = [int(n) * row for n in input_splits]
+        rcounts = [int(n) * row for n in output_splits]
+        sdispl = [0, *np.cumsum(scounts)[:-1].tolist()]
+        rdispl = [0, *np.cumsum(rcounts)[:-1].tolist()]
+        send, _ = self._view(inputs)
+        recv, back = self._view(output, read=False)
+        smsg = [_bytes(send), (scounts, sdispl), MPI.BYTE]
+        rmsg = [_bytes(recv), (rcounts, rdispl), MPI.BYTE]
+        comm = self._comm
+        return self._launch("all_to_all", lambda: comm.Alltoallv(smsg, rmsg),
+                            lambda: comm.Ialltoallv(smsg, rmsg), back, async_op, (send, recv))
+
+    def barrier(self, async_op: bool = False) -> Work | None:
+        self._seq += 1
+        if self.debug or "barrier" not in self._checked:
+            self._checked.add("barrier")
+            self._agree("barrier")
+        comm = self._comm
+        return self._launch("barrier", comm.Barrier, comm.Ibarrier, None, async_op)
+
+    def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
+        if self.size == 1:
+            return
+        token = np.zeros(1, np.uint8)
+        deadline = time.perf_counter() + timeout
+        ms = int(round(timeout * 1000))
+        if self.rank == 0:
+            tokens = {r: np.zeros(1, np.uint8) for r in range(1, self.size)}
+            waiting = {r: self._ctl.Irecv(tokens[r], source=r, tag=_TAG_BARRIER) for r in tokens}
+            while waiting and time.perf_counter() < deadline:
+                for r in [r for r, req in waiting.items() if req.Test()]:
+                    del waiting[r]
+                if waiting:
+                    time.sleep(1e-4)
+            if waiting:
+                for req in waiting.values():
+                    req.Cancel()
+                    req.Wait()
+                failed = [self.world_ranks[r] for r in sorted(waiting)]
+                if wait_all_ranks:
+                    raise CollectiveError(f"[Rank 0]: Ranks {', '.join(map(str, failed))} failed to pass "
+                                          f"monitoredBarrier in {ms} ms")
+                raise CollectiveError(f"[Rank 0]: Rank {failed[0]} failed to pass monitoredBarrier in {ms} ms")
+            MPI.Request.Waitall([self._ctl.Isend(token, r, tag=_TAG_BARRIER + 1) for r in tokens])
+            return
+        send = self._ctl.Isend(token, 0, tag=_TAG_BARRIER)
+        ack = self._ctl.Irecv(np.zeros(1, np.uint8), source=0, tag=_TAG_BARRIER + 1)
+        while not ack.Test():
+            if time.perf_counter() > deadline:
+                ack.Cancel()
+                ack.Wait()
+                raise CollectiveError(f"Rank {self._me} successfully reached monitoredBarrier, but received errors "
+                                      f"while waiting for send/recv from rank 0. Please check rank 0 logs for "
+                                      f"faulty rank.")
+            time.sleep(1e-4)
+        send.Wait()
+
+    # -- point to point --------------------------------------------------------------------------------
+    def send(self, array: Any, dst: int, tag: int = 0) -> None:
+        buf, _ = self._view(array)
+        try:
+            self._comm.Send(_bytes(buf), dst, tag)
+        except MPI.Exception as exc:
+            raise CollectiveError(f"send to rank {dst} failed on rank {self._me}: {exc}") from exc
+
+    def recv(self, array: Any, src: int | None = None, tag: int = 0) -> int:
+        buf, back = self._view(array, read=False)
+        status = MPI.Status()
+        try:
+            self._comm.Recv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
+        except MPI.Exception as exc:
+            raise CollectiveError(f"recv on rank {self._me} failed: {exc}") from exc
+        if back is not None:
+            back()
+        return status.Get_source()
+
+    def isend(self, array: Any, dst: int, tag: int = 0) -> Work:
+        buf, _ = self._view(array)
+        return MPIWork(self, self._comm.Isend(_bytes(buf), dst, tag), None, f"isend to rank {dst}", buf,
+                       collective=False)
+
+    def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
+        buf, back = self._view(array, read=False)
+        request = self._comm.Irecv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
+        return MPIWork(self, request, back, "irecv", buf, status=MPI.Status(), collective=False)
+
+    # -- objects ---------------------------------------------------------------------------------------
+    def broadcast_object(self, obj: Any, root: int) -> Any:
+        self._check_root("broadcast_object", root)
+        self._seq += 1
+        if self.debug:
+            self._agree("broadcast_object", root=root)
+        return self._comm.bcast(obj, root)
+
+    def all_gather_object(self, obj: Any) -> list:
+        self._seq += 1
+        if self.debug:
+            self._agree("all_gather_object")
+        return self._comm.allgather(obj)
+
+    def gather_object(self, obj: Any, root: int) -> list | None:
+        self._check_root("gather_object", root)
+        self._seq += 1
+        if self.debug:
+            self._agree("gather_object", root=root)
+        return self._comm.gather(obj, root)
+
+    def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
+        self._check_root("scatter_object", root)
+        self._seq += 1
+        if self.debug:
+            self._agree("scatter_object", root=root)
+        return self._comm.scatter(None if objs is None else list(objs), root)
+
+    # -- groups, progress, teardown --------------------------------------------------------------------
+    def split(self, ranks: Sequence[int], local: bool = False) -> Communicator | None:
+        """``local=True``: only the members call it (``MPI_Comm_create_group``); else every rank does."""
+        ranks = [int(r) for r in ranks]
+        member = self.rank in ranks
+        if local:
+            if not member:
+                return None
+            new = self._comm.Create_group(self._comm.Get_group().Incl(ranks))
+        else:
+            new = self._comm.Split(0 if member else MPI.UNDEFINED, ranks.index(self.rank) if member else 0)
+        if new == MPI.COMM_NULL:
+            return None
+        return MPICommunicator(new, timeout=self.timeout, debug=self.debug, dup=False,
+                               world_ranks=[self.world_ranks[r] for r in ranks])
+
+    def poll(self) -> None:
+        if not self._pending:
+            return
+        works = list(self._pending.values())
+        done = MPI.Request.Testsome([w._request for w in works])
+        for i in done or ():
+            works[i]._complete()
+
+    progress = poll
+
+    def local_rank(self) -> tuple[int, int]:
+        shared = self._comm.Split_type(MPI.COMM_TYPE_SHARED, self.rank)
+        try:
+            return shared.Get_rank(), shared.Get_size()
+        finally:
+            shared.Free()
+
+    def abort(self, code: int = 1) -> None:
+        MPI.COMM_WORLD.Abort(code)
+
+    def free(self) -> None:
+        if MPI.Is_finalized():
+            return
+        for work in list(self._pending.values()):
+            work.wait()
+        for comm in (self._ctl, self._comm):
+            if comm != MPI.COMM_NULL and comm != MPI.COMM_WORLD:
+                comm.Free()

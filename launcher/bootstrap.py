@@ -1,0 +1,353 @@
+"""Per-rank bootstrap: ``mpiexec -n N python -m disttorch.launcher.bootstrap train.py args...``.
+
+MPI (or SLURM) assigns the ranks, so torchrun's variables cannot be set by the launcher; this small
+program runs first in every rank and
+
+1. reads the rank layout from whichever launcher started it (Open MPI's ``OMPI_COMM_WORLD_*``, Hydra's
+   ``PMI_RANK``/``PMI_SIZE``/``MPI_LOCALRANKID``/``MPI_LOCALNRANKS`` (MPICH, Intel MPI), SLURM's
+   ``SLURM_PROCID``/``SLURM_LOCALID``/..., or ``RANK``/``WORLD_SIZE`` already set) and exports
+   ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE`` and ``DISTTORCH_RESTART_COUNT``;
+2. prefixes every line the rank writes with ``[rank N] `` (a forked helper reads the rank's stdout and
+   stderr through pipes; ``DISTTORCH_PREFIX_OUTPUT=0`` turns this off);
+3. selects the cuda device ``LOCAL_RANK % device_count`` when cupy is installed, before the script runs;
+4. runs the script (or ``-m module``) as ``__main__`` in this process, so MPI sees the script itself;
+5. on an uncaught exception or a non-zero exit, prints the traceback under the rank's prefix and, when
+   the script initialised MPI through mpi4py, calls ``MPI_Abort`` so no other rank is left blocked in a
+   collective. Otherwise it exits with the code and the launcher (``disttorchrun``) tears the job down.
+
+When ``DISTTORCH_RUN_DIR`` is set (``disttorchrun`` sets it), small JSON records of the rank's start,
+exit code, traceback tail and end of output are written there for the launcher's failure report.
+
+This file uses the standard library only and does not import disttorch, so nothing (cupy, the Tensor)
+is initialised before the device is selected; it can also be run by path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import selectors
+import signal
+import socket
+import sys
+import time
+import traceback
+
+USAGE = "usage: python -m disttorch.launcher.bootstrap [-m module | script.py] [args...]"
+PREFIX_FORMAT = "[rank {}] "
+TRACEBACK_TAIL = 30
+
+
+# -- rank layout ----------------------------------------------------------------------------------
+def _int_env(env: dict, *names: str) -> int | None:
+    for name in names:
+        value = env.get(name)
+        if value not in (None, ""):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    return None
+
+
+def _slurm_local_size(env: dict) -> int | None:
+    """Tasks on this node from ``SLURM_TASKS_PER_NODE`` (e.g. ``2(x3),1``) and ``SLURM_NODEID``."""
+    spec, node = env.get("SLURM_TASKS_PER_NODE"), _int_env(env, "SLURM_NODEID")
+    if not spec or node is None:
+        return _int_env(env, "SLURM_NTASKS_PER_NODE")
+    counts: list[int] = []
+    for part in spec.split(","):
+        count, _, repeat = part.partition("(x")
+        try:
+            counts.extend([int(count)] * (int(repeat.rstrip(")")) if repeat else 1))
+        except ValueError:
+            return None
+    return counts[node] if node < len(counts) else None
+
+
+def rank_layout(env: dict | None = None) -> tuple[int, int, int, int]:
+    """``(rank, world_size, local_rank, local_world_size)`` as the process launcher assigned them."""
+    env = os.environ if env is None else env
+    schemes = (
+        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+        ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
+        ("PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+        ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", None),
+        ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"),
+    )
+    for rank_var, size_var, local_var, local_size_var in schemes:
+        rank = _int_env(env, rank_var)
+        if rank is None:
+            continue
+        size = _int_env(env, size_var, "SLURM_NPROCS") if rank_var == "SLURM_PROCID" else _int_env(env, size_var)
+        size = size if size is not None else rank + 1
+        local = _int_env(env, local_var)
+        local_size = _slurm_local_size(env) if local_size_var is None else _int_env(env, local_size_var)
+        if local is None:  # a launcher that does not tell: assume one node
+            local, local_size = rank, size
+        if local_size is None:
+            local_size = _int_env(env, "DISTTORCH_LOCAL_WORLD_SIZE") or size
+        return rank, size, local, local_size
+    return 0, 1, 0, 1
+
+
+def export_torchrun_env(env: dict | None = None) -> tuple[int, int, int, int]:
+    env = os.environ if env is None else env
+    layout = rank_layout(env)
+    for name, value in zip(("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"), layout):
+        env[name] = str(value)
+    env.setdefault("DISTTORCH_RESTART_COUNT", "0")
+    return layout
+
+
+# -- records for the launcher ---------------------------------------------------------------------
+def write_record(kind: str, rank: int, data: dict) -> None:
+    """Atomically write ``<run dir>/rank_<rank>.<kind>.json``; silently nothing without a run dir."""
+    run_dir = os.environ.get("DISTTORCH_RUN_DIR")
+    if not run_dir:
+        return
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        path = os.path.join(run_dir, f"rank_{rank}.{kind}.json")
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(dict(data, rank=rank, time=time.time()), fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a node without the launcher's directory (another host): the report is best effort
+
+
+# -- line prefixing -------------------------------------------------------------------------------
+def _tee(rank: int, sources: dict[int, int]) -> None:
+    """Child process: copy each pipe in ``sources`` (read fd -> destination fd) line by line, prefixed."""
+    prefix = PREFIX_FORMAT.format(rank).encode()
+    sel = selectors.DefaultSelector()
+    pending: dict[int, bytes] = {}
+    for fd in sources:
+        sel.register(fd, selectors.EVENT_READ)
+        pending[fd] = b""
+
+    def emit(dest: int, data: bytes) -> None:
+        while data:
+            try:
+                data = data[os.write(dest, data):]
+            except InterruptedError:
+                continue
+            except OSError:
+                return  # nobody reads any more; keep draining so the rank never blocks
+
+    while sources and sel.get_map():
+        for key, _ in sel.select():
+            fd = key.fd
+            try:
+                chunk = os.read(fd, 65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                chunk = b""
+            data = pending[fd] + chunk
+            if not chunk:  # end of output: the rank (and every process sharing its fds) is gone
+                if data:
+                    emit(sources[fd], prefix + data + b"\n")
+                sel.unregister(fd)
+                os.close(fd)
+                continue
+            lines = data.split(b"\n")
+            pending[fd] = lines.pop()
+            if len(pending[fd]) > 65536:  # one endless line: pass it on in pieces
+                lines.append(pending[fd])
+                pending[fd] = b""
+            if lines:
+                emit(sources[fd], b"".join(prefix + line + b"\n" for line in lines))
+    write_record("eof", rank, {})
+
+
+def start_prefixing(rank: int) -> tuple[int, int, int] | None:
+    """Route fds 1 and 2 through a forked child that prefixes every line.
+
+    Returns the child's pid and copies of the original fds 1 and 2 (for :func:`finish_prefixing`)."""
+    if not hasattr(os, "fork"):
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the tee: ignore the job's signals (it ends when the rank's output ends)
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            os.close(out_w)
+            os.close(err_w)
+            keep = {0, 1, 2, out_r, err_r}  # (the saved copies of 1 and 2 are closed too)
+            for fd in _open_fds():  # drop MPI's sockets (PMI) and everything else the rank had open
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            _tee(rank, {out_r: 1, err_r: 2})
+        finally:
+            os._exit(0)
+    os.close(out_r)
+    os.close(err_r)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.close(out_w)
+    os.close(err_w)
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    return pid, *saved
+
+
+def _open_fds() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return list(range(3, 256))
+
+
+def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
+    """Close the rank's ends of the pipes, let the tee drain them, and give fds 1 and 2 back (so what
+    interpreter shutdown or MPI_Finalize may still print is not lost, just not prefixed)."""
+    if tee is None:
+        return
+    tee_pid, out, err = tee
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:  # output held by a still-running child of the script must not block us
+        try:
+            if os.waitpid(tee_pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
+
+
+# -- the rank's environment -----------------------------------------------------------------------
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this rank when the process that started it (MPI's proxy) dies: no orphans."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def select_cuda_device(local_rank: int) -> None:
+    """``cupy.cuda.runtime.setDevice(LOCAL_RANK % device_count)`` when cupy and a GPU are present."""
+    import importlib.util
+
+    if os.environ.get("DISTTORCH_SELECT_DEVICE", "1") == "0" or importlib.util.find_spec("cupy") is None:
+        return
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # cupy without a driver or a GPU: a cpu run
+        return
+    if count > 0:
+        cupy.cuda.runtime.setDevice(local_rank % count)
+
+
+# -- failure handling -----------------------------------------------------------------------------
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if code >= 0 else (256 + code) & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _script_traceback(exc: BaseException) -> list[str]:
+    """Traceback lines without the bootstrap's and runpy's own frames."""
+    tb = exc.__traceback__
+    own = (__file__, runpy.__file__, "<frozen runpy>")
+    while tb is not None and tb.tb_frame.f_code.co_filename in own:
+        tb = tb.tb_next
+    return traceback.format_exception(type(exc), exc, tb)
+
+
+def mpi_abort(code: int) -> None:
+    """``MPI_Abort`` on COMM_WORLD if the script initialised MPI through mpi4py (never initialise it here:
+    MPI_Init waits for every rank, and a rank that never calls it would hang this one)."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None:
+        return
+    try:
+        if mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            mpi.COMM_WORLD.Abort(code or 1)
+    except Exception:
+        pass
+
+
+def run_target(argv: list[str]) -> None:
+    """Run ``script.py args`` or ``-m module args`` as ``__main__`` with ``sys.argv`` set as Python would."""
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            raise SystemExit(USAGE)
+        sys.argv = [argv[1], *argv[2:]]
+        sys.path[0] = os.getcwd()
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = list(argv)
+        sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE + "\n\n" + __doc__.split("\n\n")[1], file=sys.stderr)
+        return 0 if argv else 2
+    if argv[0] == "--":
+        argv = argv[1:]
+    rank, _size, local_rank, _local_size = export_torchrun_env()
+    if os.environ.get("DISTTORCH_LAUNCHER"):
+        die_with_parent()
+    tee = start_prefixing(rank) if os.environ.get("DISTTORCH_PREFIX_OUTPUT", "1") != "0" else None
+    write_record("start", rank, {"pid": os.getpid(), "host": socket.gethostname()})
+    select_cuda_device(local_rank)
+    code, error = 0, []
+    try:
+        run_target(argv)
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except KeyboardInterrupt:
+        code, error = 130, ["KeyboardInterrupt\n"]
+        print(f"rank {rank}: interrupted", file=sys.stderr)
+    except BaseException as exc:
+        code, error = 1, _script_traceback(exc)
+        sys.stderr.write(f"rank {rank} failed with an uncaught exception:\n" + "".join(error))
+    lines = "".join(error).splitlines()[-TRACEBACK_TAIL:]
+    write_record("exit", rank, {"code": code, "error": lines, "interrupted": code == 130 and bool(error)})
+    if code not in (0, 130):
+        mpi_abort(code)
+    import atexit
+
+    atexit.register(finish_prefixing, tee)  # registered last, so it runs first: before mpi4py finalizes
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

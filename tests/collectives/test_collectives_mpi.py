@@ -1,0 +1,34 @@
+"""MPICommunicator on real ranks (mpiexec -n 2 and -n 3): every collective against numpy's answer."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _mpirun  # noqa: E402
+
+WORKER = Path(__file__).parent / "_comm_worker.py"
+ALL = ["numeric", "special", "overlap", "p2p", "objects", "groups", "first_call"]
+
+
+def _ok(result, n):
+    counts = {int(r): int(k) for r, k in re.findall(r"OK rank (\d+) checks (\d+)", result.output)}
+    assert result.returncode == 0 and sorted(counts) == list(range(n)), result.output
+    return counts
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_every_collective_against_numpy(n):
+    counts = _ok(_mpirun.run(WORKER, ALL, n, timeout=120), n)
+    assert min(counts.values()) > 500  # the worker really ran its checks on every rank
+
+
+def test_mismatch_in_debug_mode_names_the_ranks():
+    _ok(_mpirun.run(WORKER, ["mismatch"], 2, timeout=60, DISTTORCH_DEBUG="DETAIL"), 2)
+
+
+def test_worker_failure_is_reported():
+    """A failing check ends the job non-zero (the harness itself can fail)."""
+    result = _mpirun.run(WORKER, ["no_such_scenario"], 2, timeout=60)
+    assert result.returncode != 0 and "KeyError" in result.output

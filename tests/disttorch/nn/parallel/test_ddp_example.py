@@ -1,0 +1,20 @@
+"""examples/ddp_train.py trains the digits CNN to a good test accuracy alone and on 2 and 3 ranks."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from _ddp_launch import ROOT, run
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_ddp_example(n: int) -> None:
+    pytest.importorskip("sklearn", reason="scikit-learn provides the digits data set")
+    proc = run(ROOT / "examples" / "ddp_train.py", ["--epochs", "3"], n)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"training on {n} rank(s)" in proc.stdout, out
+    found = re.findall(r"test accuracy: ([\d.]+)%", proc.stdout)
+    assert len(found) == 1, out  # printed by rank 0 only
+    assert float(found[0]) >= 90.0, out
+    assert len(re.findall(r"^epoch \d+:", proc.stdout, re.M)) == 3, out
