@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -208,7 +208,7 @@ def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_ro
               dropout: float) -> dict[str, list[float]]:
     state = initial_state(case, dropout)
     runners = {lib: make_runner(lib, case, state, dropout) for lib in libs}
-    for lib, r in runners.items():
+    for r in runners.values():
         r.step()  # the first step runs from the same weights in every library
     first = {lib: r.last_loss() for lib, r in runners.items()}
     for r in runners.values():

@@ -5,6 +5,7 @@ Run:  python examples/mnist_digits_cnn.py [--epochs 12] [--batch-size 64] [--lr 
 Written exactly as PyTorch code; only the import line differs. Exits with status 1 when the final test
 accuracy is below ``--target``.
 """
+
 import argparse
 import os
 import sys
@@ -120,9 +121,13 @@ def main(argv=None) -> int:
         restored = DigitsCNN()
         restored.load_state_dict(torch.load(path))
         reloaded_acc = evaluate(restored, test_loader)
-    print(f"saved state_dict to {path}; reloaded test acc {reloaded_acc:.4f}")
-    if reloaded_acc != test_acc:
-        print(f"error: reloaded model accuracy {reloaded_acc:.4f} != trained model accuracy {test_acc:.4f}")
+    x_test = test_set.tensors[0]
+    with torch.no_grad():
+        same_outputs = torch.equal(model(x_test), restored(x_test))
+    where = path if args.save else "a temporary file"
+    print(f"saved state_dict to {where}; reloaded test acc {reloaded_acc:.4f}")
+    if reloaded_acc != test_acc or not same_outputs:
+        print(f"error: reloaded model differs (accuracy {reloaded_acc:.4f} vs {test_acc:.4f})")
         return 1
 
     print(f"final test accuracy: {test_acc:.4f} (target {args.target:.4f})")

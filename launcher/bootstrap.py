@@ -106,15 +106,14 @@ def write_record(kind: str, rank: int, data: dict) -> None:
     run_dir = os.environ.get("DISTTORCH_RUN_DIR")
     if not run_dir:
         return
-    try:
-        os.makedirs(run_dir, exist_ok=True)
+    try:  # the launcher creates the directory (and removes it at the end): never re-create it here
         path = os.path.join(run_dir, f"rank_{rank}.{kind}.json")
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as fh:
             json.dump(dict(data, rank=rank, time=time.time()), fh)
         os.replace(tmp, path)
     except OSError:
-        pass  # a node without the launcher's directory (another host): the report is best effort
+        pass  # another host, or the job is over: the records are best effort
 
 
 # -- line prefixing -------------------------------------------------------------------------------
@@ -176,6 +175,7 @@ def start_prefixing(rank: int) -> tuple[int, int, int] | None:
     pid = os.fork()
     if pid == 0:  # the tee: ignore the job's signals (it ends when the rank's output ends)
         try:
+            os.setsid()  # out of the rank's process group, which MPI may SIGKILL: the tail must get through
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_IGN)
             os.close(out_w)
@@ -326,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("DISTTORCH_LAUNCHER"):
         die_with_parent()
     tee = start_prefixing(rank) if os.environ.get("DISTTORCH_PREFIX_OUTPUT", "1") != "0" else None
+    if tee is not None:
+        os.environ["DISTTORCH_OUTPUT_PREFIXED"] = "1"  # for code that would add "[rank N] " itself
     write_record("start", rank, {"pid": os.getpid(), "host": socket.gethostname()})
     select_cuda_device(local_rank)
     code, error = 0, []

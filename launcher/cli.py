@@ -239,10 +239,14 @@ def describe(job: Job) -> str:
     return "\n".join(lines)
 
 
-def _normalize_tee(argv: list[str]) -> list[str]:
-    """A bare ``--tee`` (before the script) means ``--tee 3``: keep argparse from taking the script as its value."""
+def _normalize(argv: list[str]) -> list[str]:
+    """A bare ``--tee`` (before the script) means ``--tee 3`` (keep argparse from taking the script as its
+    value), and ``--mpi-args "-x y"`` is one value even though it starts with a dash."""
     out = list(argv)
     for i, arg in enumerate(out):
+        if arg in ("--mpi-args", "--mpi_args") and i + 1 < len(out):  # its value usually starts with "-"
+            out[i:i + 2] = [f"--mpi-args={out[i + 1]}"]
+            continue
         if arg == "--tee" and (i + 1 == len(out) or out[i + 1] not in ("0", "1", "2", "3")):
             out.insert(i + 1, "3")
             break
@@ -257,7 +261,7 @@ _FLAGS = {"--dry-run", "--dry_run", "-m", "--module", "--version", "-h", "--help
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(_normalize_tee(sys.argv[1:] if argv is None else argv))
+    args = make_parser().parse_args(_normalize(sys.argv[1:] if argv is None else argv))
     try:
         job = plan(args)
     except LaunchError as exc:

@@ -86,14 +86,19 @@ def _kill(pids: list[int], sig: int) -> None:
             pass
 
 
-def _preexec() -> None:  # in the child, before exec: if the launcher dies, the MPI launcher gets SIGTERM
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+def _die_with_launcher(sig: int):
+    """preexec_fn: if disttorchrun itself is killed, the MPI launcher gets ``sig`` (Linux PR_SET_PDEATHSIG).
+    SIGKILL for mpiexec (its proxies then end the ranks even if they ignore SIGTERM), SIGTERM for srun
+    (which then cancels the job step)."""
+    def preexec() -> None:
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
 
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+                ctypes.CDLL(None).prctl(1, sig)
+            except (OSError, AttributeError):
+                pass
+    return preexec
 
 
 # -- records written by the bootstrap -------------------------------------------------------------
@@ -233,7 +238,9 @@ class Attempt:
         env = dict(os.environ)
         env.update(self.env)
         self.proc = subprocess.Popen(self.cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_preexec)
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=_die_with_launcher(signal.SIGTERM if self.job.kind == mpi.SRUN
+                                                                   else signal.SIGKILL))
         handlers = {sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             self._pump()
@@ -288,7 +295,7 @@ class Attempt:
             what = "traceback" if rec.get("error") else "output"
             where = self._where(records, rank)
             return Failure(rank, rec["code"], f"rank {rank}{where} failed with exit code {rec['code']}; "
-                                               f"last lines of its {what}:", lines[-TAIL_LINES:])
+                                               f"last lines of its {what}:", lines[-TAIL_LINES:] or ["(no output)"])
         vanished = [(rec["time"], r) for r, rec in records["eof"].items() if r not in exits]
         if self.job.kind == mpi.LOCAL and returncode < 0:
             vanished = vanished or [(0.0, 0)]
@@ -296,10 +303,24 @@ class Attempt:
             rank = min(vanished)[1] if vanished else None
             sig = -returncode if returncode < 0 else self._signal_from_launcher()
             code = 128 + sig if sig else (returncode if returncode > 0 else 1)
-            how = f"was killed by {signal_name(sig)}" if sig else f"ended with exit code {code}"
+            if sig:
+                how = f"was killed by {signal_name(sig)} (no Python exception)"
+            elif rank is not None:
+                how = (f"ended without reporting an exit code (killed, or it called os._exit); "
+                       f"the MPI launcher exited with {code}")
+            else:
+                how = f"ended with exit code {code}"
             who = f"rank {rank}{self._where(records, rank)}" if rank is not None else "the job"
+            if vanished and rank is not None:
+                # ranks the MPI launcher kills while tearing the job down end within moments of the first;
+                # which of them ended first can then not be told apart reliably
+                first = min(vanished)[0]
+                close = sorted(r for t, r in vanished if r != rank and t - first < 1.0)
+                if close:
+                    how += (f" (rank(s) {', '.join(map(str, close))} ended within 1 s of it: the first to fail "
+                            "is one of these)")
             lines = list(self.tails[rank]) if rank is not None else list(self.launcher_lines)[-TAIL_LINES:]
-            return Failure(rank, code, f"{who} {how} (no Python exception); last lines of its output:", lines)
+            return Failure(rank, code, f"{who} {how}; last lines of its output:", lines or ["(no output)"])
         return None
 
     @staticmethod

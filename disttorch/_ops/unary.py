@@ -427,9 +427,90 @@ def _special(x: Any, name: str) -> Any:
         import cupyx.scipy.special as special
 
         return getattr(special, name)(x)
+    if x.dtype == np.float32 and name != "erfinv" and x.ndim:
+        return _erf_f32(x, name == "erfc")
     x64 = np.asarray(x, dtype=np.float64)
     out = {"erf": _erf, "erfc": _erfc, "erfinv": _erfinv}[name](x64.reshape(-1)).reshape(x64.shape)
     return out.astype(x.dtype, copy=False)
+
+
+_F32: dict = {}
+_F32_FAR = {False: 3.95, True: 10.1}  # erf rounds to 1 past 3.92; erfc underflows to 0 past 10.06
+
+
+def _f32_tables() -> dict:
+    """Power-basis polynomials (highest degree first) in u in [-1, 1], accurate well beyond float32:
+    erf(x)/x over s = x*x in [0, 1] (u = 2s - 1, degree 7, relative error ~4e-11) and
+    h(t) = x * exp(x*x) * erfc(x) over t = 1/x in [1/3.95, 1] (for erf: degree 9, absolute error of erf
+    ~1e-9) and [1/10.1, 1] (for erfc: degree 14, relative error ~3e-10)."""
+    if not _F32:
+        C = np.polynomial.chebyshev
+
+        def small(s: float) -> float:
+            x = math.sqrt(s)
+            return math.erf(x) / x if x else 2.0 / math.sqrt(_PI)
+
+        def large(t: float) -> float:
+            x = 1.0 / t
+            with localcontext() as ctx:
+                ctx.prec = 40
+                return float(Decimal(x) * (Decimal(x) * Decimal(x)).exp() * Decimal(math.erfc(x)))
+
+        for key, f, a, b, deg in (("small", small, 0.0, 1.0, 7), (False, large, 1 / _F32_FAR[False], 1.0, 9),
+                                  (True, large, 1 / _F32_FAR[True], 1.0, 14)):
+            c = C.chebinterpolate(lambda u, f=f, a=a, b=b: np.array([f(a + (b - a) * (v + 1) / 2) for v in u]), deg)
+            _F32[key] = C.cheb2poly(c)[::-1].tolist()
+    return _F32
+
+
+def _horner(coef: list, u: np.ndarray) -> np.ndarray:
+    p = u * coef[0]
+    p += coef[1]
+    for c in coef[2:]:
+        p *= u
+        p += c
+    return p
+
+
+def _erf_f32(x: np.ndarray, complement: bool) -> np.ndarray:
+    """erf / erfc of float32 values, evaluated in float64 (x*x is exact there) by two short polynomials,
+    without masks or gathers, in cache-sized chunks: about 2.5x faster than the float64 path."""
+    tab = _f32_tables()
+    small, far, top = tab["small"], tab[complement], _F32_FAR[complement]
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, np.float32)
+    lo = 1.0 / top
+    scale, shift = 2.0 / (1.0 - lo), (1.0 + lo) / (1.0 - lo)
+    step = 1 << 14
+    for i in range(0, flat.size, step):
+        v = flat[i:i + step].astype(np.float64)
+        a = np.abs(v)
+        s = v * v
+        # |x| < 1: erf(x) = x * P(x*x)
+        u = np.minimum(s, 1.0)
+        u *= 2.0
+        u -= 1.0
+        inner = _horner(small, u)
+        inner *= v
+        # |x| >= 1: erfc(|x|) = exp(-x*x) * h(1/|x|) / |x| (nan stays nan through the clip)
+        ac = np.clip(a, 1.0, top)
+        t = 1.0 / ac
+        u = t * scale
+        u -= shift
+        tail = _horner(far, u)
+        tail *= t
+        ac *= ac
+        np.negative(ac, out=ac)
+        tail *= np.exp(ac, out=ac)
+        near = a < 1.0
+        if complement:
+            np.subtract(1.0, inner, out=inner)
+            tail = np.where(v < 0, 2.0 - tail, tail)
+            out[i:i + step] = np.where(near, inner, tail)
+        else:
+            np.subtract(1.0, tail, out=tail)
+            out[i:i + step] = np.where(near, inner, np.copysign(tail, v, out=tail))
+    return out.reshape(x.shape)
 
 
 _CHEB: dict = {}

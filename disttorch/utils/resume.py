@@ -1,0 +1,264 @@
+"""Resumable training checkpoints, for one process or many ranks.
+
+``Checkpointer`` saves everything a training loop needs to continue exactly where it stopped: the model,
+optimizer, lr scheduler and any other object with ``state_dict``/``load_state_dict``, a sampler's epoch,
+the step, the position inside the epoch, user extras, and every random state of every rank (disttorch's
+generators, numpy's global one and Python's ``random``). Resuming after a crash then gives the same
+numbers as a run that never stopped::
+
+    ckpt = Checkpointer("checkpoints", model=model, optimizer=opt, scheduler=sched, sampler=sampler)
+    state = ckpt.resume()                       # None on a fresh start
+    step = state["step"] if state else 0
+    ...
+    ckpt.save(step, epoch=epoch, position=batches_done)
+
+With a process group (``disttorch.distributed``): rank 0 writes the file (atomically, with
+``disttorch.save``) after gathering the other ranks' random states; a barrier follows, so when ``save``
+returns, the checkpoint is complete for everyone. On ``resume`` rank 0 picks the latest checkpoint it can
+read and broadcasts its path; every rank loads it and reports back, and if any rank could not (a file
+system it does not see, a damaged file), every rank raises the same error naming the ranks: a
+disagreement is an error, never a hang. Only the last ``keep_last`` checkpoints are kept.
+
+(Not ``utils.checkpoint``: in PyTorch that name means activation checkpointing.)
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Checkpointer", "list_checkpoints", "capture_rng_state", "restore_rng_state"]
+
+FORMAT = "disttorch-resume 1"
+_NAME = re.compile(r"^(?P<prefix>.+)_(?P<step>\d+)\.pt$")
+
+
+# -- random states --------------------------------------------------------------------------------
+def capture_rng_state() -> dict[str, Any]:
+    """This process's random states: disttorch's default generator (and any other device's), numpy's
+    global generator and Python's ``random``."""
+    import disttorch
+    from disttorch._ops import random as drandom
+
+    devices = {name: gen.get_state() for name, gen in getattr(drandom, "_device_generators", {}).items()
+               if name != "cpu" and getattr(gen, "_rng", None) is not None}
+    return {"disttorch": disttorch.get_rng_state(), "devices": devices,
+            "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Undo :func:`capture_rng_state`."""
+    import disttorch
+    from disttorch._ops import random as drandom
+
+    disttorch.set_rng_state(state["disttorch"])
+    generators = getattr(drandom, "_device_generators", {})
+    for name, saved in state.get("devices", {}).items():
+        gen = generators.get(name)
+        if gen is None:
+            gen = generators[name] = drandom.Generator(name)
+        gen.set_state(saved)
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached)))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+# -- files ----------------------------------------------------------------------------------------
+def list_checkpoints(directory: str, prefix: str = "checkpoint") -> list[tuple[int, str]]:
+    """``(step, path)`` of the checkpoints in ``directory``, oldest first."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        m = _NAME.match(name)
+        if m and m.group("prefix") == prefix:
+            found.append((int(m.group("step")), os.path.join(directory, name)))
+    return sorted(found)
+
+
+def _read(path: str) -> dict[str, Any]:
+    import disttorch
+
+    data = disttorch.load(path, map_location="cpu")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a resumable checkpoint (no {FORMAT!r} marker)")
+    return data
+
+
+# -- the process group, when there is one ---------------------------------------------------------
+def _dist() -> Any:
+    """``disttorch.distributed`` when it is present and initialised with more than one rank, else None."""
+    try:
+        import disttorch.distributed as dist
+    except ImportError:
+        return None
+    if not dist.is_initialized() or dist.get_world_size() <= 1:
+        return None
+    return dist
+
+
+class Checkpointer:
+    """Save and resume training state in ``directory`` as ``<prefix>_<step>.pt`` files.
+
+    ``objects``: the things to save, by name, e.g. ``model=..., optimizer=..., scheduler=..., sampler=...``.
+    Anything with ``state_dict``/``load_state_dict`` is saved through them (a ``DistributedDataParallel``
+    model too); a sampler without them (``DistributedSampler``) has its ``epoch`` saved and restored with
+    ``set_epoch``. ``keep_last``: how many checkpoints to keep (older ones are deleted after each save;
+    ``None`` keeps all). ``save_rng``: also save and restore every rank's random states.
+    """
+
+    def __init__(self, directory: str | os.PathLike, *, keep_last: int | None = 3, prefix: str = "checkpoint",
+                 save_rng: bool = True, **objects: Any) -> None:
+        if keep_last is not None and keep_last < 1:
+            raise ValueError(f"keep_last must be >= 1 or None, got {keep_last}")
+        if not prefix or "/" in prefix or os.sep in prefix:
+            raise ValueError(f"bad checkpoint prefix {prefix!r}")
+        self.directory = os.fspath(directory)
+        self.keep_last = keep_last
+        self.prefix = prefix
+        self.save_rng = save_rng
+        for name, obj in objects.items():
+            if not (hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict")
+                    or hasattr(obj, "set_epoch") and hasattr(obj, "epoch")):
+                raise TypeError(f"cannot checkpoint {name}={type(obj).__name__}: it has neither "
+                                "state_dict/load_state_dict nor epoch/set_epoch")
+        self.objects = objects
+
+    # -- paths ------------------------------------------------------------------------------------
+    def path_for(self, step: int) -> str:
+        return os.path.join(self.directory, f"{self.prefix}_{int(step):08d}.pt")
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        return list_checkpoints(self.directory, self.prefix)
+
+    # -- saving -----------------------------------------------------------------------------------
+    def _states(self) -> dict[str, Any]:
+        states = {}
+        for name, obj in self.objects.items():
+            if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
+                states[name] = {"state_dict": obj.state_dict()}
+            else:
+                states[name] = {"epoch": int(obj.epoch)}
+        return states
+
+    def save(self, step: int, *, epoch: int | None = None, position: int | None = None,
+             extra: Any = None) -> str:
+        """Save the state after ``step`` (an int that grows during training); ``epoch`` and ``position``
+        (batches already done in that epoch) are handed back by :meth:`resume`, as is ``extra`` (anything
+        ``disttorch.save`` can store). Call on every rank; returns the checkpoint's path."""
+        import disttorch
+
+        dist = _dist()
+        rank, world = (dist.get_rank(), dist.get_world_size()) if dist else (0, 1)
+        rng = capture_rng_state() if self.save_rng else None
+        if dist and self.save_rng:
+            gathered: list[Any] | None = [None] * world if rank == 0 else None
+            dist.gather_object(rng, gathered, dst=0)
+            rngs = gathered
+        else:
+            rngs = [rng]
+        path = self.path_for(step)
+        error = None
+        if rank == 0:
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+                document = {"format": FORMAT, "step": int(step), "epoch": epoch, "position": position,
+                            "world_size": world, "objects": self._states(), "rng": rngs, "extra": extra}
+                disttorch.save(document, path)
+                self._prune()
+            except Exception as exc:  # tell the other ranks instead of leaving them at the barrier below
+                error = f"{type(exc).__name__}: {exc}"
+        if dist:
+            status = [error]
+            dist.broadcast_object_list(status, src=0)
+            error = status[0]
+        if error:
+            raise RuntimeError(f"saving checkpoint {path} failed on rank 0: {error}")
+        return path
+
+    def _prune(self) -> None:
+        if self.keep_last is None:
+            return
+        for _step, old in self.checkpoints()[:-self.keep_last]:
+            try:
+                os.remove(old)
+            except FileNotFoundError:
+                pass
+
+    # -- resuming ---------------------------------------------------------------------------------
+    def latest(self) -> tuple[str | None, dict[str, Any] | None, list[str]]:
+        """The newest checkpoint this process can read: ``(path, data, skipped)``; ``skipped`` names the
+        newer files that could not be read and why."""
+        skipped = []
+        for _step, path in reversed(self.checkpoints()):
+            try:
+                return path, _read(path), skipped
+            except Exception as exc:
+                skipped.append(f"{path}: {type(exc).__name__}: {exc}")
+        return None, None, skipped
+
+    def resume(self, path: str | None = None) -> dict[str, Any] | None:
+        """Load the latest complete checkpoint (or ``path``) into the objects and restore the random
+        states; returns ``{"step", "epoch", "position", "extra", "path"}``, or None when there is none.
+        Call on every rank: rank 0 decides, all ranks load the same file or all raise."""
+        dist = _dist()
+        rank, world = (dist.get_rank(), dist.get_world_size()) if dist else (0, 1)
+        data, problem = None, None
+        if rank == 0:
+            try:
+                if path is None:
+                    path, data, skipped = self.latest()
+                    for note in skipped:
+                        print(f"disttorch.utils.resume: skipping unreadable checkpoint {note}", flush=True)
+                else:
+                    data = _read(path)
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+        if dist:
+            chosen = [path, problem]
+            dist.broadcast_object_list(chosen, src=0)
+            path, problem = chosen
+        if problem is None and path is not None:
+            try:
+                if data is None:
+                    data = _read(path)
+                self._load(data, rank, world)
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+        problems = [problem]
+        if dist:
+            problems = [None] * world
+            dist.all_gather_object(problems, problem)
+        failed = {r: p for r, p in enumerate(problems) if p is not None}
+        if failed:
+            details = "; ".join(f"rank {r}: {p}" for r, p in failed.items())
+            raise RuntimeError(f"resuming from checkpoint {path} failed on rank(s) {sorted(failed)} of {world}: "
+                               f"{details}")
+        if path is None:
+            return None
+        return {"step": data["step"], "epoch": data["epoch"], "position": data["position"],
+                "extra": data["extra"], "path": path}
+
+    def _load(self, data: dict[str, Any], rank: int, world: int) -> None:
+        states = data["objects"]
+        missing = [name for name in self.objects if name not in states]
+        if missing:
+            raise KeyError(f"the checkpoint has no state for {missing} (it holds {sorted(states)})")
+        rngs = data.get("rng")
+        if self.save_rng and rngs and rngs[0] is not None and len(rngs) != world:
+            raise ValueError(f"the checkpoint holds random states of {len(rngs)} rank(s), this job has {world}; "
+                             "use Checkpointer(..., save_rng=False) to resume with a different world size")
+        for name, obj in self.objects.items():
+            state = states[name]
+            if "state_dict" in state:
+                obj.load_state_dict(state["state_dict"])
+            else:
+                obj.set_epoch(state["epoch"])
+        if self.save_rng and rngs and rngs[0] is not None:
+            restore_rng_state(rngs[rank])

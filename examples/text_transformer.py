@@ -1,0 +1,136 @@
+"""Train a small character-level transformer language model on the docstrings of Python's standard library.
+
+Run:  python examples/text_transformer.py [--epochs 10] [--d-model 128] [--layers 2] [--target-loss 2.35]
+
+Same corpus and data pipeline as ``text_lstm.py`` (imported from it), with a causal transformer encoder
+instead of an LSTM. Written exactly as PyTorch code; only the import line differs. Exits with status 1 when
+the held-out loss does not drop below ``--target-loss``.
+"""
+
+import argparse
+import math
+import sys
+import time
+
+from text_lstm import evaluate, make_sequences, stdlib_docstrings
+
+import disttorch as torch
+import disttorch.nn.functional as F
+from disttorch import nn
+from disttorch.utils.data import DataLoader
+
+
+class CharTransformer(nn.Module):
+    def __init__(self, vocab_size: int, context: int, d_model: int, nhead: int, num_layers: int, dropout: float):
+        super().__init__()
+        self.context = context
+        self.token_embedding = nn.Embedding(vocab_size, d_model)
+        self.position_embedding = nn.Embedding(context, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward=4 * d_model, dropout=dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+        self.register_buffer("causal_mask", nn.Transformer.generate_square_subsequent_mask(context), persistent=False)
+
+    def forward(self, tokens):
+        t = tokens.shape[1]
+        positions = torch.arange(t, device=tokens.device)
+        h = self.token_embedding(tokens) + self.position_embedding(positions)
+        h = self.encoder(h, mask=self.causal_mask[:t, :t], is_causal=True)
+        # Returns (logits, None) so it shares evaluate() with the LSTM model.
+        return self.head(self.norm(h)), None
+
+
+def sample(model: CharTransformer, stoi: dict, itos: list, prompt: str, length: int, temperature: float, generator):
+    model.eval()
+    ids = [stoi[c] for c in prompt]
+    with torch.no_grad():
+        for _ in range(length):
+            context = torch.tensor([ids[-model.context :]])
+            logits, _ = model(context)
+            probs = F.softmax(logits[0, -1] / temperature, dim=-1)
+            ids.append(torch.multinomial(probs, 1, generator=generator).item())
+    return "".join(itos[i] for i in ids)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--max-chars", type=int, default=100000, help="corpus size in characters")
+    parser.add_argument("--seq-len", type=int, default=64, help="context length")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--nhead", type=int, default=4)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=5e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample-chars", type=int, default=200)
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--target-loss", type=float, default=2.35, help="required final held-out loss (nats/char)")
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    text = stdlib_docstrings(args.max_chars)
+    itos = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(itos)}
+    ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    split = int(0.9 * len(text))
+    train_set = make_sequences(ids[:split], args.seq_len)
+    val_set = make_sequences(ids[split:], args.seq_len)
+    generator = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
+    val_loader = DataLoader(val_set, batch_size=256)
+    print(
+        f"corpus: {len(text)} chars, vocab {len(itos)}, train sequences {len(train_set)}, val sequences {len(val_set)}"
+    )
+
+    model = CharTransformer(len(itos), args.seq_len, args.d_model, args.nhead, args.layers, args.dropout)
+    print(model)
+    print(f"parameters: {sum(p.numel() for p in model.parameters())}")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps = args.epochs * len(train_loader)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
+
+    val_loss = evaluate(model, val_loader)
+    print(f"epoch   0  val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}")
+    start = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        total, count = 0.0, 0
+        for x, y in train_loader:
+            logits, _ = model(x)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * y.numel()
+            count += y.numel()
+        train_loss = total / count
+        val_loss = evaluate(model, val_loader)
+        print(
+            f"epoch {epoch:3d}  train loss {train_loss:.4f}  train ppl {math.exp(train_loss):7.2f}  "
+            f"val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}  time {time.perf_counter() - t0:.2f}s"
+        )
+    print(f"training time: {time.perf_counter() - start:.2f}s")
+
+    prompt = "Return the "
+    print(f"sample (temperature {args.temperature}):")
+    print(sample(model, stoi, itos, prompt, args.sample_chars, args.temperature, generator))
+
+    print(f"final val loss: {val_loss:.4f} (target < {args.target_loss:.4f})")
+    if not val_loss < args.target_loss:
+        print("error: target loss not reached")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
