@@ -53,8 +53,22 @@ def _2d(shape: tuple) -> str:
     return f"{rows}x{shape[-1]}"
 
 
-__all__ = ["linear"]
+__all__ = ["linear", "bilinear"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., k] = input1[..., i] * weight[k, i, j] * input2[..., j] (+ bias[k])."""
+    from disttorch._ops.linalg import einsum
+
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+                           f"{list(input2.shape[:-1])}")
+    if weight.dim() != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
+        raise RuntimeError(f"bilinear(): weight of shape {list(weight.shape)} does not fit inputs with "
+                           f"{input1.shape[-1]} and {input2.shape[-1]} features")
+    out = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return out + bias if bias is not None else out

@@ -70,3 +70,35 @@ def test_quickstart_output_looks_like_torch():
     out = disttorch.nn.Linear(3, 1)(disttorch.tensor([1.0, 2.0, 3.0]))
     text = repr(out)
     assert text.startswith("tensor([") and text.endswith("], grad_fn=<ViewBackward0>)")
+
+
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear_matches_torch(batch, bias):
+    ours = disttorch.nn.Bilinear(3, 4, 2, bias=bias)
+    theirs = torch.nn.Bilinear(3, 4, 2, bias=bias)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.detach().numpy()))
+        if bias:
+            theirs.bias.copy_(torch.tensor(ours.bias.detach().numpy()))
+    x1, x2 = randn(*batch, 3, seed=5), randn(*batch, 4, seed=6)
+    xo1, xo2 = disttorch.tensor(x1, requires_grad=True), disttorch.tensor(x2, requires_grad=True)
+    xt1, xt2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
+    yo, yt = ours(xo1, xo2), theirs(xt1, xt2)
+    assert_close(yo, yt)
+    w = randn(*yt.shape, seed=7)
+    (yo * disttorch.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    for a, b in ((xo1.grad, xt1.grad), (xo2.grad, xt2.grad), (ours.weight.grad, theirs.weight.grad)):
+        assert_close(a, b)
+    if bias:
+        assert_close(ours.bias.grad, theirs.bias.grad)
+    assert repr(ours) == repr(theirs)
+
+
+def test_bilinear_gradcheck_and_init():
+    args = [disttorch.tensor(randn(*s, seed=i, dtype=np.float64), requires_grad=True)
+            for i, s in enumerate([(2, 3), (2, 4), (5, 3, 4), (5,)])]
+    assert disttorch.autograd.gradcheck(disttorch.nn.functional.bilinear, args)
+    w = disttorch.nn.Bilinear(100, 50, 40).weight.detach().numpy()
+    assert w.min() >= -0.1 and w.max() <= 0.1 and abs(w.std() - 0.1 / math.sqrt(3)) < 0.003
