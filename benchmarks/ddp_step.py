@@ -55,32 +55,21 @@ def _mlp(nn):
     return nn.Sequential(*layers[:-1])
 
 
-def worker_disttorch(args) -> None:
-    import disttorch as torch
-    import disttorch.distributed as dist
-    from disttorch.nn.parallel import DistributedDataParallel as DDP
+def worker(args) -> None:
+    """One rank of the ``--impl`` run: time the steps and print the slowest rank's mean (on rank 0)."""
+    if args.impl == "disttorch":
+        import disttorch as torch
+        import disttorch.distributed as dist
+        from disttorch.nn.parallel import DistributedDataParallel as DDP
 
-    dist.init_process_group()
-    rank = dist.get_rank()
-    torch.manual_seed(0)
-    model = DDP(_mlp(torch.nn), gradient_as_bucket_view=args.bucket_view)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    xa, ya = _data(rank, args.batch)
-    sec = _time_steps(torch, model, opt, torch.tensor(xa), torch.tensor(ya), args.steps, args.warmup, dist.barrier)
-    times = [None] * dist.get_world_size()
-    dist.all_gather_object(times, sec)
-    if rank == 0:
-        print(f"RESULT {max(times) * 1e3:.3f}", flush=True)
-    dist.destroy_process_group()
+        dist.init_process_group()
+    else:
+        import torch
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel as DDP
 
-
-def worker_torch(args) -> None:
-    import torch
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo")
+        torch.set_num_threads(1)
+        dist.init_process_group("gloo")
     rank = dist.get_rank()
     torch.manual_seed(0)
     model = DDP(_mlp(torch.nn), gradient_as_bucket_view=args.bucket_view)
@@ -131,10 +120,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the best is kept")
     ap.add_argument("--bucket-view", action="store_true", help="gradient_as_bucket_view=True on both sides")
     args = ap.parse_args()
-    if args.impl == "disttorch":
-        return worker_disttorch(args)
-    if args.impl == "torch":
-        return worker_torch(args)
+    if args.impl is not None:
+        return worker(args)
 
     ms = {}
     for n in (1, args.ranks):

@@ -75,6 +75,7 @@ class Tensor:
 
     @staticmethod
     def _from_array(arr: Any, requires_grad: bool = False) -> Tensor:
+        # the hottest constructor (every op's output): ``_init`` written out to save a call
         t = _new(Tensor)
         t._data = arr if type(arr) is _ndarray else _as_array(arr)
         t._requires_grad = requires_grad

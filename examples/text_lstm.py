@@ -63,6 +63,24 @@ def make_sequences(ids, seq_len: int) -> TensorDataset:
     return TensorDataset(inputs, targets)
 
 
+def load_data(args) -> tuple[list, dict, DataLoader, DataLoader, torch.Generator]:
+    """The vocabulary (itos, stoi), train and held-out loaders, and the generator that shuffles and samples."""
+    text = stdlib_docstrings(args.max_chars)
+    itos = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(itos)}
+    ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    split = int(0.9 * len(text))
+    train_set = make_sequences(ids[:split], args.seq_len)
+    val_set = make_sequences(ids[split:], args.seq_len)
+    generator = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
+    val_loader = DataLoader(val_set, batch_size=256)
+    print(
+        f"corpus: {len(text)} chars, vocab {len(itos)}, train sequences {len(train_set)}, val sequences {len(val_set)}"
+    )
+    return itos, stoi, train_loader, val_loader, generator
+
+
 def evaluate(model: nn.Module, loader: DataLoader) -> float:
     model.eval()
     total, count = 0.0, 0
@@ -87,46 +105,13 @@ def sample(model: nn.Module, stoi: dict, itos: list, prompt: str, length: int, t
     return "".join(out)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--max-chars", type=int, default=100000, help="corpus size in characters")
-    parser.add_argument("--seq-len", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--embed-dim", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=1)
-    parser.add_argument("--dropout", type=float, default=0.0)
-    parser.add_argument("--lr", type=float, default=5e-3)
-    parser.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sample-chars", type=int, default=200)
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--target-loss", type=float, default=2.1, help="required final held-out loss (nats/char)")
-    args = parser.parse_args(argv)
-
-    torch.manual_seed(args.seed)
-    text = stdlib_docstrings(args.max_chars)
-    itos = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(itos)}
-    ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
-    split = int(0.9 * len(text))
-    train_set = make_sequences(ids[:split], args.seq_len)
-    val_set = make_sequences(ids[split:], args.seq_len)
-    generator = torch.Generator().manual_seed(args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
-    val_loader = DataLoader(val_set, batch_size=256)
-    print(
-        f"corpus: {len(text)} chars, vocab {len(itos)}, train sequences {len(train_set)}, val sequences {len(val_set)}"
-    )
-
-    model = CharLSTM(len(itos), args.embed_dim, args.hidden, args.layers, args.dropout)
+def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataLoader, args) -> float:
+    """Train a model that returns (logits, state) for ``args.epochs`` with a one-cycle schedule up to ``args.lr``,
+    printing the model and the losses of each epoch; returns the final held-out loss."""
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps = args.epochs * len(train_loader)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
-
     val_loss = evaluate(model, val_loader)
     print(f"epoch   0  val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}")
     start = time.perf_counter()
@@ -151,16 +136,46 @@ def main(argv=None) -> int:
             f"val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}  time {time.perf_counter() - t0:.2f}s"
         )
     print(f"training time: {time.perf_counter() - start:.2f}s")
+    return val_loss
 
-    prompt = "Return the "
+
+def report(sample_text: str, val_loss: float, args) -> int:
+    """Print the sample and the final loss; the exit status (1 when ``args.target_loss`` was not reached)."""
     print(f"sample (temperature {args.temperature}):")
-    print(sample(model, stoi, itos, prompt, args.sample_chars, args.temperature, generator))
-
+    print(sample_text)
     print(f"final val loss: {val_loss:.4f} (target < {args.target_loss:.4f})")
     if not val_loss < args.target_loss:
         print("error: target loss not reached")
         return 1
     return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--max-chars", type=int, default=100000, help="corpus size in characters")
+    parser.add_argument("--seq-len", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--embed-dim", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--lr", type=float, default=5e-3)
+    parser.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample-chars", type=int, default=200)
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--target-loss", type=float, default=2.1, help="required final held-out loss (nats/char)")
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    itos, stoi, train_loader, val_loader, generator = load_data(args)
+
+    model = CharLSTM(len(itos), args.embed_dim, args.hidden, args.layers, args.dropout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    val_loss = fit(model, optimizer, train_loader, val_loader, args)
+    text = sample(model, stoi, itos, "Return the ", args.sample_chars, args.temperature, generator)
+    return report(text, val_loss, args)
 
 
 if __name__ == "__main__":

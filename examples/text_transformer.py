@@ -8,16 +8,13 @@ the held-out loss does not drop below ``--target-loss``.
 """
 
 import argparse
-import math
 import sys
-import time
 
-from text_lstm import evaluate, make_sequences, stdlib_docstrings
+from text_lstm import fit, load_data, report
 
 import disttorch as torch
 import disttorch.nn.functional as F
 from disttorch import nn
-from disttorch.utils.data import DataLoader
 
 
 class CharTransformer(nn.Module):
@@ -39,7 +36,7 @@ class CharTransformer(nn.Module):
         positions = torch.arange(t, device=tokens.device)
         h = self.token_embedding(tokens) + self.position_embedding(positions)
         h = self.encoder(h, mask=self.causal_mask[:t, :t], is_causal=True)
-        # Returns (logits, None) so it shares evaluate() with the LSTM model.
+        # Returns (logits, None) so it shares fit() and evaluate() with the LSTM model.
         return self.head(self.norm(h)), None
 
 
@@ -75,61 +72,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
-    text = stdlib_docstrings(args.max_chars)
-    itos = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(itos)}
-    ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
-    split = int(0.9 * len(text))
-    train_set = make_sequences(ids[:split], args.seq_len)
-    val_set = make_sequences(ids[split:], args.seq_len)
-    generator = torch.Generator().manual_seed(args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
-    val_loader = DataLoader(val_set, batch_size=256)
-    print(
-        f"corpus: {len(text)} chars, vocab {len(itos)}, train sequences {len(train_set)}, val sequences {len(val_set)}"
-    )
+    itos, stoi, train_loader, val_loader, generator = load_data(args)
 
     model = CharTransformer(len(itos), args.seq_len, args.d_model, args.nhead, args.layers, args.dropout)
-    print(model)
-    print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    steps = args.epochs * len(train_loader)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
-
-    val_loss = evaluate(model, val_loader)
-    print(f"epoch   0  val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}")
-    start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        t0 = time.perf_counter()
-        model.train()
-        total, count = 0.0, 0
-        for x, y in train_loader:
-            logits, _ = model(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            optimizer.step()
-            scheduler.step()
-            total += loss.item() * y.numel()
-            count += y.numel()
-        train_loss = total / count
-        val_loss = evaluate(model, val_loader)
-        print(
-            f"epoch {epoch:3d}  train loss {train_loss:.4f}  train ppl {math.exp(train_loss):7.2f}  "
-            f"val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}  time {time.perf_counter() - t0:.2f}s"
-        )
-    print(f"training time: {time.perf_counter() - start:.2f}s")
-
-    prompt = "Return the "
-    print(f"sample (temperature {args.temperature}):")
-    print(sample(model, stoi, itos, prompt, args.sample_chars, args.temperature, generator))
-
-    print(f"final val loss: {val_loss:.4f} (target < {args.target_loss:.4f})")
-    if not val_loss < args.target_loss:
-        print("error: target loss not reached")
-        return 1
-    return 0
+    val_loss = fit(model, optimizer, train_loader, val_loader, args)
+    text = sample(model, stoi, itos, "Return the ", args.sample_chars, args.temperature, generator)
+    return report(text, val_loss, args)
 
 
 if __name__ == "__main__":

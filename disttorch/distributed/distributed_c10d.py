@@ -248,7 +248,7 @@ def _default_group() -> ProcessGroup:
     return _state.default
 
 
-def _group(group: Any, op: str) -> ProcessGroup | None:
+def _group(group: Any, op: str, stacklevel: int = 3) -> ProcessGroup | None:
     """The ProcessGroup for ``group`` (None, after a warning, on a rank that is not a member)."""
     pg = _state.default
     if pg is None:
@@ -259,9 +259,20 @@ def _group(group: Any, op: str) -> ProcessGroup | None:
         return group
     if group == GroupMember.NON_GROUP_MEMBER:
         warnings.warn(f"Running {op} on global rank {pg.rank()} which does not belong to the given group.",
-                      stacklevel=3)
+                      stacklevel=stacklevel)
         return None
     raise ValueError("Invalid process group specified")
+
+
+def _member(op: str, group: Any, **tensors: Any) -> ProcessGroup | None:
+    """Check a collective's Tensor arguments in order (names ending in ``_list``: lists of Tensors), then
+    return the ProcessGroup for ``group`` (None, after a warning, on a rank that is not a member)."""
+    for name, value in tensors.items():
+        if name.endswith("_list"):
+            _check_tensor_list(value, name)
+        else:
+            _check_tensor(value, name)
+    return _group(group, op, stacklevel=4)
 
 
 def _check_tensor(t: Any, name: str) -> None:
@@ -299,9 +310,11 @@ def _group_rank(pg: ProcessGroup, global_rank: int | None, group_rank: int | Non
     return get_group_rank(pg, global_rank)
 
 
-def _bump(*tensors: Tensor) -> None:
-    for t in tensors:
-        t._version[0] += 1
+def _in_place(tensor: Tensor, raw: _RawWork | None, async_op: bool, post: Callable[[], None] | None = None,
+              ) -> Work | None:
+    """Finish a collective that writes into ``tensor``: bump its version, wrap ``raw`` when ``async_op``."""
+    tensor._version[0] += 1
+    return _done(raw, async_op, post, [tensor])
 
 
 def _copy_rows(targets: list[Tensor], rows: Any) -> Callable[[], None]:
@@ -597,41 +610,35 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None, async_
     arr = tensor._data
     comm = pg.comm if not pg._use_nccl or isinstance(arr, np.ndarray) else pg.communicator_for(arr)
     raw = comm.all_reduce(arr, op, async_op)
-    tensor._version[0] += 1
+    tensor._version[0] += 1  # inline: the hot path of DDP-style code
     return Work(raw, result=[tensor]) if async_op else None
 
 
 def broadcast(tensor: Tensor, src: int | None = None, group: Any = None, async_op: bool = False,
               group_src: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "broadcast")
+    pg = _member("broadcast", group, tensor=tensor)
     if pg is None:
         return None
     root = _group_rank(pg, src, group_src)
     arr = tensor._data
     raw = pg.communicator_for(arr).broadcast(arr, root, async_op)
-    tensor._version[0] += 1
-    return Work(raw, result=[tensor]) if async_op else None
+    return _in_place(tensor, raw, async_op)
 
 
 def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group: Any = None,
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "reduce")
+    pg = _member("reduce", group, tensor=tensor)
     if pg is None:
         return None
     root = _group_rank(pg, dst, group_dst)
     arr = tensor._data
     raw = pg.communicator_for(arr).reduce(arr, root, _op(op), async_op)
-    tensor._version[0] += 1
-    return Work(raw, result=[tensor]) if async_op else None
+    return _in_place(tensor, raw, async_op)
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, async_op: bool = False,
                ) -> Work | None:
-    _check_tensor_list(tensor_list, "tensor_list")
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "all_gather")
+    pg = _member("all_gather", group, tensor_list=tensor_list, tensor=tensor)
     if pg is None:
         return None
     n = pg.size()
@@ -648,9 +655,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
 
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: Any = None,
                            async_op: bool = False) -> Work | None:
-    _check_tensor(output_tensor, "output_tensor")
-    _check_tensor(input_tensor, "input_tensor")
-    pg = _group(group, "all_gather_into_tensor")
+    pg = _member("all_gather_into_tensor", group, output_tensor=output_tensor, input_tensor=input_tensor)
     if pg is None:
         return None
     n = pg.size()
@@ -666,15 +671,12 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
         def post() -> None:
             out[...] = rows.reshape(out.shape)
     raw = pg.communicator_for(inp).all_gather(rows, inp, async_op)
-    output_tensor._version[0] += 1
-    return _done(raw, async_op, post, [output_tensor])
+    return _in_place(output_tensor, raw, async_op, post)
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.SUM, group: Any = None,
                    async_op: bool = False) -> Work | None:
-    _check_tensor(output, "output")
-    _check_tensor_list(input_list, "input_list")
-    pg = _group(group, "reduce_scatter")
+    pg = _member("reduce_scatter", group, output=output, input_list=input_list)
     if pg is None:
         return None
     n = pg.size()
@@ -686,15 +688,12 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.
                                f"got {tuple(t.shape)})")
     stacked = output._xp.stack([t._data for t in input_list]) if n else None
     raw = pg.communicator_for(output._data).reduce_scatter(output._data, stacked, _op(op), async_op)
-    output._version[0] += 1
-    return _done(raw, async_op, None, [output])
+    return _in_place(output, raw, async_op)
 
 
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: Any = None,
                           async_op: bool = False) -> Work | None:
-    _check_tensor(output, "output")
-    _check_tensor(input, "input")
-    pg = _group(group, "reduce_scatter_tensor")
+    pg = _member("reduce_scatter_tensor", group, output=output, input=input)
     if pg is None:
         return None
     n = pg.size()
@@ -704,16 +703,13 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
                          f"({n}) times the output tensor ({tuple(out.shape)}) in the same dtype")
     chunks = inp.reshape((n, *out.shape)) if inp.flags.c_contiguous else inp.ravel().reshape((n, *out.shape))
     raw = pg.communicator_for(out).reduce_scatter(out, chunks, _op(op), async_op)
-    output._version[0] += 1
-    return _done(raw, async_op, None, [output])
+    return _in_place(output, raw, async_op)
 
 
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None, group: Any = None,
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    if gather_list:
-        _check_tensor_list(gather_list, "gather_list")
-    pg = _group(group, "gather")
+    # the list is checked only where given (non-root ranks may pass None)
+    pg = _member("gather", group, tensor=tensor, gather_list=gather_list or [])
     if pg is None:
         return None
     root = _group_rank(pg, dst, group_dst, default=0)
@@ -735,10 +731,8 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
 
 def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int | None = None, group: Any = None,
             async_op: bool = False, group_src: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    if scatter_list:
-        _check_tensor_list(scatter_list, "scatter_list")
-    pg = _group(group, "scatter")
+    # the list is checked only where given (non-root ranks may pass None)
+    pg = _member("scatter", group, tensor=tensor, scatter_list=scatter_list or [])
     if pg is None:
         return None
     root = _group_rank(pg, src, group_src, default=0)
@@ -758,15 +752,12 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
                                    f"got {tuple(t.shape)})")
         inputs = tensor._xp.stack([t._data for t in scatter_list])  # type: ignore[union-attr]
     raw = pg.communicator_for(tensor._data).scatter(tensor._data, inputs, root, async_op)
-    tensor._version[0] += 1
-    return _done(raw, async_op, None, [tensor])
+    return _in_place(tensor, raw, async_op)
 
 
 def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor], group: Any = None,
                async_op: bool = False) -> Work | None:
-    _check_tensor_list(output_tensor_list, "output_tensor_list")
-    _check_tensor_list(input_tensor_list, "input_tensor_list")
-    pg = _group(group, "all_to_all")
+    pg = _member("all_to_all", group, output_tensor_list=output_tensor_list, input_tensor_list=input_tensor_list)
     if pg is None:
         return None
     n = pg.size()
@@ -796,9 +787,7 @@ def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor]
 def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[int] | None = None,
                       input_split_sizes: list[int] | None = None, group: Any = None,
                       async_op: bool = False) -> Work | None:
-    _check_tensor(output, "output")
-    _check_tensor(input, "input")
-    pg = _group(group, "all_to_all_single")
+    pg = _member("all_to_all_single", group, output=output, input=input)
     if pg is None:
         return None
     n = pg.size()
@@ -822,8 +811,7 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[in
         osplit = list(output_split_sizes) if output_split_sizes else [out.shape[0] // n] * n
         raw = comm.all_to_all_v(out, osplit, inp, isplit, async_op)
         post = None
-    output._version[0] += 1
-    return _done(raw, async_op, post, [output])
+    return _in_place(output, raw, async_op, post)
 
 
 def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None,
@@ -857,8 +845,7 @@ def _peer(pg: ProcessGroup, global_rank: int | None, group_rank: int | None, kin
 
 def send(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 0,
          group_dst: int | None = None) -> None:
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "send")
+    pg = _member("send", group, tensor=tensor)
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
@@ -869,8 +856,7 @@ def send(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 0
 def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
          group_src: int | None = None) -> int:
     """Receive into ``tensor``; returns the sender's global rank (-1 on a non-member)."""
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "recv")
+    pg = _member("recv", group, tensor=tensor)
     if pg is None:
         return -1
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
@@ -881,8 +867,7 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
 
 def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 0,
           group_dst: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "isend")
+    pg = _member("isend", group, tensor=tensor)
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
@@ -891,8 +876,7 @@ def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 
 
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
           group_src: int | None = None) -> Work | None:
-    _check_tensor(tensor, "tensor")
-    pg = _group(group, "irecv")
+    pg = _member("irecv", group, tensor=tensor)
     if pg is None:
         return None
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")

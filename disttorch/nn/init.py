@@ -161,6 +161,21 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
     return uniform_(tensor, -bound, bound, generator)
 
 
+def _default_layer_init_(weight: Tensor, bias: Tensor | None, *, bias_if_no_fan_in: bool) -> None:
+    """PyTorch's default init of Linear and conv layers: kaiming_uniform_(a=sqrt(5)) for the weight, the bias
+    uniform in +-1/sqrt(fan_in). With no fan-in, Linear still draws the bias from [0, 0] (``bias_if_no_fan_in``)
+    while conv layers leave it as it is."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is None:
+        return
+    fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+    if fan_in > 0:
+        bound = 1 / math.sqrt(fan_in)
+        uniform_(bias, -bound, bound)
+    elif bias_if_no_fan_in:
+        uniform_(bias, 0, 0)
+
+
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator: Any = None) -> Tensor:
     std = _kaiming_std(tensor, a, mode, nonlinearity)

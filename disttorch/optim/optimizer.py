@@ -9,7 +9,7 @@ import functools
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -229,6 +229,19 @@ class Optimizer:
 
     def _params_with_grad(self, group: dict[str, Any], sparse_error: str | None = None) -> list[Tensor]:
         return [p for p in group["params"] if p._grad is not None]
+
+    def _groups_with_grad(self) -> Iterator[tuple[dict[str, Any], list[Tensor]]]:
+        """Each param group with its parameters that have a gradient; groups with none are left out."""
+        for group in self.param_groups:
+            params = self._params_with_grad(group)
+            if params:
+                yield group, params
+
+    def _set_group_defaults(self, defaults: tuple[tuple[str, Any], ...]) -> None:
+        """Give every param group the options it lacks (e.g. one unpickled from an older version)."""
+        for group in self.param_groups:
+            for key, value in defaults:
+                group.setdefault(key, value)
 
     def _update(self, params: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
                 has_step: bool = True) -> None:

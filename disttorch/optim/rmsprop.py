@@ -61,18 +61,13 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
-                               ("differentiable", False), ("capturable", False)):
-                group.setdefault(key, value)
+        self._set_group_defaults((("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
+                                   ("differentiable", False), ("capturable", False)))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = self._params_with_grad(group)
-            if not params:
-                continue
+        for group, params in self._groups_with_grad():
             keys = ("square_avg",)
             if group["momentum"] > 0:
                 keys += ("momentum_buffer",)

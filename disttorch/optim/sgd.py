@@ -57,18 +57,13 @@ class SGD(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("nesterov", False), ("maximize", False), ("foreach", None),
-                               ("differentiable", False), ("fused", False)):
-                group.setdefault(key, value)
+        self._set_group_defaults((("nesterov", False), ("maximize", False), ("foreach", None),
+                                   ("differentiable", False), ("fused", False)))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = self._params_with_grad(group)
-            if not params:
-                continue
+        for group, params in self._groups_with_grad():
             hp = {"lr": _scalar(group["lr"]), "momentum": group["momentum"], "dampening": group["dampening"],
                   "weight_decay": _scalar(group["weight_decay"]), "nesterov": group["nesterov"],
                   "maximize": group["maximize"]}

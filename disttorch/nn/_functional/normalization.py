@@ -138,6 +138,31 @@ def _check_param(t: Tensor | None, c: int, what: str) -> None:
         raise RuntimeError(f"{what} should contain {c} elements not {t.numel()}")
 
 
+def _check_channel_params(c: int, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None,
+                          bias: Tensor | None) -> None:
+    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
+                    (bias, "bias")):
+        _check_param(t, c, what)
+
+
+def _channel_normalize(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                       weight: Tensor | None, bias: Tensor | None, use_input_stats: bool, momentum: float,
+                       eps: float, *, over_batch: bool, missing_stats: str, label: str) -> Tensor:
+    """Per-channel normalisation (dim 1) of batch and instance norm: with the input's statistics (over the batch
+    too when ``over_batch``), updating the running ones when given, or with the running statistics."""
+    pshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    axes = (0,) + tuple(range(2, input.ndim))
+    if use_input_stats:
+        running = (running_mean, running_var, momentum) if running_mean is not None or running_var is not None \
+            else None
+        return _normalize(input, weight, bias, axes=axes if over_batch else axes[1:], pshape=pshape, running=running,
+                          eps=eps, label=label)
+    if running_mean is None or running_var is None:
+        raise RuntimeError(missing_stats)
+    stats = (running_mean._data.reshape(pshape), running_var._data.reshape(pshape))
+    return _normalize(input, weight, bias, axes=axes, pshape=pshape, stats=stats, eps=eps, label=label)
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -149,21 +174,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         size = shape[0] * math.prod(shape[2:])
         if size == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape}")
-    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
-                    (bias, "bias")):
-        _check_param(t, c, what)
-    pshape = (1, c) + (1,) * (input.ndim - 2)
-    axes = (0,) + tuple(range(2, input.ndim))
-    if training:
-        running = (running_mean, running_var, momentum) if running_mean is not None or running_var is not None \
-            else None
-        return _normalize(input, weight, bias, axes=axes, pshape=pshape, running=running, eps=eps,
-                          label="NativeBatchNormBackward0")
-    if running_mean is None or running_var is None:
-        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-    stats = (running_mean._data.reshape(pshape), running_var._data.reshape(pshape))
-    return _normalize(input, weight, bias, axes=axes, pshape=pshape, stats=stats, eps=eps,
-                      label="NativeBatchNormBackward0")
+    _check_channel_params(c, running_mean, running_var, weight, bias)
+    return _channel_normalize(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                              over_batch=True, label="NativeBatchNormBackward0",
+                              missing_stats="running_mean and running_var must be defined in evaluation mode")
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -171,24 +185,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     if input.ndim < 3:
         raise ValueError(f"Expected input with at least 3 dims for instance_norm, got {input.ndim}")
-    c = input.shape[1]
-    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
-                    (bias, "bias")):
-        _check_param(t, c, what)
+    _check_channel_params(input.shape[1], running_mean, running_var, weight, bias)
     if use_input_stats and input.shape[2:].numel() == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
-    pshape = (1, c) + (1,) * (input.ndim - 2)
-    axes = tuple(range(2, input.ndim))
-    if use_input_stats:
-        running = (running_mean, running_var, momentum) if running_mean is not None or running_var is not None \
-            else None
-        return _normalize(input, weight, bias, axes=axes, pshape=pshape, running=running, eps=eps,
-                          label="ViewBackward0")
-    if running_mean is None or running_var is None:
-        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
-    stats = (running_mean._data.reshape(pshape), running_var._data.reshape(pshape))
-    return _normalize(input, weight, bias, axes=(0,) + axes, pshape=pshape, stats=stats, eps=eps,
-                      label="ViewBackward0")
+    return _channel_normalize(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps,
+                              over_batch=False, label="ViewBackward0",
+                              missing_stats="Expected running_mean and running_var to be defined when "
+                                            "use_input_stats is false")
 
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Tensor | None = None,

@@ -18,6 +18,22 @@ def _without_digit_keys(keys: list[str]) -> list[str]:
     return [k for k in keys if not k.isdigit()]
 
 
+def _abs_string_index(self: Module, idx: int) -> str:
+    """The key of list position ``idx`` (negative counts from the end) of a ModuleList or ParameterList."""
+    idx = operator.index(idx)
+    if not -len(self) <= idx < len(self):
+        raise IndexError(f"index {idx} is out of range")
+    return str(idx + len(self) if idx < 0 else idx)
+
+
+def _check_update_pair(owner: str, j: int, item: Any) -> None:
+    """An element of the sequence given to ModuleDict/ParameterDict.update must be a (key, value) pair."""
+    if not isinstance(item, container_abcs.Iterable):
+        raise TypeError(f"{owner} update sequence element #{j} should be Iterable; is" + type(item).__name__)
+    if len(item) != 2:
+        raise ValueError(f"{owner} update sequence element #{j} has length {len(item)}; 2 is required")
+
+
 class Sequential(Module):
     """Runs its modules in order, each on the previous one's output."""
 
@@ -145,11 +161,7 @@ class ModuleList(Module):
         if modules is not None:
             self += modules
 
-    def _get_abs_string_index(self, idx: int) -> str:
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx + len(self) if idx < 0 else idx)
+    _get_abs_string_index = _abs_string_index
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
@@ -277,12 +289,7 @@ class ModuleDict(Module):
                 self[key] = module
             return
         for j, m in enumerate(modules):
-            if not isinstance(m, container_abcs.Iterable):
-                raise TypeError("ModuleDict update sequence element #" + str(j) + " should be Iterable; is"
-                                + type(m).__name__)
-            if len(m) != 2:
-                raise ValueError("ModuleDict update sequence element #" + str(j) + " has length " + str(len(m))
-                                 + "; 2 is required")
+            _check_update_pair("ModuleDict", j, m)
             self[m[0]] = m[1]
 
 
@@ -304,11 +311,7 @@ class ParameterList(Module):
         if values is not None:
             self += values
 
-    def _get_abs_string_index(self, idx: int) -> str:
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx + len(self) if idx < 0 else idx)
+    _get_abs_string_index = _abs_string_index
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
@@ -448,12 +451,7 @@ class ParameterDict(Module):
                 self[key] = parameter
         else:
             for j, p in enumerate(parameters):
-                if not isinstance(p, container_abcs.Iterable):
-                    raise TypeError("ParameterDict update sequence element #" + str(j) + " should be Iterable; is"
-                                    + type(p).__name__)
-                if len(p) != 2:
-                    raise ValueError("ParameterDict update sequence element #" + str(j) + " has length "
-                                     + str(len(p)) + "; 2 is required")
+                _check_update_pair("ParameterDict", j, p)
                 self[p[0]] = p[1]
 
     def extra_repr(self) -> str:
