@@ -387,22 +387,18 @@ class _Extreme(Op):
         return "MaxBackward1" if self.is_max else "MinBackward1"
 
 
-class _ExtremeDim(Op):
-    """max(dim) / min(dim): (values, indices); the gradient goes to the returned index."""
+class _PickAlongDim(Op):
+    """Reductions that pick one element per slice along ``self.axis`` (max/min/median with dim):
+    outputs (values, indices); the gradient goes to the picked index."""
 
     nondiff_outputs = (1,)
 
-    def forward(self, x: Any) -> Any:
-        self.in_shape = x.shape
-        xp = self_xp(x)
-        a = x if x.ndim else x.reshape(1)
-        idx = (a.argmax if self.is_max else a.argmin)(axis=self.axis, keepdims=True)
-        self.index = idx
-        values = xp.take_along_axis(a, idx, axis=self.axis)
+    def _result(self, x: Any, values: Any, index: Any) -> tuple:
+        self.index = index
         if not self.keepdim or not x.ndim:
             shape = x.shape[:self.axis] + x.shape[self.axis + 1:] if x.ndim else ()
-            values, idx = values.reshape(shape), idx.reshape(shape)
-        return values, idx
+            values, index = values.reshape(shape), index.reshape(shape)
+        return values, index
 
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
         shape = self.in_shape
@@ -410,6 +406,17 @@ class _ExtremeDim(Op):
             return grad
         g = _keepdim(grad, shape, (self.axis,), self.keepdim)
         return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape, unique=True)
+
+
+class _ExtremeDim(_PickAlongDim):
+    """max(dim) / min(dim): (values, indices); the gradient goes to the returned index."""
+
+    def forward(self, x: Any) -> Any:
+        self.in_shape = x.shape
+        xp = self_xp(x)
+        a = x if x.ndim else x.reshape(1)
+        idx = (a.argmax if self.is_max else a.argmin)(axis=self.axis, keepdims=True)
+        return self._result(x, xp.take_along_axis(a, idx, axis=self.axis), idx)
 
     def name(self) -> str:
         return "MaxBackward0" if self.is_max else "MinBackward0"
@@ -977,9 +984,7 @@ class _MedianAll(Op):
         return "NanmedianBackward0" if self.ignore_nan else "MedianBackward0"
 
 
-class _MedianDim(Op):
-    nondiff_outputs = (1,)
-
+class _MedianDim(_PickAlongDim):
     def forward(self, x: Any) -> Any:
         xp = self_xp(x)
         self.in_shape = x.shape
@@ -1001,19 +1006,7 @@ class _MedianDim(Op):
         else:
             k = xp.full(kshape, (n - 1) // 2)
         index = xp.take_along_axis(order, k, axis=ax)
-        values = xp.take_along_axis(a, index, axis=ax)
-        self.index = index
-        if not self.keepdim or not x.ndim:
-            shape = x.shape[:ax] + x.shape[ax + 1:] if x.ndim else ()
-            values, index = values.reshape(shape), index.reshape(shape)
-        return values, index
-
-    def backward(self, grad: Tensor, _: Any = None) -> Tensor:
-        shape = self.in_shape
-        if not shape:
-            return grad
-        g = _keepdim(grad, shape, (self.axis,), self.keepdim)
-        return _ScatterAdd.apply(g, index=self.index, axis=self.axis, shape=shape, unique=True)
+        return self._result(x, xp.take_along_axis(a, index, axis=ax), index)
 
     def name(self) -> str:
         return "NanmedianBackward1" if self.ignore_nan else "MedianBackward1"

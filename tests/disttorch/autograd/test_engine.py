@@ -638,3 +638,23 @@ def test_backward_on_device(device):
         if t is disttorch:
             assert x.grad.device == x.device
     assert_close(*res)
+
+
+def test_first_gradient_is_never_shared_between_leaves_or_with_the_caller():
+    """AccumulateGrad keeps a fresh gradient array without copying it, but only when nothing else holds
+    it: the same gradient flowing to two leaves, or a gradient the caller passed in, must be copied."""
+    for lib in (disttorch, torch):
+        a = lib.ones(3, requires_grad=True)
+        b = lib.ones(3, requires_grad=True)
+        (a + b).backward(lib.ones(3))  # AddBackward hands the same gradient to both leaves
+        a.grad.mul_(5)
+        assert b.grad.tolist() == [1.0, 1.0, 1.0], lib
+        g = lib.full((3,), 2.0)
+        c = lib.ones(3, requires_grad=True)
+        c.backward(g)
+        c.grad.add_(1)
+        assert g.tolist() == [2.0, 2.0, 2.0], lib
+        d = lib.ones(3, requires_grad=True)
+        (d * 3).sum().backward()  # a fresh array may be kept as is: later accumulation still adds up
+        (d * 3).sum().backward()
+        assert d.grad.tolist() == [6.0, 6.0, 6.0], lib
