@@ -4,6 +4,7 @@ from .cupy_backend import CupyBackend
 from .numpy_backend import NumpyBackend
 from .registry import (
     ENTRY_POINT_GROUP,
+    array_module,
     backend_for_array,
     device_types,
     get_backend,
@@ -20,6 +21,7 @@ __all__ = [
     "NumpyBackend",
     "CupyBackend",
     "ENTRY_POINT_GROUP",
+    "array_module",
     "backend_for_array",
     "device_types",
     "get_backend",

@@ -9,6 +9,8 @@ import warnings
 from importlib import metadata
 from typing import Any
 
+import numpy as np
+
 from .base import Backend
 
 ENTRY_POINT_GROUP = "disttorch.backends"
@@ -92,6 +94,13 @@ def backend_for_array(arr: Any) -> Backend:
         register_backend(get_backend("cuda"))
         return _by_array_type[type(arr)]
     raise TypeError(f"no disttorch backend owns arrays of type {type(arr).__module__}.{type(arr).__name__}")
+
+
+def array_module(arr: Any) -> Any:
+    """The array module (``xp``: numpy, cupy, a plug-in's) of ``arr``: the one place that answers it."""
+    if type(arr) is np.ndarray:  # the common case, without a registry lookup
+        return np
+    return backend_for_array(arr).xp
 
 
 def device_types() -> list[str]:

@@ -15,8 +15,9 @@ from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 
+from ._register import inplace, ufunc_writer
 from ._util import as_tensor_like, attach, cast, check_same_device, promote_operands, self_xp, to_device_of
-from .arith import _out, _type_word, inplace
+from .arith import _out, _type_word
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
@@ -518,11 +519,11 @@ Tensor.__lshift__ = lambda self, other: bitwise_left_shift(self, other)
 Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
 Tensor.__rshift__ = lambda self, other: bitwise_right_shift(self, other)
 Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
-Tensor.__iand__ = inplace(bitwise_and, np.bitwise_and)
-Tensor.__ior__ = inplace(bitwise_or, np.bitwise_or)
-Tensor.__ixor__ = inplace(bitwise_xor, np.bitwise_xor)
-Tensor.__ilshift__ = inplace(bitwise_left_shift, np.left_shift)
-Tensor.__irshift__ = inplace(bitwise_right_shift, np.right_shift)
+Tensor.__iand__ = inplace(bitwise_and, ufunc_writer("bitwise_and"))
+Tensor.__ior__ = inplace(bitwise_or, ufunc_writer("bitwise_or"))
+Tensor.__ixor__ = inplace(bitwise_xor, ufunc_writer("bitwise_xor"))
+Tensor.__ilshift__ = inplace(bitwise_left_shift, ufunc_writer("left_shift"))
+Tensor.__irshift__ = inplace(bitwise_right_shift, ufunc_writer("right_shift"))
 Tensor.__invert__ = _invert
 
 for _name, _fn in (("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite), ("isposinf", isposinf),

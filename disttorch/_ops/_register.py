@@ -1,0 +1,177 @@
+"""The one way an op is defined and made public.
+
+- ``elementwise(...)``: an Op class from one line (forward on arrays, backward on Tensors), for the many
+  elementwise ops whose backward is a formula.
+- ``method(name, fn)`` / ``methods({...})``: make functions Tensor methods.
+- ``inplace(fn, raw)``: the in-place method of ``fn`` (``x.exp_()``, ``x.add_(y)``), with autograd.
+
+An op with more state than a formula (reductions, indexing, linear algebra) subclasses ``Op`` directly:
+``forward(self, *arrays)`` on raw arrays with ``xp = array_module(x)``, ``backward(self, grad)`` with Tensor
+ops. See docs/autograd.md.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from disttorch import _dtype as D
+from disttorch._tensor import Tensor
+from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
+
+__all__ = ["elementwise", "method", "methods", "inplace", "ufunc_writer", "type_word", "write_result", "write_out"]
+
+
+# -- Op classes from a formula ------------------------------------------------------------------------
+class Elementwise(Op):
+    """Base of table-defined ops: ``rule_forward(xp, *arrays, **attrs)`` and ``rule_backward(grad, x, out)``
+    where ``x`` is the saved first input (or None) and ``out`` the saved output (or None)."""
+
+    def forward(self, *arrays: Any) -> Any:
+        return self.rule_forward(array_module(arrays[0]), *arrays)
+
+    def backward(self, grad: Tensor) -> Any:
+        x = self.saved_inputs[0] if self.save_inputs else None
+        out = self.saved_output if self.save_output else None
+        return self.rule_backward(grad, x, out)
+
+
+def elementwise(cls_name: str, forward: Callable[..., Any], backward: Callable[[Tensor, Any, Any], Any],
+                save: str = "x", node_name: str | None = None) -> type[Op]:
+    """An Op class named ``cls_name`` from one rule.
+
+    ``forward(xp, x)`` computes on arrays; ``backward(grad, x, out)`` returns the input's gradient with
+    Tensor ops (so that double backward works). ``save`` says what backward reads: ``"x"`` (the input),
+    ``"out"`` (the output), ``"x,out"`` (both) or ``""`` (nothing). The node prints as ``<cls_name>Backward0``
+    unless ``node_name`` says otherwise (PyTorch's spelling, e.g. ``Log1PBackward0``).
+    """
+    parts = {p.strip() for p in save.split(",") if p.strip()}
+    if not parts <= {"x", "out"}:
+        raise ValueError(f"save must name 'x' and/or 'out', got {save!r}")
+    body: dict[str, Any] = {
+        "rule_forward": staticmethod(forward), "rule_backward": staticmethod(backward),
+        "save_inputs": "x" in parts, "save_output": "out" in parts, "__module__": _caller_module(),
+    }
+    if node_name is not None:
+        body["name"] = lambda self: node_name
+    return type(cls_name, (Elementwise,), body)
+
+
+def _caller_module() -> str:
+    import sys
+
+    return sys._getframe(2).f_globals.get("__name__", __name__)
+
+
+# -- Tensor methods ---------------------------------------------------------------------------------------
+def method(name: str, fn: Any) -> Any:
+    """Make ``fn`` the Tensor method (or property, or operator) ``name``; returns ``fn``."""
+    setattr(Tensor, name, fn)
+    return fn
+
+
+def methods(table: dict[str, Any]) -> None:
+    """``method(name, fn)`` for every entry."""
+    for name, fn in table.items():
+        setattr(Tensor, name, fn)
+
+
+# -- in-place forms ---------------------------------------------------------------------------------------
+def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, name: str | None = None
+            ) -> Callable[..., Tensor]:
+    """The in-place method of ``fn(self, *args, **kwargs)``.
+
+    When autograd is involved, ``fn`` runs out of place and the tensor takes the result and its history
+    (``Tensor._apply_inplace``). Otherwise ``raw(array, *operands)``, where given, writes into the storage
+    directly: for a unary op (no operands) when the tensor is floating point, for a binary op when the
+    operand is a number or a tensor of the same array type. Else ``fn``'s result is copied in. A result
+    whose dtype category is wider than the tensor's is refused, as PyTorch refuses it, and a refused or
+    failed operation leaves the tensor as it was.
+    """
+
+    def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if self._needs_graph_for_inplace(*args, *kwargs.values()):
+            return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+        if raw is not None and not kwargs and _raw_applies(self, args):
+            try:
+                raw(self._data, *[a._data if isinstance(a, Tensor) else a for a in args])
+            except ValueError:  # the operand broadcasts to a bigger shape than this tensor's
+                raise RuntimeError(_shape_message(self, _broadcast_shape(self, args[0]))) from None
+        else:
+            write_result(self, fn(self, *args, **kwargs))
+        self._version[0] += 1
+        return self
+
+    inplace_method.__name__ = inplace_method.__qualname__ = name or (getattr(fn, "__name__", "op") + "_")
+    return inplace_method
+
+
+def _raw_applies(self: Tensor, args: tuple) -> bool:
+    if not args:
+        return self._data.dtype.kind == "f"
+    if len(args) != 1:
+        return False
+    other = args[0]
+    if isinstance(other, Tensor):
+        if type(other._data) is not type(self._data):
+            return False
+    elif type(other) not in (int, float, bool, complex):
+        return False
+    rt = D.result_type(self, other)
+    if rt.category > self.dtype.category:
+        raise RuntimeError(f"result type {type_word(rt)} can't be cast to the desired output type "
+                           f"{type_word(self.dtype)}")
+    return True
+
+
+def write_result(self: Tensor, result: Tensor) -> None:
+    """Copy an out-of-place result into ``self``'s storage (dtype category and shape checked first)."""
+    if result.dtype.category > self.dtype.category:
+        raise RuntimeError(f"result type {type_word(result.dtype)} can't be cast to the desired output type "
+                           f"{type_word(self.dtype)}")
+    if result._data.shape != self._data.shape:
+        raise RuntimeError(_shape_message(self, result._data.shape))
+    self._data[...] = result._data
+
+
+def write_out(result: Tensor, out: Tensor | None) -> Tensor:
+    """Honour ``out=`` like PyTorch: resize ``out`` if needed, keep its dtype if the result casts to it."""
+    if out is None:
+        return result
+    if result.dtype.category > out.dtype.category:
+        raise RuntimeError(f"result type {type_word(result.dtype)} can't be cast to the desired output type "
+                           f"{type_word(out.dtype)}")
+    if out._data.shape != result._data.shape:
+        out._data = array_module(out._data).empty(result._data.shape, out._data.dtype)
+    out._data[...] = result._data
+    out._version[0] += 1
+    return out
+
+
+def _broadcast_shape(self: Tensor, other: Any) -> tuple:
+    import numpy as np
+
+    return np.broadcast_shapes(self._data.shape, getattr(other, "shape", ()))
+
+
+def _shape_message(self: Tensor, shape: tuple) -> str:
+    return f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(shape)}"
+
+
+def ufunc_writer(name: str) -> Callable[..., Any]:
+    """``raw`` for ``inplace``: the array module's ufunc ``name`` writing into its first operand."""
+
+    def write(arr: Any, *operands: Any) -> Any:
+        return getattr(array_module(arr), name)(arr, *operands, out=arr, casting="unsafe")
+
+    write.__name__ = name
+    return write
+
+
+_TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def type_word(dt: D.dtype) -> str:
+    """PyTorch's scalar type name in messages: Float, Long, ComplexDouble..."""
+    return _TYPE_WORDS.get(dt.name, dt.name)
