@@ -636,5 +636,4 @@ _LEGACY_TYPE_NAMES = {
     D.uint8: "ByteTensor", D.bool_: "BoolTensor",
 }
 
-_graph._TENSOR_FROM_ARRAY = Tensor._from_array
-_graph._TENSOR_WITH_GRAD_FN = _with_grad_fn
+_graph.bind_tensor_constructors(Tensor._from_array, _with_grad_fn)

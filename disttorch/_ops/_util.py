@@ -1,13 +1,14 @@
 """Helpers shared by every op module: operand conversion, type promotion, broadcasting reduction."""
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-import numpy as np
+from typing import Any
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor, _wrap_dim
-from disttorch.autograd.graph import Op
+from disttorch.autograd.broadcast import BroadcastTo, SumTo, sum_to  # noqa: F401 (op files import them from here)
+from disttorch.backends import array_module
+
+from ._register import method
 
 _from_array = Tensor._from_array
 _SCALARS = (int, float, bool, complex)
@@ -26,10 +27,6 @@ def wrap_dims(dims: Any, ndim: int) -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
     return out
-
-
-def xp_of(t: Tensor) -> Any:
-    return t._xp
 
 
 def as_tensor_like(value: Any, like: Tensor, dtype: D.dtype | None = None) -> Tensor:
@@ -78,48 +75,7 @@ def cast(t: Tensor, dt: D.dtype) -> Tensor:
     return to_dtype_op(t, dt)
 
 
-def sum_to(g: Tensor, shape: Sequence[int]) -> Tensor:
-    """Reduce a broadcast gradient back to ``shape`` (sum over the broadcast dimensions)."""
-    shape = tuple(shape)
-    if g._data.shape == shape:
-        return g
-    gshape = g._data.shape
-    lead = len(gshape) - len(shape)
-    if lead < 0:
-        raise ValueError("cannot sum to more dimensions")
-    axes = list(range(lead))
-    for i, s in enumerate(shape):
-        if s == 1 and gshape[lead + i] != 1:
-            axes.append(lead + i)
-        elif s != gshape[lead + i] and s != 1:
-            raise ValueError(f"shape {list(gshape)} can't be summed to {list(shape)}")
-    return SumTo.apply(g, axes=tuple(axes), shape=shape)
-
-
-class SumTo(Op):
-    def forward(self, g: Any) -> Any:
-        self.in_shape = g.shape
-        return g.sum(axis=self.axes).reshape(self.shape) if self.axes else g.reshape(self.shape)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return BroadcastTo.apply(grad, shape=self.in_shape)
-
-
-class BroadcastTo(Op):
-    def forward(self, x: Any) -> Any:
-        self.in_shape = x.shape
-        return self_xp(x).broadcast_to(x, self.shape)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return sum_to(grad, self.in_shape)
-
-
-def self_xp(arr: Any) -> Any:
-    if type(arr) is np.ndarray:
-        return np
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(arr).xp
+self_xp = array_module  # old name, until every op file says array_module
 
 
 def normalize_shape(args: tuple) -> tuple[int, ...]:
@@ -132,7 +88,4 @@ def normalize_shape(args: tuple) -> tuple[int, ...]:
         raise TypeError(f"expected a sequence of integers for a size, got {args!r}") from None
 
 
-def attach(name: str, fn: Any) -> Any:
-    """Make ``fn`` a Tensor method."""
-    setattr(Tensor, name, fn)
-    return fn
+attach = method  # old name, until every op file says method

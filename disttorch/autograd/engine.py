@@ -11,6 +11,7 @@ import heapq
 from typing import Any, Callable, Sequence
 
 from . import grad_mode
+from .broadcast import sum_to
 from .graph import AccumulateGrad, Node, anomaly
 
 _callbacks: list[list[Callable[[], None]]] = []
@@ -242,8 +243,6 @@ def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple
 def _validate(node: Node, edge: tuple, g: Any) -> Any:
     shape, np_dtype = edge[2], edge[3]
     if g._data.shape != shape:
-        from disttorch._ops._util import sum_to
-
         try:
             g = sum_to(g, shape)
         except ValueError:

@@ -341,9 +341,19 @@ def _forward_name(node: Node) -> str:
     return name[:-9] if name.endswith("Backward0") else name.replace("Backward", "", 1)
 
 
-# filled in by disttorch._tensor (graph must not import the Tensor at module load)
+# How nodes make their output tensors. The Tensor class imports this module (for AccumulateGrad and hooks),
+# so this module cannot import the Tensor; disttorch._tensor binds its two constructors once, right after the
+# class is defined, through ``bind_tensor_constructors``: the one place where the Tensor meets the graph.
 _TENSOR_FROM_ARRAY: Callable = None  # type: ignore[assignment]
 _TENSOR_WITH_GRAD_FN: Callable = None  # type: ignore[assignment]
+
+
+def bind_tensor_constructors(from_array: Callable[[Any], Any], with_grad_fn: Callable[[Any, Node, int], Any]
+                             ) -> None:
+    """Give the graph the Tensor's constructors: ``from_array(arr)`` (no history) and
+    ``with_grad_fn(arr, node, output_nr)`` (an output of ``node``)."""
+    global _TENSOR_FROM_ARRAY, _TENSOR_WITH_GRAD_FN
+    _TENSOR_FROM_ARRAY, _TENSOR_WITH_GRAD_FN = from_array, with_grad_fn
 
 
 def _tensor_from_saved(saved: SavedOutput, node: Node) -> Any:
