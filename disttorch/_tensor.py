@@ -15,6 +15,7 @@ import numpy as np
 from disttorch import _dtype as D
 from disttorch._device import device as Device
 from disttorch._device import to_device
+from disttorch._tensor_convert import TensorConversions
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
@@ -57,7 +58,7 @@ def _as_array(arr: Any) -> Any:
     return arr
 
 
-class Tensor:
+class Tensor(TensorConversions):
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version", "_base", "_grad",
                  "_accum", "_extra", "__weakref__")
 
@@ -387,88 +388,6 @@ class Tensor:
 
     def _has_nan(self) -> bool:
         return bool(self._xp.isnan(self._data).any())
-
-    # -- conversion --------------------------------------------------------------------------------
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                               "instead.")
-        if type(self._data) is _ndarray:
-            return self._data
-        if not force:
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
-                            "copy the tensor to host memory first.")
-        return backend_for_array(self._data).to_numpy(self._data)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = self._data if type(self._data) is _ndarray else backend_for_array(self._data).to_numpy(self._data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._requires_grad:
-            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
-        return self._data.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self) -> tuple:
-        return self._data.__dlpack_device__()
-
-    def item(self) -> Any:
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(()).item()
-
-    def tolist(self) -> Any:
-        return np.asarray(self.__array__()).tolist()
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self._data.reshape(()).item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __complex__(self) -> complex:
-        return complex(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
-
-    def __len__(self) -> int:
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    def __iter__(self) -> Any:
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return iter(self.unbind(0))
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
-        from disttorch._tensor_str import tensor_repr
-
-        return tensor_repr(self)
-
-    def __str__(self) -> str:
-        return self.__repr__()  # subclasses (Parameter) override __repr__ only
-
-    def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0:
-            return self.item().__format__(spec)
-        return object.__format__(self, spec)
-
-    def __reduce_ex__(self, protocol: int) -> Any:
-        from disttorch._ops.creation import _rebuild_tensor
-
-        return (_rebuild_tensor, (self.__array__().copy(), str(self.device), self._requires_grad))
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self._grad_fn is not None:
