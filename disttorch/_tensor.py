@@ -19,7 +19,7 @@ from disttorch._tensor_convert import TensorConversions
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
-from disttorch.backends import backend_for_array
+from disttorch.backends import array_module, backend_for_array
 
 _ndarray = np.ndarray
 _np_generic = np.generic
@@ -115,9 +115,7 @@ class Tensor(TensorConversions):
 
     @property
     def _xp(self) -> Any:
-        if type(self._data) is _ndarray:
-            return np
-        return backend_for_array(self._data).xp
+        return array_module(self._data)
 
     @property
     def is_cuda(self) -> bool:

@@ -15,7 +15,8 @@ from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array, get_backend
 
-from ._util import attach, normalize_shape
+from ._register import methods
+from ._util import normalize_shape
 
 _from_array = Tensor._from_array
 
@@ -458,11 +459,6 @@ def get_device(self: Tensor) -> int:
     return -1 if dev.type == "cpu" else (dev.index or 0)
 
 
-attach("get_device", get_device)
-attach("clone", clone)
-attach("contiguous", contiguous)
-attach("new_tensor", new_tensor)
-attach("new_zeros", _new_factory(0))
-attach("new_ones", _new_factory(1))
-attach("new_empty", _new_factory(None))
-attach("new_full", new_full)
+methods({"get_device": get_device, "clone": clone, "contiguous": contiguous, "new_tensor": new_tensor,
+         "new_zeros": _new_factory(0), "new_ones": _new_factory(1), "new_empty": _new_factory(None),
+         "new_full": new_full})

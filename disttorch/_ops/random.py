@@ -13,7 +13,8 @@ from disttorch._device import to_device
 from disttorch._tensor import Tensor
 from disttorch.backends import backend_for_array, get_backend
 
-from ._util import attach, normalize_shape
+from ._register import methods
+from ._util import normalize_shape
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn",
            "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
@@ -365,7 +366,6 @@ def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator:
     return _fill_from(self, median + sigma * _rng_of(self, generator).standard_cauchy(self._data.shape))
 
 
-for _name, _fn in (("uniform_", uniform_), ("normal_", normal_), ("bernoulli_", bernoulli_), ("random_", random_),
-                   ("exponential_", exponential_), ("geometric_", geometric_), ("log_normal_", log_normal_),
-                   ("cauchy_", cauchy_), ("bernoulli", bernoulli), ("multinomial", multinomial)):
-    attach(_name, _fn)
+methods({"uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_, "random_": random_,
+         "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_, "cauchy_": cauchy_,
+         "bernoulli": bernoulli, "multinomial": multinomial})

@@ -88,12 +88,7 @@ class BackwardCFunction(Node, FunctionCtx):
         return tuple(out[i] if e is not None else None for i, e in zip(self._tensor_args, self.next_edges))
 
 
-class _FunctionMeta(type):
-    def __init__(cls, name: str, bases: tuple, attrs: dict) -> None:
-        super().__init__(name, bases, attrs)
-
-
-class Function(FunctionCtx, metaclass=_FunctionMeta):
+class Function(FunctionCtx):
     """Base class for custom differentiable operations (PyTorch's API)."""
 
     @staticmethod
