@@ -1,6 +1,7 @@
 """The interface every array backend implements. Backends speak raw arrays, never Tensors."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -54,6 +55,21 @@ class Backend:
 
     def synchronize(self, index: int | None = None) -> None:
         return None
+
+    def device_guard(self, index: int | None) -> Any:
+        """A context in which new arrays land on device ``index`` (and kernels run there)."""
+        return contextlib.nullcontext()
+
+    def device_name(self, index: int) -> str:
+        return self.device_type
+
+    # -- memory -------------------------------------------------------------------------------
+    def memory_allocated(self, index: int | None = None) -> int:
+        """Bytes held by arrays of this backend (0 where the backend does not track it)."""
+        return 0
+
+    def empty_cache(self) -> None:
+        """Give cached, unused memory back to the device."""
 
     # -- randomness ---------------------------------------------------------------------------
     def generator(self, seed: int) -> Any:

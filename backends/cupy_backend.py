@@ -93,5 +93,20 @@ class CupyBackend(Backend):
             with cupy.cuda.Device(index):
                 cupy.cuda.runtime.deviceSynchronize()
 
+    def device_guard(self, index: int | None) -> Any:
+        if index is None:
+            return super().device_guard(index)
+        return self._load().cuda.Device(index)
+
+    def device_name(self, index: int) -> str:
+        name = self._load().cuda.runtime.getDeviceProperties(index)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
+    def memory_allocated(self, index: int | None = None) -> int:
+        return int(self._load().get_default_memory_pool().used_bytes())
+
+    def empty_cache(self) -> None:
+        self._load().get_default_memory_pool().free_all_blocks()
+
     def generator(self, seed: int) -> Any:
         return self._load().random.Generator(self._cupy.random.XORWOW(seed))

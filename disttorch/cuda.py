@@ -53,22 +53,19 @@ def manual_seed_all(seed: int) -> None:
 
 
 def get_device_name(device: Any = None) -> str:
-    xp = _backend().xp
     index = current_device() if device is None else int(getattr(device, "index", device) or 0)
-    props = xp.cuda.runtime.getDeviceProperties(index)
-    name = props["name"]
-    return name.decode() if isinstance(name, bytes) else str(name)
+    return _backend().device_name(index)
 
 
 def empty_cache() -> None:
     if is_available():
-        _backend().xp.get_default_memory_pool().free_all_blocks()
+        _backend().empty_cache()
 
 
 def memory_allocated(device: Any = None) -> int:
     if not is_available():
         return 0
-    return int(_backend().xp.get_default_memory_pool().used_bytes())
+    return _backend().memory_allocated(None if device is None else int(getattr(device, "index", device) or 0))
 
 
 class device:

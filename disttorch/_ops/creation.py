@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
 import math
 import warnings
 from typing import Any
@@ -166,9 +165,7 @@ def from_numpy(arr: np.ndarray) -> Tensor:
 
 def _on(backend: Any, index: int | None) -> Any:
     """The context that makes new arrays land on device ``index`` of ``backend``."""
-    if index is not None and backend.device_type == "cuda":
-        return backend.xp.cuda.Device(index)
-    return contextlib.nullcontext()
+    return backend.device_guard(index)
 
 
 def _check_sizes(shape: tuple, what: str | None = None) -> None:
