@@ -1,4 +1,10 @@
-"""Array backends: numpy for ``cpu``, cupy for ``cuda``, plug-ins through entry points."""
+"""Two things in one package, as ``torch.backends`` users expect:
+
+- disttorch's array backends: numpy for ``cpu``, cupy for ``cuda``, plug-ins through entry points
+  (``Backend``, ``register_backend``, ``get_backend``, ``array_module``...);
+- PyTorch's flag modules, one small module each: ``cuda`` (``cuda.matmul.allow_tf32``...), ``cudnn``
+  (``benchmark``, ``deterministic``...), ``mps``, ``mkldnn``, ``openmp``, ``opt_einsum``, ``cpu``, ``mha``.
+"""
 from .base import Backend
 from .cupy_backend import CupyBackend
 from .numpy_backend import NumpyBackend
@@ -12,6 +18,8 @@ from .registry import (
     reload_entry_points,
     unregister_backend,
 )
+
+from . import cpu, cuda, cudnn, mha, mkldnn, mps, openmp, opt_einsum
 
 numpy_backend = register_backend(NumpyBackend())
 cupy_backend = register_backend(CupyBackend())
@@ -28,4 +36,12 @@ __all__ = [
     "register_backend",
     "reload_entry_points",
     "unregister_backend",
+    "cpu",
+    "cuda",
+    "cudnn",
+    "mha",
+    "mkldnn",
+    "mps",
+    "openmp",
+    "opt_einsum",
 ]

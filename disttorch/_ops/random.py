@@ -3,6 +3,7 @@ multinomial and the in-place samplers (uniform_, normal_, ...). Same seed, same 
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -82,7 +83,12 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-default_generator = Generator("cpu")
+def _fresh_seed() -> int:
+    """A seed no other process starts from (PyTorch seeds its default generator from the OS at start-up)."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
+default_generator = Generator("cpu").manual_seed(_fresh_seed())
 _device_generators: dict[str, Generator] = {"cpu": default_generator}
 
 

@@ -204,3 +204,14 @@ def test_generator_device_mismatch() -> None:
     g = disttorch.Generator("cuda")
     with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator"):
         disttorch.rand(2, generator=g)
+
+
+def test_each_process_starts_from_its_own_seed():
+    # as in PyTorch: without manual_seed, the default generator is seeded from the OS in every process
+    code = "import disttorch; print(disttorch.initial_seed(), disttorch.rand(3).tolist())"
+    import subprocess
+    import sys
+
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 2
