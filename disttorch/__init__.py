@@ -33,6 +33,7 @@ from ._ops.sort import *
 from ._ops.unary import *
 from ._ops.creation import range_ as range
 from ._runtime import *
+from ._legacy_types import *
 from . import cuda, linalg, nn, utils
 from . import distributed
 from . import optim

@@ -87,3 +87,16 @@ def to_device(d: Any) -> device:
             pass  # resolved to the current device when an array is placed
         _cache[d] = hit
     return hit
+
+
+_default_device: list[device | None] = [None]  # None: cpu, without the lookup
+
+
+def set_default_device(d: Any) -> None:
+    """Where factory functions (``torch.zeros``, ``torch.tensor``, ``torch.randn``...) put new tensors
+    when no ``device=`` is given; ``None`` restores cpu."""
+    _default_device[0] = None if d is None else to_device(d)
+
+
+def get_default_device() -> device:
+    return _default_device[0] or _cpu

@@ -1,16 +1,27 @@
 """Process-wide settings: BLAS threads, type helpers, printing options."""
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
 from . import _dtype as D
+from ._device import get_default_device, set_default_device
 from ._tensor import Tensor
+from ._type_info import finfo, iinfo
+from .backends import cuda as _cuda_flags
+
+pi = math.pi
+e = math.e
+inf = math.inf
+nan = math.nan
+newaxis = None
 
 __all__ = ["set_num_threads", "get_num_threads", "is_floating_point", "is_complex", "numel", "result_type",
            "can_cast", "is_nonzero", "set_printoptions", "get_num_interop_threads", "set_num_interop_threads",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "typename", "is_storage",
-           "compile"]
+           "compile", "pi", "e", "inf", "nan", "newaxis", "set_float32_matmul_precision",
+           "get_float32_matmul_precision", "set_default_device", "get_default_device", "finfo", "iinfo"]
 
 _limiter: Any = None
 _threads: list[int] = []
@@ -128,3 +139,21 @@ def compile(model: Any = None, **kwargs: Any) -> Any:
     if model is None:
         return lambda m: m
     return model
+
+
+_matmul_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """"highest" (full float32), "high" or "medium" (TF32 or bf16 allowed on GPUs that have it): PyTorch's
+    setting, kept in ``torch.backends.cuda.matmul.allow_tf32``. cpu matmuls are full float32 either way."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision value: {precision!r}; expected 'highest', 'high' or 'medium'")
+    _matmul_precision[0] = precision
+    _cuda_flags.matmul.allow_tf32 = precision != "highest"
+
+
+def get_float32_matmul_precision() -> str:
+    if _cuda_flags.matmul.allow_tf32 != (_matmul_precision[0] != "highest"):  # the flag was set directly
+        return "high" if _cuda_flags.matmul.allow_tf32 else "highest"
+    return _matmul_precision[0]

@@ -213,11 +213,18 @@ class Tensor(TensorConversions):
         return prefix + _LEGACY_TYPE_NAMES.get(self.dtype, "Tensor")
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """The legacy type name (``'torch.FloatTensor'``), or a copy cast to a dtype, a legacy type name
+        (``'torch.cuda.LongTensor'``) or a legacy type (``torch.DoubleTensor``)."""
         if dtype is None:
             return self.type_name()
         if isinstance(dtype, str):
-            name = dtype.rsplit(".", 1)[-1]
-            dtype = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}[name]
+            prefix, _, name = dtype.rpartition(".")
+            by_name = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
+            if name not in by_name or prefix not in ("torch", "torch.cuda"):
+                raise ValueError(f"invalid type: {dtype!r}")
+            return self.to("cuda" if prefix == "torch.cuda" else "cpu", by_name[name])
+        if hasattr(dtype, "is_cuda") and isinstance(getattr(dtype, "dtype", None), D.dtype):  # torch.FloatTensor
+            return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
         return self.to(dtype)
 
     # -- autograd state ----------------------------------------------------------------------------

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from disttorch._legacy_types import CUDA_TYPES
 from disttorch.backends import get_backend
+
+globals().update(CUDA_TYPES)  # torch.cuda.FloatTensor and its siblings
 
 
 def _backend() -> Any:

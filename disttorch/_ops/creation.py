@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._device import to_device
+from disttorch._device import _default_device, to_device
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array, get_backend
@@ -18,6 +18,7 @@ from ._register import methods
 from ._util import normalize_shape
 
 _from_array = Tensor._from_array
+_CPU = get_backend("cpu")
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "eye", "arange", "range_",
@@ -28,7 +29,9 @@ __all__ = [
 
 def _backend_and_index(device: Any) -> tuple[Any, int | None]:
     if device is None:
-        return get_backend("cpu"), None
+        device = _default_device[0]
+        if device is None:
+            return _CPU, None
     dev = to_device(device)
     return get_backend(dev.type), dev.index
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._device import to_device
+from disttorch._device import _default_device, get_default_device, to_device
 from disttorch._tensor import Tensor
 from disttorch.backends import backend_for_array, get_backend
 
@@ -140,7 +140,7 @@ def set_rng_state(new_state: Tensor) -> None:
 
 # -- samplers -------------------------------------------------------------------------------------
 def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, str, Any]:
-    dev = to_device(device) if device is not None else to_device("cpu")
+    dev = to_device(device) if device is not None else get_default_device()
     backend = get_backend(dev.type)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     for s in shape:
@@ -151,6 +151,8 @@ def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, str, A
 
 def _wrap(arr: Any, device: Any, requires_grad: bool = False) -> Tensor:
     """A new leaf on ``device`` (the backend's generator may hand back another array type, e.g. numpy)."""
+    if device is None:
+        device = _default_device[0]
     if device is not None:
         dev = to_device(device)
         backend = get_backend(dev.type)

@@ -117,7 +117,29 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     return tuple(result)
 
 
-class Variable:
-    """Only ``Variable._execution_engine.queue_callback`` is kept from PyTorch's legacy Variable."""
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        from disttorch._tensor import Tensor
+
+        return isinstance(obj, Tensor)
+
+    def __call__(cls, data: Any = None, requires_grad: bool = False, volatile: bool = False) -> Any:
+        """``Variable(t, requires_grad=True)``: a leaf sharing ``t``'s data (PyTorch's legacy wrapper)."""
+        from disttorch._tensor import Tensor
+
+        if data is None:
+            from disttorch._ops.creation import empty
+
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        out.requires_grad_(bool(requires_grad) and not volatile)
+        return out
+
+
+class Variable(metaclass=_VariableMeta):
+    """PyTorch's legacy Variable: calling it gives a Tensor, every Tensor is an instance, and
+    ``Variable._execution_engine.queue_callback`` queues an end-of-backward callback."""
 
     _execution_engine = engine._ExecutionEngine
