@@ -37,6 +37,7 @@ from ._legacy_types import *
 from . import cuda, linalg, nn, utils
 from . import distributed
 from . import optim
+from . import accelerator, fx, jit, multiprocessing, onnx
 from .utils.dlpack import from_dlpack
 from .serialization import save, load
 
