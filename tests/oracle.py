@@ -105,3 +105,22 @@ def gradcheck(fn: Callable, arrays: Sequence[np.ndarray], **kw: Any) -> None:
 
 def randn(*shape: int, seed: int = 0, dtype: Any = np.float32) -> np.ndarray:
     return np.random.default_rng(seed + 7 * len(shape)).standard_normal(shape).astype(dtype)
+
+
+def same_error(fn: Callable, arrays: Sequence[np.ndarray], match: str | None = None) -> None:
+    """``fn(module, *tensors)`` raises the same exception type in disttorch as in torch; the message equals
+    torch's (or, with ``match``, both contain it)."""
+    with pytest.raises(Exception) as theirs:
+        fn(torch, *[torch.tensor(a) for a in arrays])
+    with pytest.raises(Exception) as ours:
+        fn(disttorch, *[disttorch.tensor(a) for a in arrays])
+    t_exc, o_exc = theirs.value, ours.value
+    if isinstance(t_exc, torch.linalg.LinAlgError):
+        assert isinstance(o_exc, disttorch.linalg.LinAlgError)
+    base = next(c for c in type(t_exc).__mro__ if c.__module__ == "builtins")
+    assert isinstance(o_exc, base), f"{type(o_exc).__name__} is not a {base.__name__}: {o_exc}"
+    if match is None:
+        assert str(o_exc) == str(t_exc)
+    else:
+        assert match in str(t_exc), f"bad test: {match!r} not in torch's message {str(t_exc)!r}"
+        assert match in str(o_exc), f"{match!r} not in {str(o_exc)!r}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from disttorch import _dtype as D
+from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -148,9 +149,7 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
 
 
 def _broadcast_shape(self: Tensor, other: Any) -> tuple:
-    import numpy as np
-
-    return np.broadcast_shapes(self._data.shape, getattr(other, "shape", ()))
+    return broadcast_shape(self._data.shape, getattr(other, "shape", ()))
 
 
 def _shape_message(self: Tensor, shape: tuple) -> str:

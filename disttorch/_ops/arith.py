@@ -9,6 +9,7 @@ import operator
 from typing import Any
 
 from disttorch import _dtype as D
+from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
@@ -213,7 +214,11 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
             if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
                     return op.apply(self, other)
-                return _from_array(raw(a, b))
+                try:
+                    return _from_array(raw(a, b))
+                except ValueError:
+                    broadcast_shape(a.shape, b.shape)  # raises PyTorch's error when that is the cause
+                    raise
         elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
             if _enabled[0] and self._requires_grad:
                 return op.apply(self, _scalar_like(other, a))

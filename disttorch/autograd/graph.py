@@ -9,6 +9,8 @@ import traceback
 import weakref
 from typing import Any, Callable
 
+from disttorch._shapes import broadcast_shape
+
 from . import grad_mode
 
 _seq = itertools.count()
@@ -241,7 +243,11 @@ class Op(Node):
         node = _new(cls)
         if attrs:
             node.__dict__.update(attrs)
-        out = node.forward(*[t._data if t is not None else None for t in inputs])
+        try:
+            out = node.forward(*[t._data if t is not None else None for t in inputs])
+        except ValueError as exc:  # an array library's broadcasting error: say it as PyTorch does
+            _raise_if_broadcast_error(exc, inputs)
+            raise
         if _grad_enabled[0]:
             for t in inputs:
                 if t is not None and t._requires_grad:
@@ -250,6 +256,12 @@ class Op(Node):
 
 
 _new = object.__new__
+
+
+def _raise_if_broadcast_error(exc: ValueError, inputs: tuple) -> None:
+    if "broadcast" not in str(exc):
+        return
+    broadcast_shape(*[t._data.shape for t in inputs if t is not None])
 
 
 def _record(node: Op, inputs: tuple, out: Any) -> Any:
