@@ -27,6 +27,8 @@ class Elementwise(Op):
     """Base of table-defined ops: ``rule_forward(xp, *arrays, **attrs)`` and ``rule_backward(grad, x, out)``
     where ``x`` is the saved first input (or None) and ``out`` the saved output (or None)."""
 
+    broadcasts = True
+
     def forward(self, *arrays: Any) -> Any:
         return self.rule_forward(array_module(arrays[0]), *arrays)
 

@@ -26,6 +26,7 @@ _enabled = grad_mode._enabled
 
 
 class Add(Op):
+    broadcasts = True
     def forward(self, a: Any, b: Any) -> Any:
         return a + b
 
@@ -34,6 +35,7 @@ class Add(Op):
 
 
 class Sub(Op):
+    broadcasts = True
     def forward(self, a: Any, b: Any) -> Any:
         return a - b
 
@@ -42,6 +44,7 @@ class Sub(Op):
 
 
 class Mul(Op):
+    broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0,))
 
@@ -59,6 +62,7 @@ def _conj(t: Tensor) -> Tensor:
 
 
 class Div(Op):
+    broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0, 1))
 
@@ -80,6 +84,7 @@ class Neg(Op):
 
 
 class Pow(Op):
+    broadcasts = True
     save_inputs = True
     save_output = True
 

@@ -198,7 +198,8 @@ class Op(Node):
     ``saved_needs`` (for each input, the inputs whose gradient reads it: it is version-checked only
     when one of them needs a gradient, as PyTorch saves it only then),
     ``view`` (the output shares storage and version counter with input 0),
-    ``nondiff_outputs`` (indices of outputs that never carry gradient).
+    ``nondiff_outputs`` (indices of outputs that never carry gradient), ``broadcasts`` (elementwise over
+    the broadcast of the inputs, so that a shape clash is reported with PyTorch's message).
     """
 
     save_inputs = False
@@ -206,6 +207,7 @@ class Op(Node):
     save_output = False
     view = False
     nondiff_outputs: tuple[int, ...] = ()
+    broadcasts = False  # elementwise over the broadcast of its inputs: shape clashes get PyTorch's message
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -246,7 +248,8 @@ class Op(Node):
         try:
             out = node.forward(*[t._data if t is not None else None for t in inputs])
         except ValueError as exc:  # an array library's broadcasting error: say it as PyTorch does
-            _raise_if_broadcast_error(exc, inputs)
+            if cls.broadcasts:
+                _raise_if_broadcast_error(exc, inputs)
             raise
         if _grad_enabled[0]:
             for t in inputs:
