@@ -1,3 +1,4 @@
 """torch.utils (dlpack for now; data loading comes with the nn/data work)."""
 from . import dlpack
 from . import data
+from . import checkpoint
