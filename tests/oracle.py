@@ -19,7 +19,7 @@ def to_np(x: Any) -> Any:
     if isinstance(x, disttorch.Tensor):
         return np.asarray(x.detach().cpu().__array__())
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        return x.detach().cpu().resolve_conj().resolve_neg().numpy()
     return x
 
 

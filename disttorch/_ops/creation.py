@@ -363,6 +363,8 @@ class ToCopy(Op):
         back = grad
         if self.backend is not None and (self.backend is not self.src_backend):
             back = ToCopy.apply(back, backend=self.src_backend, index=self.src_index, np_dtype=None, copy=False)
+        if back._data.dtype.kind == "c" and self.src_dtype.kind != "c":
+            back = back.real  # the gradient of a real-to-complex cast is the real part (no discard warning)
         if back._data.dtype != self.src_dtype:
             back = ToCopy.apply(back, backend=None, index=None, np_dtype=self.src_dtype, copy=False)
         return back

@@ -19,11 +19,19 @@ def _tensors(inputs: Any) -> tuple:
 
 
 def _flat_outputs(out: Any) -> list:
+    """The output tensors, a complex one as two real ones (its real and imaginary parts), so that every
+    Jacobian has real rows; a complex input then has complex columns d/d(re) + i d/d(im), PyTorch's
+    convention for the gradient of a real function of a complex variable."""
     from disttorch._tensor import Tensor
 
-    if isinstance(out, Tensor):
-        return [out]
-    return [o for o in out if isinstance(o, Tensor)]
+    outs = [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+    flat = []
+    for o in outs:
+        if o._data.dtype.kind == "c":
+            flat.extend([o.real, o.imag])
+        else:
+            flat.append(o)
+    return flat
 
 
 def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, eps: float) -> list:
@@ -31,15 +39,20 @@ def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, 
     x = inputs[idx]
     data = x._data  # perturbed in place, restored afterwards
     flat = data.reshape(-1)
+    steps = (eps, eps * 1j) if data.dtype.kind == "c" else (eps,)
     cols = []
     for k in range(flat.size):
         orig = flat[k].item()
-        flat[k] = orig + eps
-        plus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
-        flat[k] = orig - eps
-        minus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
-        flat[k] = orig
-        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+        col = None
+        for step in steps:
+            flat[k] = orig + step
+            plus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+            flat[k] = orig - step
+            minus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+            flat[k] = orig
+            part = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+            col = part if col is None else [c + 1j * q for c, q in zip(col, part)]
+        cols.append(col)
     return [np.stack([c[j] for c in cols], axis=1) if cols else np.zeros((n, 0)) for j, n in enumerate(out_sizes)]
 
 
@@ -66,7 +79,8 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
         for j, o in enumerate(outputs):
             if not o._requires_grad:
                 continue
-            analytical = np.zeros((o.numel(), inputs[i].numel()))
+            analytical = np.zeros((o.numel(), inputs[i].numel()),
+                                  np.complex128 if inputs[i]._data.dtype.kind == "c" else np.float64)
             for r in range(o.numel()):
                 out = _flat_outputs(func(*inputs))[j]
                 g = zeros_like(out)

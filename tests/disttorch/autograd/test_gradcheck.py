@@ -166,3 +166,23 @@ def test_gradgradcheck_detects_non_differentiable_backward():
         x = t.tensor(randn(3, seed=6, dtype=np.float64), requires_grad=True)
         assert t.autograd.gradcheck(DetachedBackward.apply, (x,))
         assert t.autograd.gradgradcheck(DetachedBackward.apply, (x,), raise_exception=False) is False
+
+
+def test_complex_inputs_are_checked_in_both_parts():
+    """A complex input's gradient is d/d(re) + i d/d(im); a backward missing the conjugate must fail."""
+    x = disttorch.tensor([1 + 2j, 3 - 1j], dtype=disttorch.complex128, requires_grad=True)
+    assert disttorch.autograd.gradcheck(lambda z: (z * z).abs().sum(), (x,))
+    assert disttorch.autograd.gradcheck(lambda z: z * (1 + 1j), (x,))  # a complex output: both parts checked
+
+    class NoConj(disttorch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z * z
+
+        @staticmethod
+        def backward(ctx, g):
+            (z,) = ctx.saved_tensors
+            return g * 2 * z  # the right one is g * conj(2 z)
+
+    assert not disttorch.autograd.gradcheck(lambda z: NoConj.apply(z).abs().sum(), (x,), raise_exception=False)
