@@ -1,0 +1,49 @@
+"""Linear algebra ops, one sub-family per module:
+
+- ``products``: matmul, mm, bmm, mv, dot, vdot, inner, outer, addmm/addmv/addbmm/baddbmm, chain_matmul
+- ``contractions``: einsum, tensordot, kron, cross, trace
+- ``inverses``: det, slogdet, logdet, inv, inverse, solve, matrix_power
+- ``decompositions``: cholesky, qr, svd, eigh, the pseudo-inverse
+
+Every backward is written with these ops plus views and arithmetic, so that gradients of gradients work.
+``disttorch.linalg`` (torch.linalg) is the public face of most of them and reads the private names below.
+"""
+from __future__ import annotations
+
+from ._common import (  # noqa: F401
+    LinAlgError,
+    _abs,
+    _broadcast_shapes,
+    _check_float,
+    _check_square,
+    _diag_embed,
+    _MaskZero,
+    _mH,
+    _reshape,
+    _sgn,
+)
+from .contractions import *  # noqa: F403
+from .contractions import _LETTERS, Cross, Einsum, Trace, _cross  # noqa: F401
+from .contractions import __all__ as _contractions
+from .decompositions import *  # noqa: F403
+from .decompositions import (  # noqa: F401
+    LinalgCholeskyEx,
+    LinalgEigh,
+    LinalgPinv,
+    LinalgQr,
+    LinalgSvd,
+    _eigh,
+    _qr,
+    _svd,
+    _tolerance,
+    pinv,
+)
+from .decompositions import __all__ as _decompositions
+from .inverses import *  # noqa: F403
+from .inverses import LinalgDet, LinalgInvEx, LinalgSlogdet, LinalgSolveEx, _slogdet, inv, solve  # noqa: F401
+from .inverses import __all__ as _inverses
+from .products import *  # noqa: F403
+from .products import Addbmm, Addmm, Addmv, Baddbmm, Bmm, Dot, Matmul, Mm, Mv, Vdot, multi_dot  # noqa: F401
+from .products import __all__ as _products
+
+__all__ = _products + _contractions + _inverses + _decompositions
