@@ -186,3 +186,21 @@ def test_backend_flags_are_settable_and_flags_restore():
     with disttorch.backends.cuda.sdp_kernel(enable_flash=False):
         assert not disttorch.backends.cuda.flash_sdp_enabled()
     assert disttorch.backends.cuda.flash_sdp_enabled()
+
+
+def test_opt_einsum_flags_are_honoured():
+    flags = disttorch.backends.opt_einsum
+    ops = [disttorch.randn(3, 4, requires_grad=True), disttorch.randn(4, 5), disttorch.randn(5, 6)]
+    ref = disttorch.einsum("ij,jk,kl->il", *ops)
+    assert ref.grad_fn.optimize == "greedy"  # the "auto" strategy searches a contraction order
+    try:
+        flags.enabled = False
+        plain = disttorch.einsum("ij,jk,kl->il", *ops)
+        assert plain.grad_fn.optimize is False  # left to right
+        flags.enabled, flags.strategy = True, "optimal"
+        best = disttorch.einsum("ij,jk,kl->il", *ops)
+        assert best.grad_fn.optimize == "optimal"
+    finally:
+        flags.enabled, flags.strategy = True, "auto"
+    np.testing.assert_allclose(plain.detach().numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(best.detach().numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-5)

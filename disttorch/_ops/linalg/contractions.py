@@ -10,7 +10,7 @@ import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, opt_einsum
 
 from .._register import methods, write_out
 from .._util import sum_to, wrap_dim
@@ -214,7 +214,16 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         if t._data.dtype != first._data.dtype:
             raise RuntimeError(f"expected scalar type {_sname(first)} but found {_sname(t)}")
     work = math.prod(sizes.values())
-    return Einsum.apply(*operands, terms=terms, out=out, optimize=len(operands) > 2 or work >= _OPTIMIZE_WORK)
+    return Einsum.apply(*operands, terms=terms, out=out, optimize=_path_search(len(operands) > 2 or
+                                                                              work >= _OPTIMIZE_WORK))
+
+
+def _path_search(worth_it: bool) -> Any:
+    """numpy's ``optimize=`` for a user's einsum, as ``torch.backends.opt_einsum`` asks: off when disabled
+    (contract left to right), else the strategy ("auto" and "greedy": greedy, "optimal": optimal)."""
+    if not worth_it or not opt_einsum.enabled:
+        return False
+    return "optimal" if opt_einsum.strategy == "optimal" else "greedy"
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) -> Tensor:

@@ -1,7 +1,7 @@
 """Matrix products, einsum, tensordot and torch.linalg against PyTorch."""
 import numpy as np
 import pytest
-from oracle import assert_close, check, gradcheck, randn, torch
+from oracle import assert_close, check, gradcheck, randn, same_error, torch
 
 import disttorch
 import disttorch.linalg  # noqa: F401  (the torch.linalg namespace)
@@ -30,24 +30,6 @@ def gradgradcheck(fn, arrays):
         return disttorch.autograd.grad(fn(*args[:-1]), args[:-1], args[-1], create_graph=True)
 
     assert disttorch.autograd.gradcheck(first_grads, xs + [gout])
-
-
-def same_error(fn, arrays, match=None):
-    """fn raises the same exception type as in torch; the message equals torch's (or contains ``match``)."""
-    with pytest.raises(Exception) as theirs:
-        fn(torch, *[torch.tensor(a) for a in arrays])
-    with pytest.raises(Exception) as ours:
-        fn(disttorch, *[disttorch.tensor(a) for a in arrays])
-    t_exc, o_exc = theirs.value, ours.value
-    if isinstance(t_exc, torch.linalg.LinAlgError):
-        assert isinstance(o_exc, disttorch.linalg.LinAlgError)
-    base = next(c for c in type(t_exc).__mro__ if c.__module__ == "builtins")
-    assert isinstance(o_exc, base), f"{type(o_exc).__name__} is not a {base.__name__}: {o_exc}"
-    if match is None:
-        assert str(o_exc) == str(t_exc)
-    else:
-        assert match in str(t_exc), f"bad test: {match!r} not in torch's message {str(t_exc)!r}"
-        assert match in str(o_exc), f"{match!r} not in {str(o_exc)!r}"
 
 
 # -- matmul ---------------------------------------------------------------------------------------------------
