@@ -17,7 +17,7 @@ from .autograd.graph import Op
 from .backends import array_module
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
-           "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 _NORMS = ("backward", "ortho", "forward")
 _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
@@ -244,6 +244,23 @@ def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None) -> Tensor:
     """The inverse of hfft: the conjugate of rfft with the dual norm."""
     return write_out(rfft(input, n, dim, _DUAL[_norm(norm)]).conj(), out)
+
+
+def hfft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None, *, out: Any = None) -> Tensor:
+    return hfftn(input, s, dim, norm, out=out)
+
+
+def ihfft2(input: Tensor, s: Any = None, dim: Any = (-2, -1), norm: str | None = None, *, out: Any = None) -> Tensor:
+    return ihfftn(input, s, dim, norm, out=out)
+
+
+def hfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *, out: Any = None) -> Tensor:
+    """n-d hfft: the last dim holds the one-sided half of a Hermitian-symmetric signal."""
+    return write_out(irfftn(_complex_input(input).conj(), s, dim, _DUAL[_norm(norm)]), out)
+
+
+def ihfftn(input: Tensor, s: Any = None, dim: Any = None, norm: str | None = None, *, out: Any = None) -> Tensor:
+    return write_out(rfftn(input, s, dim, _DUAL[_norm(norm)]).conj(), out)
 
 
 # -- frequencies and shifts ----------------------------------------------------------------------------------

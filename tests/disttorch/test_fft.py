@@ -32,6 +32,7 @@ def _loss(t, y):
     ("irfft", {}, True), ("irfft", {"n": 9}, True), ("irfft", {"n": 6}, True), ("irfft", {"n": 3}, True),
     ("hfft", {}, True), ("hfft", {"n": 7}, True), ("ihfft", {}, False),
     ("fft2", {}, True), ("ifft2", {"s": (3, 7)}, True), ("fftn", {}, False), ("ifftn", {"dim": (0, 2)}, True),
+    ("hfft2", {}, True), ("ihfft2", {}, False), ("hfftn", {"s": (3, 4, 9)}, True), ("ihfftn", {"dim": (0, 2)}, False),
     ("rfft2", {}, False), ("irfft2", {}, True), ("rfftn", {"s": (4, 5, 6)}, False), ("irfftn", {"s": (2, 3, 7)}, True),
 ])
 def test_against_torch(fn, kw, cplx, norm):
