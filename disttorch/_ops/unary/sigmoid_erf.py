@@ -20,7 +20,11 @@ _SQRT_PI = math.sqrt(math.pi)
 
 def _special(x: Any, name: str) -> Any:
     """The backend's kernel ``name`` ("erf", "erfc", "erfinv") on the array ``x``."""
-    return backend_for_array(x).kernels[name](x)
+    backend = backend_for_array(x)
+    kernel = backend.kernels.get(name)
+    if kernel is None:
+        raise NotImplementedError(f"\"{name}\" is not implemented by the {backend.name} backend (no {name!r} kernel)")
+    return kernel(x)
 
 
 Sigmoid = elementwise("Sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)), lambda g, x, out: g * cj(out * (1 - out)),
