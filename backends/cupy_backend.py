@@ -20,6 +20,21 @@ def _import_cupy() -> Any:
     return cupy
 
 
+def _special_kernels() -> dict[str, Any]:
+    """erf, erfc, erfinv from cupyx.scipy.special (imported on first use: it compiles kernels)."""
+
+    def kernel(name: str) -> Any:
+        def run(x: Any) -> Any:
+            import cupyx.scipy.special as special
+
+            return getattr(special, name)(x)
+
+        run.__name__ = name
+        return run
+
+    return {name: kernel(name) for name in ("erf", "erfc", "erfinv")}
+
+
 class CupyBackend(Backend):
     name = "cupy"
     device_type = "cuda"
@@ -40,6 +55,7 @@ class CupyBackend(Backend):
             self._cupy = cupy
             self.array_types = (cupy.ndarray,)
             self.kernels.update(kernels_xp.kernel_table(cupy))
+            self.kernels.update(_special_kernels())
         return self._cupy
 
     @property

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels_xp
+from . import kernels_xp, special_numpy
 from .base import Backend
 
 
@@ -17,6 +17,7 @@ class NumpyBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self.kernels.update(kernels_xp.kernel_table(np))
+        self.kernels.update(special_numpy.kernel_table())
 
     @property
     def xp(self) -> Any:

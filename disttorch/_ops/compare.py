@@ -12,12 +12,11 @@ import numpy as np
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
-from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 
-from ._register import inplace, ufunc_writer
-from ._util import as_tensor_like, attach, cast, check_same_device, promote_operands, self_xp, to_device_of
-from .arith import _out, _type_word
+from ._register import inplace, methods, type_word, ufunc_writer, write_out
+from ._util import as_tensor_like, cast, check_same_device, promote_operands, to_device_of
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 _from_array = Tensor._from_array
-_enabled = grad_mode._enabled
 _SCALARS = (bool, int, float, complex)
 
 
@@ -57,28 +55,60 @@ def _check_type(v: Any) -> bool:
     return isinstance(v, (Tensor, *_SCALARS)) or isinstance(v, np.generic)
 
 
-# -- comparisons ---------------------------------------------------------------------------------------
-def _comparison(name: str, ufunc_name: str, ordered: bool) -> Callable[..., Tensor]:
+# -- comparisons, logical and bitwise ops: one ufunc on the promoted arrays, no graph ----------------------
+_ALL, _REAL, _INTEGRAL = "biufcV", "biufV", "biu"
+
+
+def _array_binary(name: str, ufunc: str, kinds: str = _ALL, kernel: str | None = None) -> Callable[..., Tensor]:
+    """``name(input, other, *, out=None)``: the array module's ``ufunc`` on both operands in their result dtype,
+    for result dtypes of the kinds ``kinds`` (else PyTorch's error naming ``kernel``)."""
+
     def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
         a, b = _arrays(input, other)
-        if ordered and a.dtype.kind == "c":
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_type_word(D.from_np[a.dtype])}'")
-        return _out(_from_array(getattr(self_xp(a), ufunc_name)(a, b)), out)
+        if a.dtype.kind not in kinds:
+            raise NotImplementedError(f"\"{kernel or name}_cpu\" not implemented for '{type_word(D.from_np[a.dtype])}'")
+        return write_out(_from_array(getattr(array_module(a), ufunc)(a, b)), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn
 
 
-eq = _comparison("eq", "equal", False)
-ne = not_equal = _comparison("ne", "not_equal", False)
-lt = less = _comparison("lt", "less", True)
-le = less_equal = _comparison("le", "less_equal", True)
-gt = greater = _comparison("gt", "greater", True)
-ge = greater_equal = _comparison("ge", "greater_equal", True)
+eq = _array_binary("eq", "equal")
+ne = not_equal = _array_binary("ne", "not_equal")
+lt = less = _array_binary("lt", "less", _REAL)
+le = less_equal = _array_binary("le", "less_equal", _REAL)
+gt = greater = _array_binary("gt", "greater", _REAL)
+ge = greater_equal = _array_binary("ge", "greater_equal", _REAL)
+logical_and = _array_binary("logical_and", "logical_and")
+logical_or = _array_binary("logical_or", "logical_or")
+logical_xor = _array_binary("logical_xor", "logical_xor")
+bitwise_and = _array_binary("bitwise_and", "bitwise_and", _INTEGRAL)
+bitwise_or = _array_binary("bitwise_or", "bitwise_or", _INTEGRAL)
+bitwise_xor = _array_binary("bitwise_xor", "bitwise_xor", _INTEGRAL)
+bitwise_left_shift = _array_binary("bitwise_left_shift", "left_shift", _INTEGRAL, kernel="lshift")
+bitwise_right_shift = _array_binary("bitwise_right_shift", "right_shift", _INTEGRAL, kernel="rshift")
 
 
-def _fast_compare(slow: Callable[..., Tensor], ufunc: Any, reflected: Callable[..., Tensor]) -> tuple:
-    """Operator methods: same-dtype tensors and real scalars of the tensor's category go straight to numpy."""
+def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return write_out(_from_array(input._xp.logical_not(input._data)), out)
+
+
+def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    x = input._data
+    if x.dtype.kind not in _INTEGRAL:
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{type_word(input.dtype)}'")
+    return write_out(_from_array(input._xp.invert(x)), out)
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self._data.dtype.kind not in _INTEGRAL:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
+
+
+def _fast_compare(slow: Callable[..., Tensor], ufunc: Any) -> Callable[..., Any]:
+    """An operator method: same-dtype numpy tensors and real scalars of the tensor's category go straight
+    to ``ufunc``; other operands go through ``slow`` (anything not a tensor or number: NotImplemented)."""
 
     def method(self: Tensor, other: Any) -> Any:
         a = self._data
@@ -95,87 +125,7 @@ def _fast_compare(slow: Callable[..., Tensor], ufunc: Any, reflected: Callable[.
             return NotImplemented
         return slow(self, other)
 
-    def rmethod(self: Tensor, other: Any) -> Any:
-        if not _check_type(other):
-            return NotImplemented
-        return reflected(self, other)
-
-    return method, rmethod
-
-
-Tensor.__eq__, _ = _fast_compare(eq, np.equal, eq)  # type: ignore[assignment]
-Tensor.__ne__, _ = _fast_compare(ne, np.not_equal, ne)  # type: ignore[assignment]
-Tensor.__lt__, _ = _fast_compare(lt, np.less, gt)
-Tensor.__le__, _ = _fast_compare(le, np.less_equal, ge)
-Tensor.__gt__, _ = _fast_compare(gt, np.greater, lt)
-Tensor.__ge__, _ = _fast_compare(ge, np.greater_equal, le)
-
-
-def _compare_inplace(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """x.lt_(y): the bool result written into x's dtype."""
-
-    def method(self: Tensor, other: Any) -> Tensor:
-        result = fn(self, other)
-        if result._data.shape != self._data.shape:
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                               f"{list(result.shape)}")
-        self._check_inplace()
-        self._data[...] = result._data
-        self._version[0] += 1
-        return self
-
     return method
-
-
-# -- logical and bitwise ------------------------------------------------------------------------------
-def logical_and(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    a, b = _arrays(input, other)
-    return _out(_from_array(self_xp(a).logical_and(a, b)), out)
-
-
-def logical_or(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    a, b = _arrays(input, other)
-    return _out(_from_array(self_xp(a).logical_or(a, b)), out)
-
-
-def logical_xor(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    a, b = _arrays(input, other)
-    return _out(_from_array(self_xp(a).logical_xor(a, b)), out)
-
-
-def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-    return _out(_from_array(input._xp.logical_not(input._data)), out)
-
-
-def _bitwise(name: str, ufunc_name: str) -> Callable[..., Tensor]:
-    def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
-        a, b = _arrays(input, other)
-        if a.dtype.kind not in "biu":
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_type_word(D.from_np[a.dtype])}'")
-        return _out(_from_array(getattr(self_xp(a), ufunc_name)(a, b)), out)
-
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
-bitwise_and = _bitwise("bitwise_and", "bitwise_and")
-bitwise_or = _bitwise("bitwise_or", "bitwise_or")
-bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
-bitwise_left_shift = _bitwise("lshift", "left_shift")
-bitwise_right_shift = _bitwise("rshift", "right_shift")
-
-
-def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-    x = input._data
-    if x.dtype.kind not in "biu":
-        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{_type_word(input.dtype)}'")
-    return _out(_from_array(input._xp.invert(x)), out)
-
-
-def _invert(self: Tensor) -> Tensor:
-    if self._data.dtype.kind not in "biu":
-        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-    return bitwise_not(self)
 
 
 # -- classification ----------------------------------------------------------------------------------
@@ -209,9 +159,9 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     if not isinstance(other, Tensor):
         raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_type_word(input.dtype)} did not match {_type_word(other.dtype)}")
+        raise RuntimeError(f"{type_word(input.dtype)} did not match {type_word(other.dtype)}")
     a, b = _arrays(input, other)
-    xp = self_xp(a)
+    xp = array_module(a)
     close = a == b
     if equal_nan and a.dtype.kind in "fc":
         close = close | (xp.isnan(a) & xp.isnan(b))
@@ -242,7 +192,7 @@ class Maximum(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).maximum(a, b)
+        return array_module(a).maximum(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -255,7 +205,7 @@ class Minimum(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).minimum(a, b)
+        return array_module(a).minimum(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -270,7 +220,7 @@ class Fmax(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).fmax(a, b)
+        return array_module(a).fmax(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -282,7 +232,7 @@ class Fmin(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).fmin(a, b)
+        return array_module(a).fmin(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -295,7 +245,7 @@ def _select_op(op: type[Op], name: str) -> Callable[..., Tensor]:
         x, y, dt = promote_operands(input, other)
         if dt.category == D.COMPLEX:
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        return _out(op.apply(x, y), out)
+        return write_out(op.apply(x, y), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -311,7 +261,7 @@ fmin = _select_op(Fmin, "fmin")
 class Where(Op):
     def forward(self, cond: Any, x: Any, y: Any) -> Any:
         self.cond = cond
-        return self_xp(x).where(cond, x, y)
+        return array_module(x).where(cond, x, y)
 
     def backward(self, grad: Tensor) -> tuple:
         cond = _from_array(self.cond)
@@ -324,18 +274,18 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
         return tuple(_from_array(i.astype(np.int64, copy=False)) for i in condition._xp.nonzero(condition._data))
     if condition._data.dtype.kind != "b":
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{_type_word(condition.dtype)}")
+                           f"{type_word(condition.dtype)}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         dt = D.result_type(input, other)
         input = as_tensor_like(input, condition, dt)
     x, y, _ = promote_operands(input, other)
-    return _out(Where.apply(to_device_of(condition, x), x, y), out)
+    return write_out(Where.apply(to_device_of(condition, x), x, y), out)
 
 
 class MaskedFill(Op):
     def forward(self, x: Any, mask: Any, value: Any = None) -> Any:
         self.mask = mask
-        xp = self_xp(x)
+        xp = array_module(x)
         fill = self.value if value is None else value.astype(x.dtype)
         return xp.where(mask, xp.asarray(fill, dtype=x.dtype), x)
 
@@ -367,19 +317,6 @@ def _c_name(dt: D.dtype) -> str:
             "float16": "c10::Half"}.get(dt.name, dt.name)
 
 
-def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
-    if mask._data.shape != self._data.shape and np.broadcast_shapes(mask._data.shape, self._data.shape) != \
-            self._data.shape:
-        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                           f"{list(np.broadcast_shapes(mask._data.shape, self._data.shape))}")
-    if self._needs_graph_for_inplace(value):
-        return self._apply_inplace(lambda s: masked_fill(s, mask, value), value)
-    result = masked_fill(self, mask, value)  # checks the arguments
-    self._data[...] = result._data
-    self._version[0] += 1
-    return self
-
-
 # -- remainder, fmod, atan2, hypot, copysign -------------------------------------------------------------
 class Remainder(Op):
     """Python's sign convention: the result takes the sign of the divisor."""
@@ -387,7 +324,7 @@ class Remainder(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).remainder(a, b)
+        return array_module(a).remainder(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -403,7 +340,7 @@ class Fmod(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).fmod(a, b)
+        return array_module(a).fmod(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -419,8 +356,8 @@ def _int_division(op: type[Op]) -> Callable[..., Tensor]:
         if dt.category < D.FLOAT and bool((y._data == 0).any()):
             raise RuntimeError("ZeroDivisionError")
         if dt.category == D.COMPLEX:
-            raise NotImplementedError(f"\"{op.__name__.lower()}_cpu\" not implemented for '{_type_word(dt)}'")
-        return _out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
+            raise NotImplementedError(f"\"{op.__name__.lower()}_cpu\" not implemented for '{type_word(dt)}'")
+        return write_out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
 
     fn.__name__ = fn.__qualname__ = op.__name__.lower()
     return fn
@@ -434,7 +371,7 @@ class Atan2(Op):
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).arctan2(a, b)
+        return array_module(a).arctan2(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -448,7 +385,7 @@ class Hypot(Op):
     save_output = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).hypot(a, b)
+        return array_module(a).hypot(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -462,7 +399,7 @@ class Copysign(Op):
     save_output = True
 
     def forward(self, a: Any, b: Any) -> Any:
-        return self_xp(a).copysign(a, b)
+        return array_module(a).copysign(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
         a, _ = self.saved_inputs
@@ -479,10 +416,10 @@ def _float_binary(op: type[Op], name: str, ints: bool = True) -> Callable[..., T
         x, y, dt = promote_operands(input, other)
         if dt.category < D.FLOAT:
             if not ints:
-                raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_type_word(dt)}'")
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_word(dt)}'")
             fdt = D.get_default_dtype()
             x, y = cast(x, fdt), cast(y, fdt)
-        return _out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
+        return write_out(op.apply(x, y, scalar=not isinstance(other, Tensor)), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -493,51 +430,45 @@ hypot = _float_binary(Hypot, "hypot", ints=False)
 copysign = _float_binary(Copysign, "copysign")
 
 
-# -- methods ------------------------------------------------------------------------------------------
-for _name, _fn in (("eq", eq), ("ne", ne), ("not_equal", ne), ("lt", lt), ("less", lt), ("le", le),
-                   ("less_equal", le), ("gt", gt), ("greater", gt), ("ge", ge), ("greater_equal", ge)):
-    attach(_name, _fn)
-    attach(_name + "_", _compare_inplace(_fn))
+# -- methods and in-place forms ---------------------------------------------------------------------------
+# an in-place comparison or logical op writes its bool result in the tensor's own dtype (x.lt_(y) on floats)
+_eq_, _ne_, _lt_, _le_, _gt_, _ge_ = (inplace(f) for f in (eq, ne, lt, le, gt, ge))
+_remainder_, _atan2_ = inplace(remainder), inplace(atan2)
 
-for _name, _fn in (("logical_and", logical_and), ("logical_or", logical_or), ("logical_xor", logical_xor)):
-    attach(_name, _fn)
-    attach(_name + "_", _compare_inplace(_fn))
-Tensor.logical_not = logical_not
-Tensor.logical_not_ = lambda self: _compare_inplace(lambda s, _: logical_not(s))(self, None)
-
-for _name, _fn in (("bitwise_and", bitwise_and), ("bitwise_or", bitwise_or), ("bitwise_xor", bitwise_xor),
-                   ("bitwise_left_shift", bitwise_left_shift), ("bitwise_right_shift", bitwise_right_shift)):
-    attach(_name, _fn)
-    attach(_name + "_", inplace(_fn))
-Tensor.bitwise_not = bitwise_not
-Tensor.bitwise_not_ = lambda self: _compare_inplace(lambda s, _: bitwise_not(s))(self, None)
-
-Tensor.__and__ = Tensor.__rand__ = lambda self, other: bitwise_and(self, other)
-Tensor.__or__ = Tensor.__ror__ = lambda self, other: bitwise_or(self, other)
-Tensor.__xor__ = Tensor.__rxor__ = lambda self, other: bitwise_xor(self, other)
-Tensor.__lshift__ = lambda self, other: bitwise_left_shift(self, other)
-Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
-Tensor.__rshift__ = lambda self, other: bitwise_right_shift(self, other)
-Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
-Tensor.__iand__ = inplace(bitwise_and, ufunc_writer("bitwise_and"))
-Tensor.__ior__ = inplace(bitwise_or, ufunc_writer("bitwise_or"))
-Tensor.__ixor__ = inplace(bitwise_xor, ufunc_writer("bitwise_xor"))
-Tensor.__ilshift__ = inplace(bitwise_left_shift, ufunc_writer("left_shift"))
-Tensor.__irshift__ = inplace(bitwise_right_shift, ufunc_writer("right_shift"))
-Tensor.__invert__ = _invert
-
-for _name, _fn in (("isnan", isnan), ("isinf", isinf), ("isfinite", isfinite), ("isposinf", isposinf),
-                   ("isneginf", isneginf), ("isreal", isreal), ("isclose", isclose), ("allclose", allclose),
-                   ("equal", equal), ("maximum", maximum), ("minimum", minimum), ("fmax", fmax), ("fmin", fmin),
-                   ("masked_fill", masked_fill), ("remainder", remainder), ("fmod", fmod), ("atan2", atan2),
-                   ("arctan2", atan2), ("hypot", hypot), ("copysign", copysign)):
-    attach(_name, _fn)
-
-for _name, _fn in (("remainder", remainder), ("fmod", fmod), ("atan2", atan2), ("arctan2", atan2),
-                   ("hypot", hypot), ("copysign", copysign)):
-    attach(_name + "_", inplace(_fn))
-Tensor.masked_fill_ = _masked_fill_
-Tensor.where = lambda self, condition, other: where(condition, self, other)
-Tensor.__mod__ = lambda self, other: remainder(self, other)
-Tensor.__rmod__ = lambda self, other: remainder(other, self)
-Tensor.__imod__ = Tensor.remainder_
+methods({
+    "eq": eq, "ne": ne, "not_equal": ne, "lt": lt, "less": lt, "le": le, "less_equal": le, "gt": gt,
+    "greater": gt, "ge": ge, "greater_equal": ge,
+    "eq_": _eq_, "ne_": _ne_, "not_equal_": _ne_, "lt_": _lt_, "less_": _lt_, "le_": _le_, "less_equal_": _le_,
+    "gt_": _gt_, "greater_": _gt_, "ge_": _ge_, "greater_equal_": _ge_,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
+    "logical_and_": inplace(logical_and), "logical_or_": inplace(logical_or), "logical_xor_": inplace(logical_xor),
+    "logical_not_": inplace(logical_not),
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+    "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
+    "bitwise_and_": inplace(bitwise_and), "bitwise_or_": inplace(bitwise_or), "bitwise_xor_": inplace(bitwise_xor),
+    "bitwise_not_": inplace(bitwise_not), "bitwise_left_shift_": inplace(bitwise_left_shift),
+    "bitwise_right_shift_": inplace(bitwise_right_shift),
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
+    "isreal": isreal, "isclose": isclose, "allclose": allclose, "equal": equal,
+    "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin,
+    "masked_fill": masked_fill, "masked_fill_": inplace(masked_fill),
+    "where": lambda self, condition, other: where(condition, self, other),
+    "remainder": remainder, "fmod": fmod, "atan2": atan2, "arctan2": atan2, "hypot": hypot, "copysign": copysign,
+    "remainder_": _remainder_, "fmod_": inplace(fmod), "atan2_": _atan2_, "arctan2_": _atan2_,
+    "hypot_": inplace(hypot), "copysign_": inplace(copysign),
+    # operators
+    "__eq__": _fast_compare(eq, np.equal), "__ne__": _fast_compare(ne, np.not_equal),
+    "__lt__": _fast_compare(lt, np.less), "__le__": _fast_compare(le, np.less_equal),
+    "__gt__": _fast_compare(gt, np.greater), "__ge__": _fast_compare(ge, np.greater_equal),
+    "__and__": bitwise_and, "__rand__": bitwise_and, "__or__": bitwise_or, "__ror__": bitwise_or,
+    "__xor__": bitwise_xor, "__rxor__": bitwise_xor, "__lshift__": bitwise_left_shift,
+    "__rlshift__": lambda self, other: bitwise_left_shift(other, self), "__rshift__": bitwise_right_shift,
+    "__rrshift__": lambda self, other: bitwise_right_shift(other, self), "__invert__": _invert,
+    # the in-place operators write through the ufunc when the operand allows (the methods always promote)
+    "__iand__": inplace(bitwise_and, ufunc_writer("bitwise_and")),
+    "__ior__": inplace(bitwise_or, ufunc_writer("bitwise_or")),
+    "__ixor__": inplace(bitwise_xor, ufunc_writer("bitwise_xor")),
+    "__ilshift__": inplace(bitwise_left_shift, ufunc_writer("left_shift")),
+    "__irshift__": inplace(bitwise_right_shift, ufunc_writer("right_shift")),
+    "__mod__": remainder, "__rmod__": lambda self, other: remainder(other, self), "__imod__": _remainder_,
+})
