@@ -189,6 +189,8 @@ def equal(input: Tensor, other: Tensor) -> bool:
 class Maximum(Op):
     """Ties split the gradient in half; a nan sends the full gradient to both inputs (as in PyTorch)."""
 
+    broadcasts = True
+
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -202,6 +204,7 @@ class Maximum(Op):
 
 
 class Minimum(Op):
+    broadcasts = True
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -217,6 +220,8 @@ class Minimum(Op):
 class Fmax(Op):
     """Like maximum but a nan loses; ties and nans in ``b`` send the gradient to ``a``."""
 
+    broadcasts = True
+
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -229,6 +234,7 @@ class Fmax(Op):
 
 
 class Fmin(Op):
+    broadcasts = True
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -259,6 +265,7 @@ fmin = _select_op(Fmin, "fmin")
 
 # -- where / masked_fill --------------------------------------------------------------------------------
 class Where(Op):
+    broadcasts = True
     def forward(self, cond: Any, x: Any, y: Any) -> Any:
         self.cond = cond
         return array_module(x).where(cond, x, y)
@@ -321,6 +328,8 @@ def _c_name(dt: D.dtype) -> str:
 class Remainder(Op):
     """Python's sign convention: the result takes the sign of the divisor."""
 
+    broadcasts = True
+
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -336,6 +345,8 @@ class Remainder(Op):
 
 class Fmod(Op):
     """C's sign convention: the result takes the sign of the dividend."""
+
+    broadcasts = True
 
     save_inputs = True
 
@@ -368,6 +379,7 @@ fmod = _int_division(Fmod)
 
 
 class Atan2(Op):
+    broadcasts = True
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -381,6 +393,7 @@ class Atan2(Op):
 
 
 class Hypot(Op):
+    broadcasts = True
     save_inputs = True
     save_output = True
 
@@ -395,6 +408,7 @@ class Hypot(Op):
 
 
 class Copysign(Op):
+    broadcasts = True
     save_inputs = True
     save_output = True
 

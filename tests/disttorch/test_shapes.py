@@ -23,6 +23,11 @@ def test_broadcast_errors_with_autograd_and_functions(sa, sb):
     same_error(lambda t, a, b: a.requires_grad_() * b, [np.ones(sa), np.ones(sb)])
     same_error(lambda t, a, b: t.add(a, b, alpha=2), [np.ones(sa), np.ones(sb)])
     same_error(lambda t, a, b: a.add_(b), [np.ones(sa), np.ones(sb)])
+    same_error(lambda t, a, b: t.maximum(a, b), [np.ones(sa), np.ones(sb)])
+    same_error(lambda t, a, b: t.atan2(a.requires_grad_(), b), [np.ones(sa), np.ones(sb)])
+    same_error(lambda t, a, b: t.where(a > 0, a, b), [np.ones(sa), np.ones(sb)])
+    same_error(lambda t, a, b: t.lerp(a, b, 0.5), [np.ones(sa), np.ones(sb)])
+    same_error(lambda t, a, b: t.addcmul(a, a, b), [np.ones(sa), np.ones(sb)])
 
 
 def test_inplace_into_a_smaller_tensor():

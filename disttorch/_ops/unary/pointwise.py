@@ -38,6 +38,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 class Lerp(Op):
     """start + weight * (end - start), computed from the nearer end as PyTorch does."""
 
+    broadcasts = True
+
     save_inputs = True
 
     def forward(self, start: Any, end: Any, weight: Any = None) -> Any:
@@ -72,6 +74,7 @@ def _c_name(dt: D.dtype) -> str:
 
 
 class Addcmul(Op):
+    broadcasts = True
     save_inputs = True
 
     def forward(self, x: Any, t1: Any, t2: Any) -> Any:
@@ -84,6 +87,7 @@ class Addcmul(Op):
 
 
 class Addcdiv(Op):
+    broadcasts = True
     save_inputs = True
 
     def forward(self, x: Any, t1: Any, t2: Any) -> Any:
@@ -122,6 +126,8 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
 
 class Xlogy(Op):
     """x * log(y), defined as 0 where x == 0 (unless y is nan)."""
+
+    broadcasts = True
 
     save_inputs = True
 
