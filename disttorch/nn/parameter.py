@@ -66,3 +66,12 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         extra["_is_buffer"] = True
         extra["persistent"] = persistent
         return t
+
+
+def optional_parameter(module: Any, name: str, present: bool, *shape: int, device: Any = None,
+                       dtype: Any = None) -> None:
+    """Register ``module.<name>`` as an uninitialised Parameter of ``shape`` when ``present``, else as None
+    (the ``bias=False`` form of a layer)."""
+    from disttorch._ops.creation import empty
+
+    module.register_parameter(name, Parameter(empty(*shape, device=device, dtype=dtype)) if present else None)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, backend_for_array
+
+from ._args import int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -205,25 +208,9 @@ class ConvWeightGrad(Op):
 
 
 # -- argument checks (PyTorch's messages) ------------------------------------------------------------
-_TYPE_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-
-def _type_name(t: Tensor) -> str:
-    return _TYPE_NAMES.get(str(t.dtype).replace("torch.", ""), str(t.dtype))
-
-
 def _tuple(value: Any, nd: int, what: str) -> tuple:
-    if isinstance(value, int):
-        return (value,) * nd
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * nd
-    if len(value) != nd:
-        raise RuntimeError(f"expected {what} to be a single integer value or a list of {nd} values to match the "
-                           f"convolution dimensions, but got {what}={list(value)}")
-    return value
+    return int_tuple(value, nd, lambda got: f"expected {what} to be a single integer value or a list of {nd} values "
+                                            f"to match the convolution dimensions, but got {what}={list(got)}")
 
 
 def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, name: str, stride: tuple,
@@ -235,10 +222,10 @@ def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, n
         raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
                            f"match the convolution dimensions, but got stride={list(stride)}")
     if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(weight)}")
+        raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(weight.dtype)}")
     if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_type_name(input).lower()}) and bias type ({_type_name(bias).lower()}) "
-                           "should be the same")
+        raise RuntimeError(f"Input type ({type_word(input.dtype).lower()}) and bias type "
+                           f"({type_word(bias.dtype).lower()}) should be the same")
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):

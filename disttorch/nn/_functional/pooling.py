@@ -17,6 +17,8 @@ from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, backend_for_array
 
+from ._args import int_tuple
+
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -59,14 +61,7 @@ class FlatGather(Op):
 
 # -- shapes and checks -------------------------------------------------------------------------------------
 def _tuple(value: Any, nd: int, name: str) -> tuple:
-    if isinstance(value, int):
-        return (value,) * nd
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * nd
-    if len(value) != nd:
-        raise RuntimeError(f"{name} must either be a single int, or a tuple of {nd} ints")
-    return value
+    return int_tuple(value, nd, lambda got: f"{name} must either be a single int, or a tuple of {nd} ints")
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any, nd: int, fn: str) -> tuple:
