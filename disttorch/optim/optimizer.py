@@ -243,6 +243,15 @@ class Optimizer:
             for key, value in defaults:
                 group.setdefault(key, value)
 
+    def _init_state(self, params: list[Tensor], keys: tuple[str, ...]) -> None:
+        """Create the state of parameters stepped for the first time: a step count and zeros for ``keys``."""
+        for p in params:
+            st = self.state[p]
+            if len(st) == 0:
+                st["step"] = self._new_step()
+                for k in keys:
+                    st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
+
     def _update(self, params: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
                 has_step: bool = True) -> None:
         """Run ``kernel`` over ``params`` (whose state holds ``keys``), vectorised across parameters."""

@@ -141,3 +141,28 @@ class LRScheduler:
 
 
 _LRScheduler = LRScheduler
+
+
+class _ItemwiseState:
+    """state_dict support for a scheduler whose attribute ``_itemwise`` is a list saved item by item
+    (``_save_item``) and restored into the items the scheduler already holds (``_load_item``)."""
+
+    _itemwise: str
+
+    def _save_item(self, item: Any) -> Any:
+        raise NotImplementedError
+
+    def _load_item(self, item: Any, saved: Any) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", self._itemwise)}
+        state[self._itemwise] = [self._save_item(item) for item in getattr(self, self._itemwise)]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop(self._itemwise)
+        self.__dict__.update(state)
+        for item, item_state in zip(getattr(self, self._itemwise), saved):
+            self._load_item(item, item_state)

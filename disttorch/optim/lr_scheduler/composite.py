@@ -5,7 +5,7 @@ from bisect import bisect_right
 from typing import Any, Sequence
 
 from ..optimizer import Optimizer
-from .base import LRScheduler, _group_values, _set_group_value
+from .base import LRScheduler, _group_values, _ItemwiseState, _set_group_value
 from .plateau import ReduceLROnPlateau
 
 __all__ = ["SequentialLR", "ChainedScheduler"]
@@ -25,22 +25,17 @@ def _check_members(owner: str, optimizer: Optimizer, schedulers: Sequence[Any]) 
                              f"{type(optimizer).__name__}.")
 
 
-class _Composite:
+class _Composite(_ItemwiseState):
     """state_dict support for schedulers made of other schedulers."""
 
     _schedulers: Sequence[LRScheduler]
+    _itemwise = "_schedulers"
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+    def _save_item(self, sched: LRScheduler) -> dict[str, Any]:
+        return sched.state_dict()
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for s, saved in zip(self._schedulers, inner):
-            s.load_state_dict(saved)
+    def _load_item(self, sched: LRScheduler, saved: dict[str, Any]) -> None:
+        sched.load_state_dict(saved)
 
 
 class SequentialLR(_Composite, LRScheduler):

@@ -8,29 +8,24 @@ from collections import Counter
 from typing import Any, Callable, Iterable
 
 from ..optimizer import Optimizer
-from .base import LRScheduler, _function_state
+from .base import LRScheduler, _function_state, _ItemwiseState
 
 __all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
            "PolynomialLR", "CosineAnnealingLR"]
 
 
-class _LambdaState:
+class _LambdaState(_ItemwiseState):
     """state_dict support for schedulers holding functions: callable objects keep their ``__dict__``."""
 
     lr_lambdas: list[Callable[[int], float]]
+    _itemwise = "lr_lambdas"
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [_function_state(fn) for fn in self.lr_lambdas]
-        return state
+    def _save_item(self, fn: Callable[[int], float]) -> dict[str, Any] | None:
+        return _function_state(fn)
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        fns = state.pop("lr_lambdas")
-        self.__dict__.update(state)
-        for fn, saved in zip(self.lr_lambdas, fns):
-            if saved is not None:
-                fn.__dict__.update(saved)
+    def _load_item(self, fn: Callable[[int], float], saved: dict[str, Any] | None) -> None:
+        if saved is not None:
+            fn.__dict__.update(saved)
 
 
 def _lambdas(optimizer: Optimizer, lr_lambda: Any) -> list[Callable[[int], float]]:
