@@ -10,7 +10,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 from disttorch._tensor import Tensor
-from disttorch.nn.parameter import Buffer, Parameter
+from disttorch.nn.parameter import Buffer, Parameter, zero_grads
 
 # the global hook registrars and tables are importable from here too, as from torch.nn.modules.module
 from ._module_hooks import (  # noqa: F401
@@ -355,19 +355,7 @@ class Module(ModuleHooks, ModuleState, ModuleMoving):
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            g = p._grad
-            if g is None:
-                continue
-            if set_to_none:
-                p._grad = None
-            else:
-                if g._grad_fn is not None:
-                    g.detach_()
-                else:
-                    g._requires_grad = False
-                g._data[...] = 0
-                g._version[0] += 1
+        zero_grads(self.parameters(), set_to_none)
 
     # -- printing --------------------------------------------------------------------------------
     def extra_repr(self) -> str:
