@@ -1,7 +1,8 @@
-"""nn.Parameter (a leaf tensor that modules register as a parameter) and nn.Buffer (a tensor marked as module state)."""
+"""nn.Parameter (a leaf tensor that modules register as a parameter) and nn.Buffer (a tensor marked as module state),
+with the two helpers layers and optimizers share on parameters: ``optional_parameter`` and ``zero_grads``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from disttorch._tensor import Tensor, _init
 
@@ -66,3 +67,29 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         extra["_is_buffer"] = True
         extra["persistent"] = persistent
         return t
+
+
+def optional_parameter(module: Any, name: str, present: bool, *shape: int, device: Any = None,
+                       dtype: Any = None) -> None:
+    """Register ``module.<name>`` as an uninitialised Parameter of ``shape`` when ``present``, else as None
+    (the ``bias=False`` form of a layer)."""
+    from disttorch._ops.creation import empty
+
+    module.register_parameter(name, Parameter(empty(*shape, device=device, dtype=dtype)) if present else None)
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """``zero_grad`` of modules and optimizers: drop each gradient, or zero it in place (detached first)."""
+    for p in params:
+        g = p._grad
+        if g is None:
+            continue
+        if set_to_none:
+            p._grad = None
+            continue
+        if g._grad_fn is not None:
+            g.detach_()
+        else:
+            g._requires_grad = False
+        g._data[...] = 0
+        g._version[0] += 1

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch._tensor import Tensor
+from disttorch.backends import backend_for_array
 
 LARGE = 1 << 16  # parameters with at least this many elements are updated in place, one by one
 _CACHE_LIMIT = 16
@@ -31,7 +32,8 @@ def run(opt: Any, params: list[Tensor], keys: tuple[str, ...], kernel: Callable,
         if (arr.size >= LARGE or not keys) and arr.dtype.kind != "c":
             _run_one(p, state[p] if keys or has_step else None, keys, kernel, hp, stepv)
             continue
-        dev = None if type(arr) is np.ndarray else arr.device.id
+        backend = backend_for_array(arr)
+        dev = (backend.device_type, backend.device_index(arr))
         buckets.setdefault((arr.dtype, dev, stepv), []).append(p)
     for (_, _, stepv), ps in buckets.items():
         if len(ps) == 1 and ps[0]._data.dtype.kind != "c":

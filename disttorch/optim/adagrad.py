@@ -54,9 +54,7 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
-                group.setdefault(key, value)
+        self._set_group_defaults((("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)))
 
     def share_memory(self) -> None:
         """No-op kept for API compatibility (state lives in ordinary process memory)."""
@@ -64,10 +62,7 @@ class Adagrad(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = self._params_with_grad(group)
-            if not params:
-                continue
+        for group, params in self._groups_with_grad():
             hp = {"lr": _scalar(group["lr"]), "lr_decay": group["lr_decay"], "eps": group["eps"],
                   "weight_decay": group["weight_decay"], "maximize": group["maximize"]}
             self._update(params, ("sum",), _adagrad, hp)

@@ -78,10 +78,9 @@ class Adam(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        self._set_group_defaults((("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
+                                  ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)))
         for group in self.param_groups:
-            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
-                               ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(key, value)
             for p in group["params"]:
                 st = self.state.get(p)
                 if st and not isinstance(st.get("step"), Tensor):
@@ -90,18 +89,10 @@ class Adam(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = self._params_with_grad(group)
-            if not params:
-                continue
+        for group, params in self._groups_with_grad():
             amsgrad = group["amsgrad"]
             keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-            for p in params:
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = self._new_step()
-                    for k in keys:
-                        st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
+            self._init_state(params, keys)
             beta1, beta2 = group["betas"]
             hp = {"lr": _scalar(group["lr"]), "beta1": _scalar(beta1), "beta2": _scalar(beta2), "eps": group["eps"],
                   "weight_decay": group["weight_decay"], "amsgrad": amsgrad, "maximize": group["maximize"],

@@ -17,6 +17,7 @@ from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import enable_grad
 from disttorch.autograd.graph import RemovableHandle
+from disttorch.nn.parameter import zero_grads
 
 from . import _flat
 
@@ -202,20 +203,7 @@ class Optimizer:
     # -- gradients ---------------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors (to None by default, else to zeros in place)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p._grad = None
-                else:
-                    if g._grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g._requires_grad = False
-                    g._data.fill(0)
-                    g._version[0] += 1
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
@@ -242,6 +230,15 @@ class Optimizer:
         for group in self.param_groups:
             for key, value in defaults:
                 group.setdefault(key, value)
+
+    def _init_state(self, params: list[Tensor], keys: tuple[str, ...]) -> None:
+        """Create the state of parameters stepped for the first time: a step count and zeros for ``keys``."""
+        for p in params:
+            st = self.state[p]
+            if len(st) == 0:
+                st["step"] = self._new_step()
+                for k in keys:
+                    st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
 
     def _update(self, params: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
                 has_step: bool = True) -> None:

@@ -73,12 +73,7 @@ class RMSprop(Optimizer):
                 keys += ("momentum_buffer",)
             if group["centered"]:
                 keys += ("grad_avg",)
-            for p in params:
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = self._new_step()
-                    for k in keys:
-                        st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
+            self._init_state(params, keys)
             hp = {"lr": _scalar(group["lr"]), "alpha": group["alpha"], "eps": group["eps"],
                   "weight_decay": group["weight_decay"], "momentum": group["momentum"],
                   "centered": group["centered"], "maximize": group["maximize"]}

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._ops._util import self_xp
+from disttorch._ops._register import type_word
 from disttorch._ops.reduce import Softmax
 from disttorch._ops.unary import _special
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 
 _from_array = Tensor._from_array
 _grad_on = grad_mode._enabled
@@ -100,7 +101,7 @@ _RAW: dict = {}
 
 
 def _raw_ns(arr: Any) -> _Raw:
-    xp = self_xp(arr)
+    xp = array_module(arr)
     ns = _RAW.get(xp)
     if ns is None:
         ns = _RAW[xp] = _Raw(xp)
@@ -126,14 +127,11 @@ def _erf(a: Any) -> Any:
     return _special(np.asarray(a) if isinstance(a, np.generic) else a, "erf")
 
 
-def _xp(a: Any) -> Any:
-    return _raw_ns(a).xp
-
 
 # -- relu family ---------------------------------------------------------------------------------------
 class Threshold(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).where(x > self.threshold, x, self.value).astype(x.dtype, copy=False)
+        return array_module(x).where(x > self.threshold, x, self.value).astype(x.dtype, copy=False)
 
     def deriv(self, x: Any, m: Any) -> Any:
         return x > self.threshold
@@ -141,7 +139,7 @@ class Threshold(_Pointwise):
 
 class Hardtanh(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+        return array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def deriv(self, x: Any, m: Any) -> Any:
         return (x > self.lo) & (x < self.hi)
@@ -149,7 +147,7 @@ class Hardtanh(_Pointwise):
 
 class LeakyRelu(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).where(x > 0, x, x * self.slope)
+        return array_module(x).where(x > 0, x, x * self.slope)
 
     def deriv(self, x: Any, m: Any) -> Any:
         return m.where(x > 0, 1.0, self.slope)
@@ -162,7 +160,7 @@ class Elu(_Pointwise):
     """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)); elu, selu and celu."""
 
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         neg = xp.expm1(xp.minimum(x, 0) * self.input_scale) * (self.alpha * self.scale)
         return xp.where(x > 0, x * self.scale, neg).astype(x.dtype, copy=False)
 
@@ -176,7 +174,7 @@ class Elu(_Pointwise):
 
 class Gelu(_Pointwise):
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh((x + 0.044715 * x * x * x) * _SQRT_2_PI))
         self.cdf = 0.5 * (1 + _erf(x / _SQRT_2))  # kept for backward: erf is the costly part
@@ -193,7 +191,7 @@ class Gelu(_Pointwise):
 
 class Silu(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return x / (1 + _xp(x).exp(-x))
+        return x / (1 + array_module(x).exp(-x))
 
     def deriv(self, x: Any, m: Any) -> Any:
         s = m.sigmoid(x)
@@ -202,7 +200,7 @@ class Silu(_Pointwise):
 
 class Mish(_Pointwise):
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         return x * xp.tanh(xp.logaddexp(x, 0).astype(x.dtype, copy=False))
 
     def deriv(self, x: Any, m: Any) -> Any:
@@ -212,7 +210,7 @@ class Mish(_Pointwise):
 
 class Softplus(_Pointwise):
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         bx = x * self.beta
         soft = xp.logaddexp(bx, 0).astype(x.dtype, copy=False) / self.beta
         return xp.where(bx > self.threshold, x, soft)
@@ -224,7 +222,7 @@ class Softplus(_Pointwise):
 
 class Hardsigmoid(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
+        return array_module(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
 
     def deriv(self, x: Any, m: Any) -> Any:
         return m.where((x > -3) & (x < 3), _SIXTH_F32, 0.0)
@@ -232,7 +230,7 @@ class Hardsigmoid(_Pointwise):
 
 class Hardswish(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return x * _xp(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
+        return x * array_module(x).clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
 
     def deriv(self, x: Any, m: Any) -> Any:
         return m.where(x < -3, 0.0, m.where(x <= 3, x / 3 + 0.5, 1.0))
@@ -240,7 +238,7 @@ class Hardswish(_Pointwise):
 
 class LogSigmoid(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return -_xp(x).logaddexp(-x, 0).astype(x.dtype, copy=False)
+        return -array_module(x).logaddexp(-x, 0).astype(x.dtype, copy=False)
 
     def deriv(self, x: Any, m: Any) -> Any:
         return m.sigmoid(-x)
@@ -248,7 +246,7 @@ class LogSigmoid(_Pointwise):
 
 class Softshrink(_Pointwise):
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         lam = self.lambd
         return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, 0)).astype(x.dtype, copy=False)
 
@@ -258,7 +256,7 @@ class Softshrink(_Pointwise):
 
 class Hardshrink(_Pointwise):
     def forward(self, x: Any) -> Any:
-        return _xp(x).where((x >= -self.lambd) & (x <= self.lambd), 0, x).astype(x.dtype, copy=False)
+        return array_module(x).where((x >= -self.lambd) & (x <= self.lambd), 0, x).astype(x.dtype, copy=False)
 
     def deriv(self, x: Any, m: Any) -> Any:
         return (x > self.lambd) | (x < -self.lambd)
@@ -280,7 +278,7 @@ class Prelu(Op):
     def forward(self, x: Any, w: Any) -> Any:
         self.wshape = w.shape
         wb = w.reshape(self.bshape)
-        return _xp(x).where(x > 0, x, wb * x)
+        return array_module(x).where(x > 0, x, wb * x)
 
     def backward(self, grad: Tensor) -> tuple:
         x, w = self.saved_inputs
@@ -303,7 +301,7 @@ class Glu(Op):
     save_inputs = True
 
     def forward(self, x: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         a, b = xp.split(x, 2, axis=self.dim)
         return a / (1 + xp.exp(-b))
 
@@ -319,9 +317,7 @@ class Glu(Op):
 # -- public functions ------------------------------------------------------------------------------------
 def _float_only(input: Tensor, kernel: str) -> None:
     if input._data.dtype.kind not in "fc":
-        from disttorch._ops.arith import _type_word
-
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_word(input.dtype)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
 
 
 def _run(op: type[Op], input: Tensor, inplace: bool, **attrs: Any) -> Tensor:
@@ -542,11 +538,9 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklev
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     if input._data.dtype.kind not in "fc":
-        from disttorch._ops.arith import _type_word
-
         kernel = "lastdim_kernel_impl" if axis == nd - 1 or nd == 0 else "kernel_impl"
         raise NotImplementedError(f"\"{'log_softmax' if log else 'softmax'}_{kernel}\" not implemented for "
-                                  f"'{_type_word(input.dtype)}'")
+                                  f"'{type_word(input.dtype)}'")
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 

@@ -15,6 +15,7 @@ from disttorch._ops.shape import cat
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 
 from .linear import linear
 
@@ -36,7 +37,7 @@ class ScaledDotProductAttention(Op):
     save_inputs = True
 
     def forward(self, q: Any, k: Any, v: Any, mask: Any) -> Any:
-        xp = _xp(q)
+        xp = array_module(q)
         s = (q * q.dtype.type(self.scale)) @ xp.swapaxes(k, -1, -2)
         if mask is not None:
             s = xp.where(mask, s, _NEG_INF) if mask.dtype == bool else s + mask
@@ -99,7 +100,7 @@ class ScaledDotProductAttention(Op):
             s = s.masked_fill(mask.logical_not(), _NEG_INF) if mask.dtype is D.bool_ else s + mask
         if self.causal:
             L, S = s.shape[-2:]
-            s = s.masked_fill(_from_array(~_xp(s._data).tri(L, S, dtype=bool)), _NEG_INF)
+            s = s.masked_fill(_from_array(~array_module(s._data).tri(L, S, dtype=bool)), _NEG_INF)
         if not self.safe:
             return s.softmax(-1)
         dead = _from_array((self.probs == 0).all(axis=-1, keepdims=True))
@@ -124,13 +125,6 @@ def c10_name(dt: Any) -> str:
     name = str(dt).replace("torch.", "")
     return _C10_NAMES.get(name, name)
 
-
-def _xp(arr: Any) -> Any:
-    if type(arr) is np.ndarray:
-        return np
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(arr).xp
 
 
 def _repeat_heads(t: Tensor, rep: int) -> Tensor:
@@ -207,7 +201,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type: Any, other_
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
                       "instead.", stacklevel=2)
     if mask.dtype is D.bool_:
-        xp = _xp(mask._data)
+        xp = array_module(mask._data)
         arr = xp.where(mask._data, target_type.np.type(_NEG_INF), target_type.np.type(0))
         return _from_array(arr)
     return mask

@@ -15,24 +15,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import backend_for_array, numpy_backend
+from disttorch.backends import array_module, backend_for_array
+
+from ._args import int_tuple
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
-
-_NP_KERNELS = numpy_backend.kernels
-
-
-def _kernels(arr: Any) -> dict:
-    return _NP_KERNELS if type(arr) is np.ndarray else backend_for_array(arr).kernels
-
-
-def _xp(arr: Any) -> Any:
-    return np if type(arr) is np.ndarray else backend_for_array(arr).xp
-
 
 def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
     stride, dilation, lo, hi, _ = cfg
@@ -43,7 +33,7 @@ def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
 def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     """(N, C, *spatial) -> columns (N, groups, C/groups * prod(kernel), prod(out)): one copy."""
     stride, dilation, lo, hi, groups = cfg
-    k = _kernels(x)
+    k = backend_for_array(x).kernels
     xpad = k["pad"](x, lo, hi)
     v = k["windows"](xpad, kernel, stride, dilation, out)  # (N, C, *out, *kernel), a view
     nd = len(kernel)
@@ -62,7 +52,7 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> tuple[Any, in
     (a fast copy for small images). The columns past each row's ``ow`` outputs hold wrapped-around inputs.
     Returns (N, groups, C/groups * prod(kernel), oh * wp) and wp."""
     _, (dh, dw), lo, hi, groups = cfg
-    xp = _xp(x)
+    xp = array_module(x)
     n, c, h, w = x.shape
     kh, kw = kernel
     hp, wp = h + lo[0] + hi[0], w + lo[1] + hi[1]
@@ -82,13 +72,13 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> tuple[Any, in
 
 def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple) -> Any:
     groups = cfg[4]
-    o = w.shape[0]
+    o, xp = w.shape[0], array_module(x)
     if _wide_ok(x, cfg):
         cols, wp = _im2col_wide(x, w.shape[2:], cfg, out)
-        y = _xp(x).matmul(w.reshape(groups, o // groups, -1), cols).reshape(x.shape[0], o, out[0], wp)[..., :out[1]]
-        return y + b.reshape(o, 1, 1) if b is not None else _xp(x).ascontiguousarray(y)
+        y = xp.matmul(w.reshape(groups, o // groups, -1), cols).reshape(x.shape[0], o, out[0], wp)[..., :out[1]]
+        return y + b.reshape(o, 1, 1) if b is not None else xp.ascontiguousarray(y)
     cols = _im2col(x, w.shape[2:], cfg, out)
-    y = _xp(x).matmul(w.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, L)
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, L)
     y = y.reshape((x.shape[0], o) + tuple(out))
     if b is not None:
         y += b.reshape((o,) + (1,) * len(out))
@@ -97,7 +87,7 @@ def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple) -> Any:
 
 def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple) -> Any:
     stride, dilation, lo, hi, groups = cfg
-    xp = _xp(gy)
+    xp = array_module(gy)
     n, o = gy.shape[:2]
     kernel, out = w.shape[2:], gy.shape[2:]
     c = w.shape[1] * groups
@@ -109,7 +99,7 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple) -> Any:
         cols = xp.matmul(wm, gy.reshape(n, groups, o // groups, -1))  # (N, groups, C/groups*K, L)
         cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
         target = xp.zeros((n, c) + padded, dtype=cols.dtype)
-        _kernels(gy)["fold_add"](target, cols, stride, dilation)
+        backend_for_array(gy).kernels["fold_add"](target, cols, stride, dilation)
     if any(lo) or any(hi):
         target = xp.ascontiguousarray(target[(...,) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))])
     if b is not None:
@@ -138,7 +128,7 @@ def _fold_rows(xp: Any, wm: Any, gy: Any, c: int, kernel: tuple, dilation: tuple
 
 
 def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple) -> Any:
-    xp, groups = _xp(x), cfg[4]
+    xp, groups = array_module(x), cfg[4]
     n, o = gy.shape[:2]
     # the wide grid's extra columns meet zero gradients, which needs finite inputs (0 * inf would be nan)
     if _wide_ok(x, cfg) and xp.isfinite(x).all():
@@ -218,25 +208,9 @@ class ConvWeightGrad(Op):
 
 
 # -- argument checks (PyTorch's messages) ------------------------------------------------------------
-_TYPE_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-
-def _type_name(t: Tensor) -> str:
-    return _TYPE_NAMES.get(str(t.dtype).replace("torch.", ""), str(t.dtype))
-
-
 def _tuple(value: Any, nd: int, what: str) -> tuple:
-    if isinstance(value, int):
-        return (value,) * nd
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * nd
-    if len(value) != nd:
-        raise RuntimeError(f"expected {what} to be a single integer value or a list of {nd} values to match the "
-                           f"convolution dimensions, but got {what}={list(value)}")
-    return value
+    return int_tuple(value, nd, lambda got: f"expected {what} to be a single integer value or a list of {nd} values "
+                                            f"to match the convolution dimensions, but got {what}={list(got)}")
 
 
 def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, name: str, stride: tuple,
@@ -248,10 +222,10 @@ def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, n
         raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
                            f"match the convolution dimensions, but got stride={list(stride)}")
     if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(weight)}")
+        raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(weight.dtype)}")
     if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_type_name(input).lower()}) and bias type ({_type_name(bias).lower()}) "
-                           "should be the same")
+        raise RuntimeError(f"Input type ({type_word(input.dtype).lower()}) and bias type "
+                           f"({type_word(bias.dtype).lower()}) should be the same")
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):

@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from disttorch._ops._util import self_xp
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 
 _from_array = Tensor._from_array
 
@@ -50,7 +50,7 @@ def _bshape(n: int, axis: int, ndim: int) -> list[int]:
 
 
 def _resample(x: Any, axes: Sequence[_Axis]) -> Any:
-    xp = self_xp(x)
+    xp = array_module(x)
     for ax in axes:
         out = None
         for idx, w in ax.taps:
@@ -63,7 +63,7 @@ def _resample(x: Any, axes: Sequence[_Axis]) -> Any:
 
 
 def _resample_adjoint(g: Any, axes: Sequence[_Axis]) -> Any:
-    xp = self_xp(g)
+    xp = array_module(g)
     for ax in reversed(axes):
         shape = list(g.shape)
         shape[ax.axis] = ax.n_in
@@ -102,7 +102,7 @@ class ConstantPad(Op):
     """Pad (or, for negative amounts, crop) each axis; ``pads`` holds (before, after) per axis."""
 
     def forward(self, x: Any) -> Any:
-        xp = self_xp(x)
+        xp = array_module(x)
         shape = tuple(n + a + b for n, (a, b) in zip(x.shape, self.pads))
         if any(s < 0 for s in shape):
             raise RuntimeError("narrow(): length must be non-negative.")
@@ -293,7 +293,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     x = tensor._data
     if x.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
-    xp = self_xp(x)
+    xp = array_module(x)
     if num_classes == -1:
         if x.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")

@@ -14,8 +14,7 @@ from typing import Any, Sequence
 from disttorch._tensor import Tensor
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
-
-from .conv import _xp
+from disttorch.backends import array_module
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
@@ -27,7 +26,7 @@ class Normalize(Op):
     save_inputs = True
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
-        xp = _xp(x)
+        xp = array_module(x)
         xs = x.reshape(self.stat_shape) if self.stat_shape is not None else x
         if self.stats is None:
             mean = xs.mean(axis=self.axes, keepdims=True)

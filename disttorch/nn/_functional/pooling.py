@@ -15,8 +15,9 @@ import numpy as np
 from disttorch._tensor import Tensor
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module, backend_for_array
 
-from .conv import _kernels, _xp
+from ._args import int_tuple
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
@@ -37,10 +38,10 @@ class FlatScatter(Op):
         size = math.prod(self.in_shape)
         self.g_shape = g.shape
         if self.unique and g.dtype.kind == "f":
-            out = _xp(g).zeros(size, g.dtype)
+            out = array_module(g).zeros(size, g.dtype)
             out[self.index.reshape(-1)] = (g + 0).reshape(-1)  # + 0: a -0.0 gradient lands as 0 + -0.0 = 0.0
             return out.reshape(self.in_shape)
-        return _kernels(g)["flat_index_add"](size, self.index, g, g.dtype).reshape(self.in_shape)
+        return backend_for_array(g).kernels["flat_index_add"](size, self.index, g, g.dtype).reshape(self.in_shape)
 
     def backward(self, grad: Tensor) -> Tensor:
         return FlatGather.apply(grad, index=self.index, out_shape=self.g_shape)
@@ -60,14 +61,7 @@ class FlatGather(Op):
 
 # -- shapes and checks -------------------------------------------------------------------------------------
 def _tuple(value: Any, nd: int, name: str) -> tuple:
-    if isinstance(value, int):
-        return (value,) * nd
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * nd
-    if len(value) != nd:
-        raise RuntimeError(f"{name} must either be a single int, or a tuple of {nd} ints")
-    return value
+    return int_tuple(value, nd, lambda got: f"{name} must either be a single int, or a tuple of {nd} ints")
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any, dilation: Any, nd: int, fn: str) -> tuple:
@@ -128,7 +122,7 @@ def _lowest(dtype: Any) -> Any:
 def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
     """Max and (flat, within-window) argmax of v (B, *out, *kernel), an integer array to index with; ties go
     to the first maximum and a NaN wins (the last one), as in PyTorch."""
-    xp = _xp(v)
+    xp = array_module(v)
     kernel = v.shape[v.ndim - nd:]
     offsets = [(Ellipsis,) + o for o in itertools.product(*(range(k) for k in kernel))]
     best = v[offsets[0]].copy()
@@ -155,7 +149,7 @@ class MaxPool(Op):
     nondiff_outputs = (1,)
 
     def forward(self, x: Any) -> tuple[Any, Any]:
-        xp, k = _xp(x), _kernels(x)
+        xp, k = array_module(x), backend_for_array(x).kernels
         nd = len(self.kernel)
         sp, lead = x.shape[-nd:], x.shape[:-nd]
         xf = x.reshape((-1,) + sp)
@@ -249,7 +243,7 @@ class AvgPool(Op):
     """y = window sums / divisor; its adjoint spreads grad / divisor back over each window."""
 
     def forward(self, x: Any) -> Any:
-        k = _kernels(x)
+        k = backend_for_array(x).kernels
         nd = len(self.kernel)
         sp, lead = x.shape[-nd:], x.shape[:-nd]
         self.in_shape = x.shape
@@ -275,7 +269,7 @@ class AvgPool(Op):
 
 class AvgPoolAdjoint(Op):
     def forward(self, g: Any) -> Any:
-        xp, k = _xp(g), _kernels(g)
+        xp, k = array_module(g), backend_for_array(g).kernels
         nd = len(self.kernel)
         sp = self.in_shape[-nd:]
         gd = g.reshape((-1,) + self.out) / self.divisor
@@ -388,7 +382,7 @@ class AdaptiveMaxPool(Op):
     nondiff_outputs = (1,)
 
     def forward(self, x: Any) -> tuple[Any, Any]:
-        xp, k = _xp(x), _kernels(x)
+        xp, k = array_module(x), backend_for_array(x).kernels
         nd = len(self.out)
         sp, lead = x.shape[-nd:], x.shape[:-nd]
         xf = x.reshape((-1,) + sp)

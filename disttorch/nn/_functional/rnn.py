@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from disttorch._ops._util import self_xp
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 from disttorch.nn._functional.linear import linear
 
 __all__: list = []  # internal: the layers in nn/modules/rnn.py are the public face
@@ -43,7 +43,7 @@ class RnnLayer(Op):
     save_inputs = True
 
     def forward(self, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any, w_hr: Any) -> tuple:
-        xp = self._xp = self_xp(x)
+        xp = self._xp = array_module(x)
         mode = self.mode
         lstm, gru = mode == "LSTM", mode == "GRU"
         G = w_ih.shape[0]

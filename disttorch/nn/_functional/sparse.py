@@ -9,8 +9,7 @@ from disttorch._ops.creation import zeros
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import no_grad
 from disttorch.autograd.graph import Op
-
-from .conv import _kernels, _xp
+from disttorch.backends import array_module, backend_for_array
 
 __all__ = ["embedding", "embedding_bag"]
 
@@ -33,14 +32,14 @@ class Embedding(Op):
 
 class EmbeddingGrad(Op):
     def forward(self, g: Any) -> Any:
-        xp = _xp(g)
+        xp = array_module(g)
         dim = g.shape[-1]
         flat, rows = self.index.reshape(-1), g.reshape(-1, dim)
         factor = self._factor(xp, flat, g.dtype)
         if factor is not None:
             rows = rows * factor[:, None]
         out = xp.zeros((self.num, dim), dtype=g.dtype)
-        return _kernels(g)["scatter_add"](out, flat, rows)
+        return backend_for_array(g).kernels["scatter_add"](out, flat, rows)
 
     def _factor(self, xp: Any, flat: Any, dtype: Any) -> Any:
         """Per-position weight: 0 at padding_idx, 1/count with scale_grad_by_freq, else None."""
@@ -82,7 +81,7 @@ def _padding_idx(padding_idx: int | None, num: int) -> int:
 
 def _renorm_(weight: Tensor, index: Any, max_norm: float, norm_type: float) -> None:
     """Rescale (in place, without a graph) the rows ``index`` refers to so their norm is at most max_norm."""
-    xp = _xp(weight._data)
+    xp = array_module(weight._data)
     rows = xp.unique(index.reshape(-1))
     w = weight._data
     norms = xp.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
@@ -111,7 +110,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
                   padding_idx: int | None = None) -> Tensor:
     index = _check_indices(input, "embedding_bag")
-    xp = _xp(index)
+    xp = array_module(index)
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
     if per_sample_weights is not None:

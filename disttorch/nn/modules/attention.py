@@ -11,7 +11,7 @@ from disttorch.nn import init
 from disttorch.nn._functional.attention import _multi_head_attention
 from disttorch.nn.modules.linear import Linear
 from disttorch.nn.modules.module import Module
-from disttorch.nn.parameter import Parameter
+from disttorch.nn.parameter import Parameter, optional_parameter
 
 __all__ = ["MultiheadAttention"]
 
@@ -53,10 +53,7 @@ class MultiheadAttention(Module):
             self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, **kw))
             self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, **kw))
             self.register_parameter("in_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(empty(3 * embed_dim, **kw))
-        else:
-            self.register_parameter("in_proj_bias", None)
+        optional_parameter(self, "in_proj_bias", bias, 3 * embed_dim, **kw)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
         if add_bias_kv:
             self.bias_k = Parameter(empty(1, 1, embed_dim, **kw))

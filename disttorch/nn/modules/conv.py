@@ -8,7 +8,7 @@ from disttorch._tensor import Tensor
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn.modules.module import Module
-from disttorch.nn.parameter import Parameter
+from disttorch.nn.parameter import Parameter, optional_parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
@@ -63,10 +63,7 @@ class _ConvNd(Module):
         shape = ((in_channels, out_channels // groups) if self.transposed else
                  (out_channels, in_channels // groups)) + kernel_size
         self.weight = Parameter(empty(*shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        optional_parameter(self, "bias", bias, out_channels, device=device, dtype=dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

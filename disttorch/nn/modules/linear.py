@@ -9,7 +9,7 @@ from disttorch._tensor import Tensor
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn.modules.module import Module
-from disttorch.nn.parameter import Parameter
+from disttorch.nn.parameter import Parameter, optional_parameter
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -31,10 +31,7 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        optional_parameter(self, "bias", bias, out_features, device=device, dtype=dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -57,10 +54,7 @@ class Bilinear(Module):
         self.in2_features = in2_features
         self.out_features = out_features
         self.weight = Parameter(empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        optional_parameter(self, "bias", bias, out_features, device=device, dtype=dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from disttorch._tensor import Tensor
 from disttorch.nn import functional as F
-from disttorch.nn._functional.loss import _legacy_reduction
+from disttorch.nn._functional.loss_reduction import _legacy_reduction
 from disttorch.nn.modules.module import Module
 
 __all__ = [

@@ -5,12 +5,12 @@ import warnings
 from typing import Any, Sequence
 
 from disttorch import _dtype as D
-from disttorch._ops.creation import empty, ones, tensor, zeros
+from disttorch._ops.creation import ones, tensor, zeros
 from disttorch._tensor import Tensor
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn.modules.module import Module
-from disttorch.nn.parameter import Parameter
+from disttorch.nn.parameter import optional_parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
            "LayerNorm", "GroupNorm"]
@@ -19,15 +19,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
 def _register_affine(module: Module, affine: bool, bias: bool, shape: tuple[int, ...], device: Any,
                      dtype: Any) -> None:
     """Register ``weight`` and ``bias`` of the given shape, or None for those the flags turn off."""
-    if affine:
-        module.weight = Parameter(empty(*shape, device=device, dtype=dtype))
-        if bias:
-            module.bias = Parameter(empty(*shape, device=device, dtype=dtype))
-        else:
-            module.register_parameter("bias", None)
-    else:
-        module.register_parameter("weight", None)
-        module.register_parameter("bias", None)
+    optional_parameter(module, "weight", affine, *shape, device=device, dtype=dtype)
+    optional_parameter(module, "bias", affine and bias, *shape, device=device, dtype=dtype)
 
 
 def _reset_affine(module: Module) -> None:

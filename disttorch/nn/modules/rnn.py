@@ -11,7 +11,7 @@ from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import no_grad
 from disttorch.nn._functional import rnn as R
 from disttorch.nn.modules.module import Module
-from disttorch.nn.parameter import Parameter
+from disttorch.nn.parameter import Parameter, optional_parameter
 from disttorch.nn.utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -324,12 +324,8 @@ class RNNCellBase(Module):
         self.bias = bias
         self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, **kw))
         self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, **kw))
-        if bias:
-            self.bias_ih = Parameter(empty(num_chunks * hidden_size, **kw))
-            self.bias_hh = Parameter(empty(num_chunks * hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        optional_parameter(self, "bias_ih", bias, num_chunks * hidden_size, **kw)
+        optional_parameter(self, "bias_hh", bias, num_chunks * hidden_size, **kw)
         self.reset_parameters()
 
     def extra_repr(self) -> str:
