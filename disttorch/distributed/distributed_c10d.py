@@ -19,9 +19,10 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch._tensor import Tensor
+from disttorch.backends import backend_for_array
 from disttorch.collectives.base import Communicator, ReduceOp
 from disttorch.collectives.base import Work as _RawWork
-from disttorch.collectives.single import SingleCommunicator
+from disttorch.collectives.registry import communicator_available, make_communicator
 
 __all__ = [
     "Backend", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
@@ -69,15 +70,16 @@ class Backend(str):
 
 
 class ProcessGroup:
-    """A group of ranks. ``comm`` moves host (numpy) arrays; cuda arrays go to a per-device NCCL communicator
-    made on first use when the group uses NCCL, else to ``comm`` too."""
+    """A group of ranks. ``comm`` (the host communicator) moves host arrays; when the group has a device
+    communicator (``device_communicator``: a name in the communicator registry, e.g. ``"nccl"``), an array on
+    device N goes to that communicator for device N, made on first use."""
 
-    def __init__(self, comm: Communicator, backend: str, timeout: float, use_nccl: bool) -> None:
+    def __init__(self, comm: Communicator, backend: str, timeout: float, device_communicator: str | None) -> None:
         self.comm = comm
         self.backend = backend
         self.timeout = timeout
         self.ranks = list(comm.world_ranks)
-        self._use_nccl = use_nccl and comm.size > 1
+        self.device_communicator = device_communicator if comm.size > 1 else None
         self._device_comms: dict[int, Communicator] = {}
 
     def rank(self) -> int:
@@ -90,15 +92,17 @@ class ProcessGroup:
         return self.backend
 
     def communicator_for(self, array: Any) -> Communicator:
-        """The communicator that moves ``array`` (numpy: the host one; cupy: NCCL when used)."""
-        if isinstance(array, np.ndarray) or not self._use_nccl:
+        """The one dispatch rule: which communicator moves ``array``. Host arrays (those whose backend gives no
+        device index), and every array of a group without a device communicator, go to the host communicator;
+        an array on device N goes to the group's device communicator for N."""
+        if self.device_communicator is None or type(array) is np.ndarray:  # the common case, no lookup
             return self.comm
-        device = int(array.device.id)
+        device = backend_for_array(array).device_index(array)
+        if device is None:
+            return self.comm
         comm = self._device_comms.get(device)
         if comm is None:
-            from disttorch.collectives.nccl import NCCLCommunicator
-
-            comm = NCCLCommunicator(self.comm, device, self.timeout, getattr(self.comm, "debug", False))
+            comm = make_communicator(self.device_communicator, host=self.comm, device=device, timeout=self.timeout)
             self._device_comms[device] = comm
         return comm
 
@@ -350,14 +354,6 @@ def _env_int(names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _mpi_importable() -> bool:
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # -- availability ----------------------------------------------------------------------------------------
 def is_available() -> bool:
     return True
@@ -368,13 +364,11 @@ def is_initialized() -> bool:
 
 
 def is_mpi_available() -> bool:
-    return _mpi_importable()
+    return communicator_available("mpi")
 
 
 def is_nccl_available() -> bool:
-    from disttorch.collectives.nccl import nccl_available
-
-    return nccl_available()
+    return communicator_available("nccl")
 
 
 def is_gloo_available() -> bool:
@@ -403,9 +397,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         name = "nccl" if pairs.get("cuda") == "nccl" else pairs.get("cpu", "mpi")
     use_nccl = False
     if name == "nccl" or name is None:
-        from disttorch.collectives.nccl import nccl_available
-
-        use_nccl = nccl_available()
+        use_nccl = communicator_available("nccl")
         if name == "nccl" and not use_nccl:
             raise RuntimeError("Distributed package doesn't have NCCL built in: backend 'nccl' needs cupy with NCCL "
                                "support and a visible CUDA device")
@@ -423,7 +415,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if rank not in (-1, None) and rank != comm.rank:
         raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {comm.rank}")
     label = name or ("nccl" if use_nccl and comm.size > 1 else "mpi" if comm.name == "mpi" else "gloo")
-    pg = ProcessGroup(comm, label, seconds, use_nccl)
+    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
     _state.default, _state.groups = pg, [pg]
     _state.local = comm.local_rank() if comm.size > 1 else (_env_int(_LOCAL_RANK_ENV) or 0,
                                                              _env_int(_LOCAL_SIZE_ENV) or 1)
@@ -433,21 +425,19 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 
 def _world_communicator(name: str | None, seconds: float, world_size: int) -> Communicator:
     if name == "mpi" or _launched_by_mpi():
-        if _mpi_importable():
-            from disttorch.collectives.mpi import MPICommunicator
-
-            return MPICommunicator(timeout=seconds)
+        if communicator_available("mpi"):
+            return make_communicator("mpi", timeout=seconds)
         size = _env_int(_SIZE_ENV) or 1
         if name == "mpi" or size > 1:
             raise RuntimeError(f"this process was started by an MPI launcher ({size} ranks) or asked for backend "
                                f"'mpi', but mpi4py is not installed: pip install mpi4py (or disttorch[mpi])")
-        return SingleCommunicator(timeout=seconds)
+        return make_communicator("single", timeout=seconds)
     size = world_size if world_size not in (-1, None) else int(os.environ.get("WORLD_SIZE", "1") or 1)
     if size > 1:
         raise RuntimeError(f"a world of {size} processes was asked for, but this process was not started by an MPI "
                            f"launcher: disttorch connects ranks through MPI; start the script with "
                            f"`mpiexec -n {size} python script.py` (or disttorchrun --nproc-per-node {size} script.py)")
-    return SingleCommunicator(timeout=seconds)
+    return make_communicator("single", timeout=seconds)
 
 
 def _install_fail_fast(comm: Communicator) -> None:
@@ -521,7 +511,7 @@ def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, 
     if comm is None:
         return GroupMember.NON_GROUP_MEMBER
     comm.timeout = seconds
-    pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world._use_nccl)
+    pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
     _state.groups.append(pg)
     return pg
 
@@ -608,8 +598,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None, async_
     if op.__class__ is not ReduceOp:
         op = _op(op)
     arr = tensor._data
-    comm = pg.comm if not pg._use_nccl or isinstance(arr, np.ndarray) else pg.communicator_for(arr)
-    raw = comm.all_reduce(arr, op, async_op)
+    raw = pg.communicator_for(arr).all_reduce(arr, op, async_op)
     tensor._version[0] += 1  # inline: the hot path of DDP-style code
     return Work(raw, result=[tensor]) if async_op else None
 
@@ -969,33 +958,12 @@ def _get_default_group() -> ProcessGroup:
     return _default_group()
 
 
+def _get_communicator(group: Any = None) -> Any:
+    """The :class:`GroupCommunicator` (raw-array collectives) of ``group`` (None: the default group; None on a
+    non-member)."""
+    from .group_communicator import GroupCommunicator
 
-class _Dispatching:
-    """A communicator facade for a group that moves cuda arrays through NCCL: each call goes to the
-    communicator for its first array argument; everything else to the host communicator."""
-
-    def __init__(self, pg: ProcessGroup) -> None:
-        self._pg = pg
-        self.rank, self.size, self.world_ranks, self.name = pg.comm.rank, pg.comm.size, pg.comm.world_ranks, "dispatch"
-
-    def __getattr__(self, name: str) -> Any:
-        host = getattr(self._pg.comm, name)
-        if name not in ("all_reduce", "reduce", "reduce_scatter", "broadcast", "all_gather", "gather", "scatter",
-                        "all_to_all", "all_to_all_v", "send", "recv", "isend", "irecv"):
-            return host
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            array = next((a for a in args if a is not None and hasattr(a, "dtype")), None)
-            comm = self._pg.communicator_for(array) if array is not None else self._pg.comm
-            return getattr(comm, name)(*args, **kwargs)
-        return call
-
-
-def _get_communicator(group: Any = None) -> Communicator | None:
-    """The raw-array communicator of ``group`` (None: the default group; None on a non-member), for code that
-    works on arrays (DDP, SyncBatchNorm): ``comm.all_reduce(array, ReduceOp.SUM, async_op=True)``,
-    ``comm.poll()``."""
     pg = _default_group() if group is None else group
     if not isinstance(pg, ProcessGroup):
         return None
-    return _Dispatching(pg) if pg._use_nccl else pg.comm  # type: ignore[return-value]
+    return GroupCommunicator(pg)
