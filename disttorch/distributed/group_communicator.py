@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from disttorch.collectives.base import Communicator, ReduceOp, Work
 
-from .distributed_c10d import ProcessGroup, _default_group
+from .process_group import ProcessGroup, _default_group
 
 __all__ = ["GroupCommunicator"]
 
@@ -111,3 +111,11 @@ class GroupCommunicator:
 
     def __repr__(self) -> str:
         return f"GroupCommunicator({self.group!r})"
+
+
+def _get_communicator(group: Any = None) -> GroupCommunicator | None:
+    """The :class:`GroupCommunicator` of ``group`` (None: the default group); None on a non-member."""
+    pg = _default_group() if group is None else group
+    if not isinstance(pg, ProcessGroup):
+        return None
+    return GroupCommunicator(pg)
