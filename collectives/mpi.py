@@ -26,10 +26,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import CollectiveError, Communicator, ReduceOp, Work, check_reduce
+from .base import CollectiveError, Communicator, ReduceOp, Work, as_bytes, check_reduce
 from .mpi_checks import ArgumentChecks
 from .mpi_staging import HostStaging
-from .mpi_staging import as_bytes as _bytes
 
 MPI: Any = None
 _OPS: dict = {}
@@ -240,7 +239,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self._begin("broadcast", array, root=root)
         is_root = self.rank == root
         buf, back = self._view(array, read=is_root)
-        data = _bytes(buf)
+        data = as_bytes(buf)
         comm = self._comm
         return self._launch("broadcast", lambda: comm.Bcast(data, root), lambda: comm.Ibcast(data, root),
                             None if is_root else back, async_op, buf)
@@ -250,7 +249,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self._expect("all_gather", output, (self.size, *array.shape), array.dtype)
         send, _ = self._view(array)
         recv, back = self._view(output, read=False)
-        sdata, rdata = _bytes(send), _bytes(recv)
+        sdata, rdata = as_bytes(send), as_bytes(recv)
         comm = self._comm
         return self._launch("all_gather", lambda: comm.Allgather(sdata, rdata),
                             lambda: comm.Iallgather(sdata, rdata), back, async_op, (send, recv))
@@ -259,12 +258,12 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self._check_root("gather", root)
         self._begin("gather", array, root=root)
         send, _ = self._view(array)
-        sdata = _bytes(send)
+        sdata = as_bytes(send)
         recv = back = rdata = None
         if self.rank == root:
             self._expect("gather", output, (self.size, *array.shape), array.dtype)
             recv, back = self._view(output, read=False)
-            rdata = _bytes(recv)
+            rdata = as_bytes(recv)
         comm = self._comm
         return self._launch("gather", lambda: comm.Gather(sdata, rdata, root),
                             lambda: comm.Igather(sdata, rdata, root), back, async_op, (send, recv))
@@ -276,9 +275,9 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         if self.rank == root:
             self._expect("scatter", inputs, (self.size, *output.shape), output.dtype)
             send, _ = self._view(inputs)
-            sdata = _bytes(send)
+            sdata = as_bytes(send)
         recv, back = self._view(output, read=False)
-        rdata = _bytes(recv)
+        rdata = as_bytes(recv)
         comm = self._comm
         return self._launch("scatter", lambda: comm.Scatter(sdata, rdata, root),
                             lambda: comm.Iscatter(sdata, rdata, root), back, async_op, (send, recv))
@@ -291,7 +290,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self._expect("all_to_all", output, inputs.shape, inputs.dtype)
         send, _ = self._view(inputs)
         recv, back = self._view(output, read=False)
-        sdata, rdata = _bytes(send), _bytes(recv)
+        sdata, rdata = as_bytes(send), as_bytes(recv)
         comm = self._comm
         return self._launch("all_to_all", lambda: comm.Alltoall(sdata, rdata),
                             lambda: comm.Ialltoall(sdata, rdata), back, async_op, (send, recv))
@@ -314,8 +313,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         rdispl = [0, *np.cumsum(rcounts)[:-1].tolist()]
         send, _ = self._view(inputs)
         recv, back = self._view(output, read=False)
-        smsg = [_bytes(send), (scounts, sdispl), MPI.BYTE]
-        rmsg = [_bytes(recv), (rcounts, rdispl), MPI.BYTE]
+        smsg = [as_bytes(send), (scounts, sdispl), MPI.BYTE]
+        rmsg = [as_bytes(recv), (rcounts, rdispl), MPI.BYTE]
         comm = self._comm
         return self._launch("all_to_all", lambda: comm.Alltoallv(smsg, rmsg),
                             lambda: comm.Ialltoallv(smsg, rmsg), back, async_op, (send, recv))
@@ -366,7 +365,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     def send(self, array: Any, dst: int, tag: int = 0) -> None:
         buf, _ = self._view(array)
         try:
-            self._comm.Send(_bytes(buf), dst, tag)
+            self._comm.Send(as_bytes(buf), dst, tag)
         except MPI.Exception as exc:
             raise CollectiveError(f"send to rank {dst} failed on rank {self._me}: {exc}") from exc
 
@@ -374,7 +373,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         buf, back = self._view(array, read=False)
         status = MPI.Status()
         try:
-            self._comm.Recv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
+            self._comm.Recv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
         except MPI.Exception as exc:
             raise CollectiveError(f"recv on rank {self._me} failed: {exc}") from exc
         if back is not None:
@@ -383,11 +382,11 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def isend(self, array: Any, dst: int, tag: int = 0) -> Work:
         buf, _ = self._view(array)
-        return MPIWork(self, self._comm.Isend(_bytes(buf), dst, tag), None, f"isend to rank {dst}", buf)
+        return MPIWork(self, self._comm.Isend(as_bytes(buf), dst, tag), None, f"isend to rank {dst}", buf)
 
     def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
         buf, back = self._view(array, read=False)
-        request = self._comm.Irecv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
+        request = self._comm.Irecv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
         return MPIWork(self, request, back, "irecv", buf, status=MPI.Status())
 
     # -- objects ---------------------------------------------------------------------------------------

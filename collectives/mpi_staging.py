@@ -21,11 +21,6 @@ from .base import ReduceOp, check_reduce
 _POOLED = 8  # page-locked buffers a communicator keeps for reuse
 
 
-def as_bytes(buf: Any) -> Any:
-    """A contiguous array seen as flat bytes (any dtype, including bfloat16 and 0-d)."""
-    return buf.reshape(-1).view(np.uint8)
-
-
 def _is_half(dtype: Any) -> bool:
     return dtype.char == "e" or dtype.name == "bfloat16"
 
