@@ -26,9 +26,9 @@ def _is_half(dtype: Any) -> bool:
 
 
 class HostStaging:
-    """Buffer handling of :class:`~disttorch.collectives.mpi.MPICommunicator`. It provides ``size``, the
-    ``_pinned`` pool (a list of flat uint8 buffers), ``_device_aware()``, and the MPI ops of a reduction
-    (``_mpi_op``)."""
+    """Buffer handling, mixed into :class:`~disttorch.collectives.mpi.MPICommunicator`, which provides ``size``,
+    the ``_pinned`` pool (a list of flat uint8 buffers), ``_device_aware()`` and ``_mpi_op()`` (the MPI op of a
+    reduction)."""
 
     size: int
     _pinned: list
