@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import numpy as np
+
 
 class Backend:
     """One array library serving one device type.
@@ -70,6 +72,24 @@ class Backend:
 
     def empty_cache(self) -> None:
         """Give cached, unused memory back to the device."""
+
+    def synchronize_stream(self) -> None:
+        """Wait for the work queued on the current stream (nothing to wait for without streams)."""
+        return None
+
+    # -- host staging (communicators that move device arrays through host memory) -------------------
+    def pinned_buffer(self, nbytes: int) -> Any:
+        """A flat uint8 numpy array of ``nbytes`` that copies to and from the device are fastest with
+        (page-locked memory where the device has it)."""
+        return np.empty(nbytes, np.uint8)
+
+    def copy_to_host(self, arr: Any, out: Any) -> None:
+        """Copy ``arr`` into the numpy array ``out`` (same shape and dtype)."""
+        np.copyto(out, self.to_numpy(arr))
+
+    def copy_from_host(self, out: Any, host: Any) -> None:
+        """Copy the numpy array ``host`` into ``out`` (same shape and dtype); ``host`` may be reused after."""
+        out[...] = self.asarray(host, device_index=self.device_index(out))
 
     # -- randomness ---------------------------------------------------------------------------
     def generator(self, seed: int) -> Any:

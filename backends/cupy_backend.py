@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import kernels_xp
 from .base import Backend
 
@@ -123,6 +125,25 @@ class CupyBackend(Backend):
 
     def empty_cache(self) -> None:
         self._load().get_default_memory_pool().free_all_blocks()
+
+    def synchronize_stream(self) -> None:
+        self._load().cuda.get_current_stream().synchronize()
+
+    def pinned_buffer(self, nbytes: int) -> Any:
+        return np.frombuffer(self._load().cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
+
+    def copy_to_host(self, arr: Any, out: Any) -> None:
+        cupy = self._load()
+        if arr.flags.c_contiguous:
+            cupy.asnumpy(arr, out=out)
+        else:
+            np.copyto(out, cupy.asnumpy(arr))
+
+    def copy_from_host(self, out: Any, host: Any) -> None:
+        cupy = self._load()
+        with cupy.cuda.Device(self.device_index(out)):
+            out[...] = cupy.asarray(host)
+            cupy.cuda.get_current_stream().synchronize()  # a pinned ``host`` is read asynchronously
 
     def generator(self, seed: int) -> Any:
         return self._load().random.Generator(self._cupy.random.XORWOW(seed))

@@ -175,6 +175,11 @@ def torch_type_name(dtype: Any) -> str:
     return _TORCH_NAMES.get(str(dtype), str(dtype))
 
 
+def as_bytes(buf: Any) -> Any:
+    """A contiguous array (numpy or device) seen as flat bytes (any dtype, including bfloat16 and 0-d)."""
+    return buf.reshape(-1).view("uint8")
+
+
 _SUM, _AVG = ReduceOp.SUM, ReduceOp.AVG
 _BITWISE = frozenset((ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR))
 

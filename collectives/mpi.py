@@ -6,15 +6,15 @@
 * float16 and bfloat16 are reduced in a float32 temporary (MPI has no portable half-precision SUM) and cast
   back; data movement (broadcast, gathers, all-to-all, send/recv) moves raw bytes, so any dtype works.
 * AVG is SUM followed by a division by the group size (integer AVG raises like PyTorch).
-* cupy arrays go to MPI directly when the MPI is CUDA-aware (``DISTTORCH_CUDA_AWARE_MPI=1`` to assert it),
-  otherwise they are staged through pinned host memory.
+* Device arrays (cupy) go to MPI directly when the MPI is CUDA-aware (``DISTTORCH_CUDA_AWARE_MPI=1`` to assert
+  it), otherwise they are staged through pinned host memory (:mod:`.mpi_staging`).
 * ``async_op=True`` uses the nonblocking ``I*`` form and returns an :class:`MPIWork`; :meth:`poll` drives
   MPI's progress for all outstanding collectives (MPICH advances them only inside MPI calls).
 * Argument checks: the first collective of each kind, and every collective in debug mode
   (``DISTTORCH_DEBUG=DETAIL`` or ``TORCH_DISTRIBUTED_DEBUG=DETAIL``), first all-gathers a small fingerprint
   (collective, dtype, shape, reduce op, root, sequence number) and raises :class:`CollectiveError` naming the
   ranks that disagree. In debug mode blocking collectives also poll with the group's timeout, so a hang becomes
-  a CollectiveError naming the collective and the time waited.
+  a CollectiveError naming the collective and the time waited (:mod:`.mpi_checks`).
 """
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .base import CollectiveError, Communicator, ReduceOp, Work, check_reduce
+from .base import CollectiveError, Communicator, ReduceOp, Work, as_bytes, check_reduce
+from .mpi_checks import ArgumentChecks
+from .mpi_staging import HostStaging
 
 MPI: Any = None
 _OPS: dict = {}
 _BOOL_OPS: dict = {}
-_FP_BYTES = 256  # bytes per rank of a collective's fingerprint
 _TAG_BARRIER = 0x4D42
 
 
@@ -72,38 +73,15 @@ def cuda_aware() -> bool:
     return False
 
 
-def _bytes(buf: Any) -> Any:
-    """A contiguous array seen as flat bytes (any dtype, including bfloat16 and 0-d)."""
-    return buf.reshape(-1).view(np.uint8)
-
-
-def _is_half(dtype: Any) -> bool:
-    return dtype.char == "e" or dtype.name == "bfloat16"
-
-
-def _chain(*steps: Callable[[], Any] | None) -> Callable[[], None] | None:
-    steps = tuple(s for s in steps if s is not None)
-    if not steps:
-        return None
-    if len(steps) == 1:
-        return steps[0]  # type: ignore[return-value]
-
-    def run() -> None:
-        for step in steps:
-            step()
-    return run
-
-
 class MPIWork(Work):
     """A nonblocking MPI operation; ``post`` (copy-back, cast, AVG division) runs once when it completes."""
 
-    __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result", "_collective")
+    __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result")
 
     def __init__(self, owner: MPICommunicator, request: Any, post: Callable[[], None] | None, what: str,
-                 keep: Any = None, status: Any = None, collective: bool = True) -> None:
+                 keep: Any = None, status: Any = None) -> None:
         self._owner, self._request, self._post, self._what = owner, request, post, what
         self._keep, self._status, self._done, self._result = keep, status, False, None
-        self._collective = collective
 
     def is_completed(self) -> bool:
         if self._done:
@@ -144,7 +122,7 @@ class MPIWork(Work):
         self._keep = self._post = None
 
 
-class MPICommunicator(Communicator):
+class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     """A group of MPI ranks (``MPI.COMM_WORLD`` by default, duplicated so user traffic never mixes with ours)."""
 
     name = "mpi"
@@ -195,164 +173,17 @@ class MPICommunicator(Communicator):
             post()
         return None
 
-    def _wait_polling(self, request: Any, timeout: float, what: str, status: Any = None) -> None:
-        start = time.perf_counter()
-        deadline = start + timeout
-        spins = 0
-        while not (request.Test(status) if status is not None else request.Test()):
-            spins += 1
-            if spins & 63 == 0:
-                now = time.perf_counter()
-                if now > deadline:
-                    raise CollectiveError(
-                        f"{what} timed out on rank {self._me} after {now - start:.1f} s (timeout {timeout:g} s): "
-                        f"not every rank of the group {list(self.world_ranks)} joined it; one may be stuck, have "
-                        f"crashed or have called a different collective")
-                time.sleep(0 if spins < 4096 else 1e-4)
-
-    def _agree(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
-               shape: bool = True) -> None:
-        """All-gather this collective's fingerprint; raise naming the ranks when they disagree."""
-        fields = [what]
-        if array is not None:
-            fields.append(f"dtype={array.dtype}")
-            if shape:
-                fields.append(f"shape={tuple(array.shape)}")
-        if op is not None:
-            fields.append(f"op={op.name}")
-        if root is not None:
-            fields.append(f"root={self.world_ranks[root] if 0 <= root < self.size else root}")
-        fields.append(f"sequence number={self._seq}")
-        mine = np.zeros(_FP_BYTES, np.uint8)
-        data = "\x1f".join(fields).encode()[:_FP_BYTES]
-        mine[:len(data)] = np.frombuffer(data, np.uint8)
-        gathered = np.empty((self.size, _FP_BYTES), np.uint8)
-        request = self._ctl.Iallgather(mine, gathered)
-        if self._enforce:
-            self._wait_polling(request, self.timeout, f"{what} (argument check)")  # type: ignore[arg-type]
-        else:
-            request.Wait()
-        prints = [bytes(row).rstrip(b"\0").decode(errors="replace") for row in gathered]
-        if len(set(prints)) > 1:
-            raise CollectiveError(self._mismatch(prints))
-
-    def _mismatch(self, prints: list[str]) -> str:
-        groups: dict[str, list[int]] = {}
-        for r, fp in enumerate(prints):
-            groups.setdefault(fp, []).append(self.world_ranks[r])
-
-        def call(fp: str) -> str:
-            name, *args = fp.split("\x1f")
-            return f"{name}({', '.join(args)})"
-
-        def who(ranks: list[int]) -> str:
-            return f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {', '.join(map(str, ranks))}"
-
-        parts = [f"{who(ranks)} {'is' if len(ranks) == 1 else 'are'} running {call(fp)}"
-                 for fp, ranks in groups.items()]
-        split = [fp.split("\x1f") for fp in groups]
-        keys = {}
-        for fields in split:
-            keys[fields[0]] = None
-            for f in fields[1:]:
-                keys.setdefault(f.split("=")[0], None)
-        differ = [k for k in keys if k in ("dtype", "shape", "op", "root", "sequence number")
-                  and len({next((f for f in fs if f.startswith(k + "=")), None) for fs in split}) > 1]
-        if len({fs[0] for fs in split}) > 1:
-            differ.insert(0, "collective")
-        return ("Detected mismatch between collectives on ranks: " + "; but ".join(parts)
-                + (f" (they differ in {', '.join(differ)})" if differ else ""))
-
     def _device_aware(self) -> bool:
         if self._cuda_aware is None:
             self._cuda_aware = cuda_aware()
         return self._cuda_aware
 
-    def _view(self, arr: Any, read: bool = True) -> tuple[Any, Callable[[], None] | None]:
-        """(buf, back): C-contiguous memory MPI can use for ``arr`` and a function writing it back (None
-        when ``buf`` is ``arr``'s own memory). ``read=False`` skips copying the current contents."""
-        if isinstance(arr, np.ndarray):
-            if arr.flags.c_contiguous:
-                return arr, None
-            buf = np.ascontiguousarray(arr) if read else np.empty(arr.shape, arr.dtype)
-            return buf, lambda: np.copyto(arr, buf)
-        import cupy
-
-        if self._device_aware():
-            buf = arr if arr.flags.c_contiguous else cupy.ascontiguousarray(arr)
-            cupy.cuda.get_current_stream().synchronize()  # MPI touches the memory outside any CUDA stream
-            if buf is arr:
-                return arr, None
-
-            def back_device() -> None:
-                arr[...] = buf
-            return buf, back_device
-        host = self._pinned_empty(arr.shape, arr.dtype)
-        if read and arr.flags.c_contiguous:
-            cupy.asnumpy(arr, out=host)
-        elif read:
-            np.copyto(host, cupy.asnumpy(arr))
-
-        def back_host() -> None:
-            arr[...] = cupy.asarray(host)
-            cupy.cuda.get_current_stream().synchronize()  # the copy has read ``host`` before it is reused
-            self._release_pinned(host)
-        return host, back_host
-
-    def _pinned_empty(self, shape: tuple, dtype: Any) -> np.ndarray:
-        import cupy
-
-        nbytes = max(1, int(math.prod(shape)) * np.dtype(dtype).itemsize)
-        for i, mem in enumerate(self._pinned):
-            if mem.size() >= nbytes:
-                del self._pinned[i]
-                break
-        else:
-            mem = cupy.cuda.alloc_pinned_memory(nbytes)
-        out = np.frombuffer(mem, np.uint8, nbytes)[:int(math.prod(shape)) * np.dtype(dtype).itemsize]
-        out = out.view(dtype).reshape(shape)
-        out._disttorch_pinned = mem  # type: ignore[attr-defined]
-        return out
-
-    def _release_pinned(self, host: np.ndarray) -> None:
-        mem = getattr(host, "_disttorch_pinned", None)
-        if mem is not None and len(self._pinned) < 8:
-            self._pinned.append(mem)
-
-    def _reduce_buffer(self, arr: Any, op: ReduceOp, write: bool = True) -> tuple[Any, Any, Callable | None]:
-        """(buf, mpi_op, post) for reducing ``arr``: ``buf`` is contiguous, of a type MPI reduces, and
-        ``post`` (AVG division, cast back, copy back) makes ``arr`` hold the result."""
-        check_reduce(arr.dtype, op)
-        buf, back = self._view(arr)
-        wide = buf.astype(np.float32) if _is_half(buf.dtype) else None
-        red = buf if wide is None else wide
-        mpi_op = _BOOL_OPS[op] if arr.dtype.kind == "b" else _OPS[op]
-        avg = op is ReduceOp.AVG
-        if not write or (wide is None and back is None and not avg):
-            return red, mpi_op, None
-        size = self.size
-
-        def post() -> None:
-            if avg:
-                red.__itruediv__(size)
-            if wide is not None:
-                buf[...] = wide
-            if back is not None:
-                back()
-        return red, mpi_op, post
-
-    def _expect(self, what: str, arr: Any, shape: tuple, dtype: Any) -> None:
-        if tuple(arr.shape) != tuple(shape) or arr.dtype != dtype:
-            raise CollectiveError(f"{what}: expected an array of shape {tuple(shape)} and dtype {dtype}, got "
-                                  f"shape {tuple(arr.shape)} and dtype {arr.dtype}")
-
-    def _check_root(self, what: str, root: int) -> None:
-        if not 0 <= root < self.size:
-            raise CollectiveError(f"{what}: invalid root rank {root} in a group of {self.size}")
+    def _mpi_op(self, dtype: Any, op: ReduceOp) -> Any:
+        return _BOOL_OPS[op] if dtype.kind == "b" else _OPS[op]
 
     # -- reductions ------------------------------------------------------------------------------------
     def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
-        self._seq += 1
+        self._seq += 1  # self._begin("all_reduce", array, op) inlined: the hot path
         if self.debug or "all_reduce" not in self._checked:
             self._checked.add("all_reduce")
             self._agree("all_reduce", array, op)
@@ -384,10 +215,7 @@ class MPICommunicator(Communicator):
 
     def reduce(self, array: Any, root: int, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
         self._check_root("reduce", root)
-        self._seq += 1
-        if self.debug or "reduce" not in self._checked:
-            self._checked.add("reduce")
-            self._agree("reduce", array, op, root)
+        self._begin("reduce", array, op, root)
         is_root = self.rank == root
         buf, mpi_op, post = self._reduce_buffer(array, op, write=is_root)
         send, recv = (MPI.IN_PLACE, buf) if is_root else (buf, None)
@@ -397,15 +225,10 @@ class MPICommunicator(Communicator):
 
     def reduce_scatter(self, output: Any, inputs: Any, op: ReduceOp = ReduceOp.SUM,
                        async_op: bool = False) -> Work | None:
-        self._seq += 1
-        if self.debug or "reduce_scatter" not in self._checked:
-            self._checked.add("reduce_scatter")
-            self._agree("reduce_scatter", output, op)
+        self._begin("reduce_scatter", output, op)
         self._expect("reduce_scatter", inputs, (self.size, *output.shape), output.dtype)
         send, mpi_op, _ = self._reduce_buffer(inputs, op, write=False)
         recv, _, post = self._reduce_buffer(output, op)
-        if recv.dtype != send.dtype:  # output arrived as its own (non-widened) buffer: cannot happen, kept safe
-            raise CollectiveError("reduce_scatter: input and output buffers differ in type")
         comm = self._comm
         return self._launch("reduce_scatter", lambda: comm.Reduce_scatter_block(send, recv, mpi_op),
                             lambda: comm.Ireduce_scatter_block(send, recv, mpi_op), post, async_op, (send, recv))
@@ -413,86 +236,68 @@ class MPICommunicator(Communicator):
     # -- data movement ---------------------------------------------------------------------------------
     def broadcast(self, array: Any, root: int, async_op: bool = False) -> Work | None:
         self._check_root("broadcast", root)
-        self._seq += 1
-        if self.debug or "broadcast" not in self._checked:
-            self._checked.add("broadcast")
-            self._agree("broadcast", array, root=root)
+        self._begin("broadcast", array, root=root)
         is_root = self.rank == root
         buf, back = self._view(array, read=is_root)
-        data = _bytes(buf)
+        data = as_bytes(buf)
         comm = self._comm
         return self._launch("broadcast", lambda: comm.Bcast(data, root), lambda: comm.Ibcast(data, root),
                             None if is_root else back, async_op, buf)
 
     def all_gather(self, output: Any, array: Any, async_op: bool = False) -> Work | None:
-        self._seq += 1
-        if self.debug or "all_gather" not in self._checked:
-            self._checked.add("all_gather")
-            self._agree("all_gather", array)
+        self._begin("all_gather", array)
         self._expect("all_gather", output, (self.size, *array.shape), array.dtype)
         send, _ = self._view(array)
         recv, back = self._view(output, read=False)
-        sdata, rdata = _bytes(send), _bytes(recv)
+        sdata, rdata = as_bytes(send), as_bytes(recv)
         comm = self._comm
         return self._launch("all_gather", lambda: comm.Allgather(sdata, rdata),
                             lambda: comm.Iallgather(sdata, rdata), back, async_op, (send, recv))
 
     def gather(self, output: Any | None, array: Any, root: int, async_op: bool = False) -> Work | None:
         self._check_root("gather", root)
-        self._seq += 1
-        if self.debug or "gather" not in self._checked:
-            self._checked.add("gather")
-            self._agree("gather", array, root=root)
+        self._begin("gather", array, root=root)
         send, _ = self._view(array)
-        sdata = _bytes(send)
+        sdata = as_bytes(send)
         recv = back = rdata = None
         if self.rank == root:
             self._expect("gather", output, (self.size, *array.shape), array.dtype)
             recv, back = self._view(output, read=False)
-            rdata = _bytes(recv)
+            rdata = as_bytes(recv)
         comm = self._comm
         return self._launch("gather", lambda: comm.Gather(sdata, rdata, root),
                             lambda: comm.Igather(sdata, rdata, root), back, async_op, (send, recv))
 
     def scatter(self, output: Any, inputs: Any | None, root: int, async_op: bool = False) -> Work | None:
         self._check_root("scatter", root)
-        self._seq += 1
-        if self.debug or "scatter" not in self._checked:
-            self._checked.add("scatter")
-            self._agree("scatter", output, root=root)
+        self._begin("scatter", output, root=root)
         send = sdata = None
         if self.rank == root:
             self._expect("scatter", inputs, (self.size, *output.shape), output.dtype)
             send, _ = self._view(inputs)
-            sdata = _bytes(send)
+            sdata = as_bytes(send)
         recv, back = self._view(output, read=False)
-        rdata = _bytes(recv)
+        rdata = as_bytes(recv)
         comm = self._comm
         return self._launch("scatter", lambda: comm.Scatter(sdata, rdata, root),
                             lambda: comm.Iscatter(sdata, rdata, root), back, async_op, (send, recv))
 
     def all_to_all(self, output: Any, inputs: Any, async_op: bool = False) -> Work | None:
-        self._seq += 1
-        if self.debug or "all_to_all" not in self._checked:
-            self._checked.add("all_to_all")
-            self._agree("all_to_all", inputs)
+        self._begin("all_to_all", inputs)
         if inputs.ndim == 0 or inputs.shape[0] != self.size:
             raise CollectiveError(f"all_to_all: inputs need {self.size} chunks along axis 0, got shape "
                                   f"{tuple(inputs.shape)}")
         self._expect("all_to_all", output, inputs.shape, inputs.dtype)
         send, _ = self._view(inputs)
         recv, back = self._view(output, read=False)
-        sdata, rdata = _bytes(send), _bytes(recv)
+        sdata, rdata = as_bytes(send), as_bytes(recv)
         comm = self._comm
         return self._launch("all_to_all", lambda: comm.Alltoall(sdata, rdata),
                             lambda: comm.Ialltoall(sdata, rdata), back, async_op, (send, recv))
 
     def all_to_all_v(self, output: Any, output_splits: Sequence[int], inputs: Any, input_splits: Sequence[int],
                      async_op: bool = False) -> Work | None:
-        self._seq += 1
-        if self.debug or "all_to_all_v" not in self._checked:
-            self._checked.add("all_to_all_v")
-            self._agree("all_to_all_v", inputs, shape=False)
+        self._begin("all_to_all_v", inputs, shape=False)
         if len(output_splits) != self.size or len(input_splits) != self.size:
             raise CollectiveError(f"all_to_all: split sizes need {self.size} entries, got {list(input_splits)} "
                                   f"and {list(output_splits)}")
@@ -508,17 +313,14 @@ class MPICommunicator(Communicator):
         rdispl = [0, *np.cumsum(rcounts)[:-1].tolist()]
         send, _ = self._view(inputs)
         recv, back = self._view(output, read=False)
-        smsg = [_bytes(send), (scounts, sdispl), MPI.BYTE]
-        rmsg = [_bytes(recv), (rcounts, rdispl), MPI.BYTE]
+        smsg = [as_bytes(send), (scounts, sdispl), MPI.BYTE]
+        rmsg = [as_bytes(recv), (rcounts, rdispl), MPI.BYTE]
         comm = self._comm
         return self._launch("all_to_all", lambda: comm.Alltoallv(smsg, rmsg),
                             lambda: comm.Ialltoallv(smsg, rmsg), back, async_op, (send, recv))
 
     def barrier(self, async_op: bool = False) -> Work | None:
-        self._seq += 1
-        if self.debug or "barrier" not in self._checked:
-            self._checked.add("barrier")
-            self._agree("barrier")
+        self._begin("barrier")
         comm = self._comm
         return self._launch("barrier", comm.Barrier, comm.Ibarrier, None, async_op)
 
@@ -563,7 +365,7 @@ class MPICommunicator(Communicator):
     def send(self, array: Any, dst: int, tag: int = 0) -> None:
         buf, _ = self._view(array)
         try:
-            self._comm.Send(_bytes(buf), dst, tag)
+            self._comm.Send(as_bytes(buf), dst, tag)
         except MPI.Exception as exc:
             raise CollectiveError(f"send to rank {dst} failed on rank {self._me}: {exc}") from exc
 
@@ -571,7 +373,7 @@ class MPICommunicator(Communicator):
         buf, back = self._view(array, read=False)
         status = MPI.Status()
         try:
-            self._comm.Recv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
+            self._comm.Recv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
         except MPI.Exception as exc:
             raise CollectiveError(f"recv on rank {self._me} failed: {exc}") from exc
         if back is not None:
@@ -580,40 +382,31 @@ class MPICommunicator(Communicator):
 
     def isend(self, array: Any, dst: int, tag: int = 0) -> Work:
         buf, _ = self._view(array)
-        return MPIWork(self, self._comm.Isend(_bytes(buf), dst, tag), None, f"isend to rank {dst}", buf,
-                       collective=False)
+        return MPIWork(self, self._comm.Isend(as_bytes(buf), dst, tag), None, f"isend to rank {dst}", buf)
 
     def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
         buf, back = self._view(array, read=False)
-        request = self._comm.Irecv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
-        return MPIWork(self, request, back, "irecv", buf, status=MPI.Status(), collective=False)
+        request = self._comm.Irecv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
+        return MPIWork(self, request, back, "irecv", buf, status=MPI.Status())
 
     # -- objects ---------------------------------------------------------------------------------------
     def broadcast_object(self, obj: Any, root: int) -> Any:
         self._check_root("broadcast_object", root)
-        self._seq += 1
-        if self.debug:
-            self._agree("broadcast_object", root=root)
+        self._begin("broadcast_object", root=root, first=False)
         return self._comm.bcast(obj, root)
 
     def all_gather_object(self, obj: Any) -> list:
-        self._seq += 1
-        if self.debug:
-            self._agree("all_gather_object")
+        self._begin("all_gather_object", first=False)
         return self._comm.allgather(obj)
 
     def gather_object(self, obj: Any, root: int) -> list | None:
         self._check_root("gather_object", root)
-        self._seq += 1
-        if self.debug:
-            self._agree("gather_object", root=root)
+        self._begin("gather_object", root=root, first=False)
         return self._comm.gather(obj, root)
 
     def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
         self._check_root("scatter_object", root)
-        self._seq += 1
-        if self.debug:
-            self._agree("scatter_object", root=root)
+        self._begin("scatter_object", root=root, first=False)
         return self._comm.scatter(None if objs is None else list(objs), root)
 
     # -- groups, progress, teardown --------------------------------------------------------------------

@@ -17,9 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Sequence
 
-import numpy as np
-
-from .base import CollectiveError, Communicator, ReduceOp, Work, check_reduce
+from .base import CollectiveError, Communicator, ReduceOp, Work, as_bytes, check_reduce
 
 # ncclDataType_t / ncclRedOp_t values (stable across NCCL 2.x); cupy's named constants win where present
 _DTYPES = {"int8": 0, "uint8": 1, "int32": 2, "uint32": 3, "int64": 4, "uint64": 5, "float16": 6,
@@ -181,10 +179,6 @@ class NCCLCommunicator(Communicator):
                 nccl.groupEnd()
         return enqueue
 
-    @staticmethod
-    def _bytes(buf: Any) -> Any:
-        return buf.reshape(-1).view(np.uint8)
-
     # -- reductions ------------------------------------------------------------------------------------
     def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
         buf, dt, nop, post = self._reduce_buffer(array, op)
@@ -211,39 +205,39 @@ class NCCLCommunicator(Communicator):
     # -- data movement ---------------------------------------------------------------------------------
     def broadcast(self, array: Any, root: int, async_op: bool = False) -> Work | None:
         buf, back = self._contig(array, read=self.rank == root)
-        data, comm = self._bytes(buf), self._comm
+        data, comm = as_bytes(buf), self._comm
         return self._launch("broadcast", lambda s: comm.bcast(data.data.ptr, data.size, 1, root, s),
                             None if self.rank == root else back, async_op, buf)
 
     def all_gather(self, output: Any, array: Any, async_op: bool = False) -> Work | None:
         send, _ = self._contig(array)
         recv, back = self._contig(output, read=False)
-        sdata, rdata, comm = self._bytes(send), self._bytes(recv), self._comm
+        sdata, rdata, comm = as_bytes(send), as_bytes(recv), self._comm
         return self._launch("all_gather", lambda s: comm.allGather(sdata.data.ptr, rdata.data.ptr, sdata.size, 1, s),
                             back, async_op, (send, recv))
 
     def gather(self, output: Any | None, array: Any, root: int, async_op: bool = False) -> Work | None:
         send, _ = self._contig(array)
-        sdata, comm = self._bytes(send), self._comm
+        sdata, comm = as_bytes(send), self._comm
         n = sdata.size
         calls = [lambda s: comm.send(sdata.data.ptr, n, 1, root, s)]
         recv = back = None
         if self.rank == root:
             recv, back = self._contig(output, read=False)
-            rdata = self._bytes(recv).reshape(self.size, n)
+            rdata = as_bytes(recv).reshape(self.size, n)
             calls = [(lambda r: lambda s: comm.recv(rdata[r].data.ptr, n, 1, r, s))(r) for r in range(self.size)]
             calls.append(lambda s: comm.send(sdata.data.ptr, n, 1, root, s))
         return self._launch("gather", self._grouped(calls), back, async_op, (send, recv))
 
     def scatter(self, output: Any, inputs: Any | None, root: int, async_op: bool = False) -> Work | None:
         recv, back = self._contig(output, read=False)
-        rdata, comm = self._bytes(recv), self._comm
+        rdata, comm = as_bytes(recv), self._comm
         n = rdata.size
         calls = [lambda s: comm.recv(rdata.data.ptr, n, 1, root, s)]
         send = None
         if self.rank == root:
             send, _ = self._contig(inputs)
-            sdata = self._bytes(send).reshape(self.size, n)
+            sdata = as_bytes(send).reshape(self.size, n)
             calls = [(lambda r: lambda s: comm.send(sdata[r].data.ptr, n, 1, r, s))(r) for r in range(self.size)]
             calls.append(lambda s: comm.recv(rdata.data.ptr, n, 1, root, s))
         return self._launch("scatter", self._grouped(calls), back, async_op, (send, recv))
@@ -261,7 +255,7 @@ class NCCLCommunicator(Communicator):
         send, _ = self._contig(inputs)
         recv, back = self._contig(output, read=False)
         row = inputs.dtype.itemsize * math.prod(inputs.shape[1:])
-        sdata, rdata, comm = self._bytes(send), self._bytes(recv), self._comm
+        sdata, rdata, comm = as_bytes(send), as_bytes(recv), self._comm
         calls, so, ro = [], 0, 0
         for peer in range(self.size):
             sn, rn = int(input_splits[peer]) * row, int(output_splits[peer]) * row
@@ -279,14 +273,14 @@ class NCCLCommunicator(Communicator):
 
     def isend(self, array: Any, dst: int, tag: int = 0) -> Work:
         buf, _ = self._contig(array)
-        data, comm = self._bytes(buf), self._comm
+        data, comm = as_bytes(buf), self._comm
         return self._launch("send", lambda s: comm.send(data.data.ptr, data.size, 1, dst, s), None, True, buf)
 
     def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
         if src is None:
             raise CollectiveError("NCCL cannot receive from any source: pass the source rank")
         buf, back = self._contig(array, read=False)
-        data, comm = self._bytes(buf), self._comm
+        data, comm = as_bytes(buf), self._comm
         work = self._launch("recv", lambda s: comm.recv(data.data.ptr, data.size, 1, src, s), back, True, buf)
         work.result = lambda: src  # type: ignore[union-attr, method-assign]
         return work  # type: ignore[return-value]

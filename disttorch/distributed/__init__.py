@@ -8,7 +8,8 @@ from disttorch.collectives.base import CollectiveError
 from .distributed_c10d import *
 from .distributed_c10d import __all__ as _c10d_all
 from .distributed_c10d import _get_communicator, _get_default_group
+from .group_communicator import GroupCommunicator
 
 DistError = DistBackendError = CollectiveError
 
-__all__ = [*_c10d_all, "CollectiveError", "DistError", "DistBackendError"]
+__all__ = [*_c10d_all, "CollectiveError", "DistError", "DistBackendError", "GroupCommunicator"]

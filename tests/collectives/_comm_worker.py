@@ -236,6 +236,61 @@ def groups(c):
     c.barrier()
 
 
+def staging(c):
+    """Device arrays through MPI, staged through pooled host buffers or handed over to a CUDA-aware MPI. A toy
+    device backend (numpy memory, device index 0) stands in for cupy, so every device path runs on a CPU."""
+    import os
+
+    from disttorch.backends import Backend, register_backend, unregister_backend
+
+    class DevArray(np.ndarray):
+        pass
+
+    class DevBackend(Backend):
+        name = device_type = "devtoy"
+        array_types = (DevArray,)
+        xp = np
+
+        def asarray(self, obj, dtype=None, device_index=None, copy=False):
+            return np.array(obj, dtype=dtype, copy=True).view(DevArray)
+
+        def to_numpy(self, arr):
+            return arr.view(np.ndarray)
+
+        def device_index(self, arr):
+            return 0
+
+    register_backend(DevBackend())
+    r, n = c.rank, c.size
+    try:
+        for aware in ("0", "1"):
+            os.environ["DISTTORCH_CUDA_AWARE_MPI"] = aware
+            d = MPICommunicator(timeout=30)
+            for dtype in (np.float32, np.float16, np.int64):
+                every = [data(k, (4, 6), dtype) for k in range(n)]
+                a = every[r].copy().view(DevArray)
+                d.all_reduce(a)
+                close(a.view(np.ndarray), np.sum(every, axis=0).astype(dtype), f"staged all_reduce {dtype} {aware}")
+                b = every[r].copy().view(DevArray)
+                d.all_reduce(b[:, ::2], ReduceOp.MAX)  # non-contiguous
+                want = every[r].copy()
+                want[:, ::2] = np.max(every, axis=0)[:, ::2]
+                close(b.view(np.ndarray), want, f"staged strided all_reduce {dtype} {aware}")
+            x = (np.arange(5.0) * (r + 1)).view(DevArray)
+            d.broadcast(x, n - 1)
+            close(x.view(np.ndarray), np.arange(5.0) * n, f"staged broadcast {aware}")
+            out = np.zeros((n, 3), np.int32).view(DevArray)
+            w = d.all_gather(out, np.full(3, r, np.int32).view(DevArray), async_op=True)
+            w.wait()
+            close(out.view(np.ndarray), np.repeat(np.arange(n, dtype=np.int32)[:, None], 3, axis=1),
+                  f"staged async all_gather {aware}")
+            check(len(d._pinned) == (1 if aware == "0" else 0), f"pinned pool reused: {len(d._pinned)} {aware}")
+            d.free()
+    finally:
+        os.environ.pop("DISTTORCH_CUDA_AWARE_MPI", None)
+        unregister_backend("devtoy")
+
+
 def mismatch(c):
     """Ranks disagreeing about a collective get an error naming them (debug mode: every collective)."""
     r = c.rank

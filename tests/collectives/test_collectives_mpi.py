@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _mpirun  # noqa: E402
 
 WORKER = Path(__file__).parent / "_comm_worker.py"
-ALL = ["numeric", "special", "overlap", "p2p", "objects", "groups", "first_call"]
+ALL = ["numeric", "special", "overlap", "p2p", "objects", "groups", "first_call", "staging"]
 
 
 def _ok(result, n):

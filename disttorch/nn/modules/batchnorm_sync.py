@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from disttorch import distributed as dist
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
+from disttorch.collectives.base import ReduceOp
+from disttorch.distributed.group_communicator import GroupCommunicator
 from disttorch.nn import functional as F
 from disttorch.nn.modules.module import Module
 from disttorch.nn.modules.normalization import _BatchNorm
@@ -26,21 +32,20 @@ class _SyncBatchNormOp(Op):
     """y = (x - mean) * invstd * w + b with mean/var over every rank's batch (attrs: comm, eps, running)."""
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
-        import numpy
-
-        xp = self.comm_xp(x)
+        xp = array_module(x)
         c = x.shape[1]
         axes = (0,) + tuple(range(2, x.ndim))
         pshape = (1, c) + (1,) * (x.ndim - 2)
         n = x.size // c
         # local (count, mean, biased var) per channel, merged in float64
-        local = xp.zeros(2 * c + 1, dtype=numpy.float64)
+        local = xp.zeros(2 * c + 1, dtype=np.float64)
         local[0] = n
         if n > 0:
             mean_l = x.mean(axis=axes)
             local[1:c + 1] = mean_l
             local[c + 1:] = ((x - mean_l.reshape(pshape)) ** 2).mean(axis=axes)
-        every = self.comm.all_gather(local)
+        every = xp.empty((self.comm.size, *local.shape), local.dtype)
+        self.comm.all_gather(every, local)
         counts = every[:, 0:1]
         total = float(counts.sum())
         if total <= 1:
@@ -63,16 +68,6 @@ class _SyncBatchNormOp(Op):
             y += b.reshape(pshape)
         return y
 
-    @staticmethod
-    def comm_xp(x: Any) -> Any:
-        import numpy
-
-        if isinstance(x, numpy.ndarray):
-            return numpy
-        import cupy
-
-        return cupy
-
     def backward(self, grad: Tensor) -> tuple:
         if _grad_mode._enabled[0]:
             raise RuntimeError("SyncBatchNorm does not support double backward (create_graph=True)")
@@ -83,8 +78,8 @@ class _SyncBatchNormOp(Op):
         gx = None
         if ex is not None:
             c = sum_dy.shape[0]
-            both = self.comm_xp(g).concatenate([sum_dy, sum_dy_xhat])
-            self.comm.all_reduce(both)
+            both = array_module(g).concatenate([sum_dy, sum_dy_xhat])
+            self.comm.all_reduce(both, ReduceOp.SUM)
             w = self.w
             scale = self.invstd if w is None else self.invstd * w.reshape(self.pshape)
             mean_dy = (both[:c] / self.total).reshape(self.pshape)
@@ -121,11 +116,8 @@ class SyncBatchNorm(_BatchNorm):
         running_mean = self.running_mean if track else None
         running_var = self.running_var if track else None
         comm = None
-        if bn_training and self.training:
-            from disttorch.nn.parallel.distributed import _dist_initialized, _GroupComm
-
-            if _dist_initialized():
-                comm = _GroupComm(self.process_group)
+        if bn_training and self.training and dist.is_initialized():
+            comm = GroupCommunicator(self.process_group)
         if comm is None or comm.size == 1:
             return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, bn_training, factor,
                                 self.eps)

@@ -13,19 +13,22 @@ outstanding requests; that is what lets a bucket finish during the rest of backw
 """
 from __future__ import annotations
 
-import importlib
 from contextlib import contextmanager
 from typing import Any, Iterator
+
+import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.autograd import engine as _engine
 from disttorch.autograd import grad_mode as _grad_mode
+from disttorch.backends import array_module
+from disttorch.collectives.base import ReduceOp
+from disttorch.distributed.group_communicator import GroupCommunicator
 from disttorch.nn.modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
 
 _FIRST_BUCKET_BYTES = 1024 * 1024
-_NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 
 _UNFINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. This error indicates "
@@ -44,93 +47,6 @@ _UNFINISHED_FIND_UNUSED = (
     "the output tensors in the return value of your module's `forward` function. Please include the loss function "
     "and the structure of the return value of `forward` of your module when reporting this issue (e.g. list, "
     "dict, iterable).")
-
-
-# -- the collectives DDP and SyncBatchNorm need, on raw arrays ---------------------------------------------------
-def _dist() -> Any:
-    return importlib.import_module("disttorch.distributed")
-
-
-def _dist_initialized() -> bool:
-    try:
-        dist = _dist()
-    except ImportError:
-        return False
-    return bool(dist.is_available() and dist.is_initialized())
-
-
-class _GroupComm:
-    """Rank, size and collectives of one process group (None: the default group) on raw arrays.
-
-    They go straight to the group's communicator when ``disttorch.distributed`` exposes it (no Tensor
-    wrapping on the hot path), otherwise through the public ``disttorch.distributed`` API.
-    """
-
-    def __init__(self, group: Any = None) -> None:
-        try:
-            dist = _dist()
-        except ImportError:
-            raise ValueError(_NOT_INITIALIZED) from None
-        if not dist.is_initialized():
-            raise ValueError(_NOT_INITIALIZED)
-        self.dist, self.group = dist, group
-        self.rank = dist.get_rank(group)
-        self.size = dist.get_world_size(group)
-        get_raw = getattr(dist, "_get_communicator", None)
-        self.raw = get_raw(group) if get_raw is not None else None
-        self.root = 0 if group is None else dist.get_global_rank(group, 0)
-
-    def all_reduce(self, array: Any, async_op: bool = False) -> Any:
-        """Sum ``array`` in place over the group; returns a Work (``wait``, ``is_completed``) when async."""
-        if self.raw is not None:
-            from disttorch.collectives.base import ReduceOp
-
-            return self.raw.all_reduce(array, ReduceOp.SUM, async_op=async_op)
-        dist = self.dist
-        return dist.all_reduce(Tensor._from_array(array), op=dist.ReduceOp.SUM, group=self.group, async_op=async_op)
-
-    def progress(self, works: list[Any]) -> None:
-        """Drive outstanding nonblocking collectives forward (MPI progresses them only inside MPI calls)."""
-        poll = getattr(self.raw, "poll", None)
-        if poll is not None:
-            poll()
-        else:
-            for w in works:
-                w.is_completed()
-
-    def broadcast(self, array: Any) -> None:
-        """Overwrite ``array`` with group rank 0's."""
-        if self.raw is not None:
-            self.raw.broadcast(array, 0)
-        else:
-            self.dist.broadcast(Tensor._from_array(array), self.root, group=self.group)
-
-    def all_gather(self, array: Any) -> Any:
-        """Every rank's ``array`` stacked along a new first axis."""
-        out = _xp(array).empty((self.size,) + array.shape, dtype=array.dtype)
-        if self.raw is not None:
-            self.raw.all_gather(out, array)
-        else:
-            self.dist.all_gather([Tensor._from_array(out[i]) for i in range(self.size)], Tensor._from_array(array),
-                                 group=self.group)
-        return out
-
-    def all_gather_object(self, obj: Any) -> list:
-        if self.raw is not None:
-            return list(self.raw.all_gather_object(obj))
-        out: list = [None] * self.size
-        self.dist.all_gather_object(out, obj, group=self.group)
-        return out
-
-
-def _xp(array: Any) -> Any:
-    import numpy
-
-    if isinstance(array, numpy.ndarray):
-        return numpy
-    import cupy
-
-    return cupy
 
 
 # -- buckets ---------------------------------------------------------------------------------------------------
@@ -216,7 +132,7 @@ class DistributedDataParallel(Module):
         cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         self.bucket_bytes_cap = int(cap_mb * 1024 * 1024)
 
-        comm = _GroupComm(process_group)
+        comm = GroupCommunicator(process_group)
         object.__setattr__(self, "_comm", comm)
         self._param_names = [n for n, _ in named]
         object.__setattr__(self, "_params", [p for _, p in named])
@@ -258,9 +174,9 @@ class DistributedDataParallel(Module):
         for t in tensors:
             groups.setdefault((str(t.device), t._data.dtype), []).append(t)
         for ts in groups.values():
-            xp = _xp(ts[0]._data)
+            xp = array_module(ts[0]._data)
             flat = xp.concatenate([t._data.reshape(-1) for t in ts]) if len(ts) > 1 else ts[0]._data.reshape(-1).copy()
-            self._comm.broadcast(flat)
+            self._comm.broadcast(flat, 0)
             off = 0
             for t in ts:
                 n = t._data.size
@@ -278,7 +194,7 @@ class DistributedDataParallel(Module):
         self._where: list[tuple[_Bucket, int]] = [None] * len(params)  # type: ignore[list-item]
         for bi, idx in enumerate(_assign_buckets(params, self.bucket_bytes_cap)):
             first = params[idx[0]]._data
-            xp = _xp(first)
+            xp = array_module(first)
             flat = xp.zeros(sum(params[i]._data.size for i in idx), dtype=first.dtype)
             slices, off = [], 0
             for i in idx:
@@ -364,7 +280,7 @@ class DistributedDataParallel(Module):
                 self._mark_ready(j)
         self._mark_ready(i)
         if self._next_bucket:  # let the all-reduces already started progress while backward goes on
-            self._comm.progress([b.work for b in self._buckets[:self._next_bucket] if b.work is not None])
+            self._comm.poll()
 
     def _mark_ready(self, i: int) -> None:
         if self._ready[i]:
@@ -402,14 +318,14 @@ class DistributedDataParallel(Module):
             if g is vt:
                 view *= scale
             else:
-                _xp(view).multiply(g._data, scale, out=view)
+                array_module(view).multiply(g._data, scale, out=view)
                 p._grad = vt
         else:
-            _xp(view).multiply(g._data, scale, out=view)
+            array_module(view).multiply(g._data, scale, out=view)
 
     def _launch(self, b: _Bucket) -> None:
         if self._comm.size > 1:
-            b.work = self._comm.all_reduce(b.flat, async_op=True)
+            b.work = self._comm.all_reduce(b.flat, ReduceOp.SUM, async_op=True)
 
     def _finalize(self) -> None:
         """End of backward: wait for every bucket and hand the averaged gradients to the parameters."""
@@ -423,9 +339,7 @@ class DistributedDataParallel(Module):
             return
         used = None
         if self.find_unused_parameters or self.static_graph:
-            import numpy
-
-            counts = numpy.asarray(self._local_used, dtype=numpy.int32)
+            counts = np.asarray(self._local_used, dtype=np.int32)
             self._comm.all_reduce(counts)
             used = counts
         self._local_used = [False] * len(self._params)

@@ -1,0 +1,237 @@
+"""Joining and leaving the world: availability, ``init_process_group`` (MPI's ranks when started by an MPI
+launcher, else a world of one process), fail-fast on uncaught exceptions, ``new_group``, ranks on this node."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from disttorch.collectives.base import Communicator
+from disttorch.collectives.registry import communicator_available, make_communicator
+
+from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state
+
+_DEFAULT_TIMEOUT = 1800.0  # seconds, PyTorch's default for non-NCCL groups
+_NCCL_TIMEOUT = 600.0
+
+# environment variables that MPI launchers set (MPICH Hydra, Open MPI, PMIx, MVAPICH, Intel MPI)
+_MPI_LAUNCH_ENV = ("PMI_RANK", "PMI_SIZE", "PMI_FD", "PMIX_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK",
+                   "MPI_LOCALRANKID", "I_MPI_HYDRA_HOST_FILE")
+_SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_STEP_NUM_TASKS",
+             "SLURM_NTASKS")
+_LOCAL_RANK_ENV = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PMI_LOCAL_RANK", "PMIX_LOCAL_RANK",
+                   "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK")
+_LOCAL_SIZE_ENV = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE", "PMIX_LOCAL_SIZE",
+                   "MV2_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "LOCAL_WORLD_SIZE")
+
+
+def _launched_by_mpi() -> bool:
+    env = os.environ
+    if any(k in env for k in _MPI_LAUNCH_ENV):
+        return True
+    if "SLURM_PROCID" in env and "SLURM_STEP_ID" in env:  # a task of srun
+        return True
+    mpi = sys.modules.get("mpi4py.MPI")
+    return mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1
+
+
+def _env_int(names: tuple[str, ...]) -> int | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None:
+            try:
+                return int(value.split("(")[0].split(",")[0])
+            except ValueError:
+                continue
+    return None
+
+
+# -- availability ----------------------------------------------------------------------------------------
+def is_available() -> bool:
+    return True
+
+
+def is_initialized() -> bool:
+    return _state.default is not None
+
+
+def is_mpi_available() -> bool:
+    return communicator_available("mpi")
+
+
+def is_nccl_available() -> bool:
+    return communicator_available("nccl")
+
+
+def is_gloo_available() -> bool:
+    """True: ``backend="gloo"`` is accepted and runs over MPI (or in one process)."""
+    return True
+
+
+def is_torchelastic_launched() -> bool:
+    return False
+
+
+# -- init / teardown -------------------------------------------------------------------------------------
+def init_process_group(backend: str | None = None, init_method: str | None = None,
+                       timeout: timedelta | None = None, world_size: int = -1, rank: int = -1, store: Any = None,
+                       group_name: str = "", pg_options: Any = None, device_id: Any = None) -> None:
+    """Join the world: MPI's ranks when started by an MPI launcher, else a world of one process.
+
+    ``backend``: None (NCCL for cuda tensors when cupy has it, MPI otherwise), ``"mpi"``, ``"nccl"``, or
+    ``"gloo"`` (an alias of MPI on the host). ``world_size``/``rank``, when given, must agree with MPI's.
+    ``init_method`` and ``store`` are accepted for compatibility; MPI does the rendezvous."""
+    if _state.default is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    name = None if backend is None else str(Backend(backend))
+    if name is not None and ":" in name:  # "cpu:gloo,cuda:nccl"
+        pairs = dict(part.split(":", 1) for part in name.split(","))
+        name = "nccl" if pairs.get("cuda") == "nccl" else pairs.get("cpu", "mpi")
+    use_nccl = False
+    if name == "nccl" or name is None:
+        use_nccl = communicator_available("nccl")
+        if name == "nccl" and not use_nccl:
+            raise RuntimeError("Distributed package doesn't have NCCL built in: backend 'nccl' needs cupy with NCCL "
+                               "support and a visible CUDA device")
+    seconds = _seconds(timeout)
+    if seconds is None:
+        seconds = _NCCL_TIMEOUT if name == "nccl" else _DEFAULT_TIMEOUT
+    if device_id is not None:
+        from disttorch import cuda
+
+        cuda.set_device(device_id)
+    comm = _world_communicator(name, seconds, world_size)
+    if world_size not in (-1, None) and world_size != comm.size:
+        raise ValueError(f"init_process_group: world_size={world_size} but the job has {comm.size} rank(s) "
+                         f"(MPI's COMM_WORLD decides the world size)")
+    if rank not in (-1, None) and rank != comm.rank:
+        raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {comm.rank}")
+    label = name or ("nccl" if use_nccl and comm.size > 1 else "mpi" if comm.name == "mpi" else "gloo")
+    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
+    _state.default, _state.groups = pg, [pg]
+    _state.local = comm.local_rank() if comm.size > 1 else (_env_int(_LOCAL_RANK_ENV) or 0,
+                                                             _env_int(_LOCAL_SIZE_ENV) or 1)
+    if comm.name == "mpi" and comm.size > 1:
+        _install_fail_fast(comm)
+
+
+def _world_communicator(name: str | None, seconds: float, world_size: int) -> Communicator:
+    if name == "mpi" or _launched_by_mpi():
+        if communicator_available("mpi"):
+            return make_communicator("mpi", timeout=seconds)
+        size = _env_int(_SIZE_ENV) or 1
+        if name == "mpi" or size > 1:
+            raise RuntimeError(f"this process was started by an MPI launcher ({size} ranks) or asked for backend "
+                               f"'mpi', but mpi4py is not installed: pip install mpi4py (or disttorch[mpi])")
+        return make_communicator("single", timeout=seconds)
+    size = world_size if world_size not in (-1, None) else int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if size > 1:
+        raise RuntimeError(f"a world of {size} processes was asked for, but this process was not started by an MPI "
+                           f"launcher: disttorch connects ranks through MPI; start the script with "
+                           f"`mpiexec -n {size} python script.py` (or disttorchrun --nproc-per-node {size} script.py)")
+    return make_communicator("single", timeout=seconds)
+
+
+def _install_fail_fast(comm: Communicator) -> None:
+    """An uncaught exception on this rank prints ``[rank N] <traceback>`` and aborts the whole MPI job, so
+    the other ranks never wait forever in a collective."""
+    me = comm.world_ranks[comm.rank]
+
+    def report(exc_type: Any, exc: Any, tb: Any, where: str = "") -> None:
+        try:
+            text = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip("\n")
+            lines = [f"[rank {me}] uncaught {exc_type.__name__}{where}: aborting all ranks (MPI_Abort)"]
+            lines += [f"[rank {me}] {line}" for line in text.split("\n")]
+            sys.stderr.write("\n".join(lines) + "\n")
+            sys.stderr.flush()
+        finally:
+            comm.abort(1)
+
+    def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+        report(exc_type, exc, tb)
+
+    def thread_excepthook(args: Any) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        report(args.exc_type, args.exc_value, args.exc_traceback, f" in thread {name}")
+
+    if _state.hooks is None:
+        _state.hooks = (sys.excepthook, threading.excepthook)
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+
+
+def destroy_process_group(group: ProcessGroup | None = None) -> None:
+    if _state.default is None:
+        raise AssertionError("Process group cannot be None")
+    if group is None or group is _state.default:
+        for pg in reversed(_state.groups):
+            pg._free()
+        _state.default, _state.groups = None, []
+        if _state.hooks is not None:
+            sys.excepthook, threading.excepthook = _state.hooks
+            _state.hooks = None
+        return
+    if isinstance(group, ProcessGroup) and group in _state.groups:
+        group._free()
+        _state.groups.remove(group)
+
+
+def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, backend: str | None = None,
+              pg_options: Any = None, use_local_synchronization: bool = False, group_desc: str | None = None,
+              device_id: Any = None, sort_ranks: bool = True) -> ProcessGroup | int:
+    """A group of the given global ranks. Every rank must call it (unless ``use_local_synchronization``, where
+    only the members do); non-members get ``GroupMember.NON_GROUP_MEMBER``."""
+    world = _default_group()
+    n = world.size()
+    ranks = list(range(n)) if ranks is None or len(ranks) == 0 else [int(r) for r in ranks]
+    if sort_ranks:
+        ranks = sorted(ranks)
+    for r in ranks:
+        if not 0 <= r < n:
+            raise ValueError("The new group's rank should be within the world_size set by init_process_group")
+    if len(set(ranks)) != len(ranks):
+        raise ValueError(f"new_group: duplicate ranks in {ranks}")
+    seconds = _seconds(timeout) or world.timeout
+    if use_local_synchronization:
+        if world.rank() not in ranks:
+            return GroupMember.NON_GROUP_MEMBER
+        comm = world.comm.split(ranks, local=True)  # type: ignore[call-arg]
+    else:
+        comm = world.comm.split(ranks)
+    if comm is None:
+        return GroupMember.NON_GROUP_MEMBER
+    comm.timeout = seconds
+    pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
+    _state.groups.append(pg)
+    return pg
+
+
+# -- ranks on this node ---------------------------------------------------------------------------------
+def get_local_rank() -> int:
+    """This process's rank among the ranks on its node (MPI's shared-memory split after init_process_group;
+    before it, the launcher's variables: OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, PMI_LOCAL_RANK,
+    SLURM_LOCALID, LOCAL_RANK)."""
+    if _state.default is not None:
+        return _state.local[0]
+    return _env_int(_LOCAL_RANK_ENV) or 0
+
+
+def get_local_world_size() -> int:
+    """The number of ranks on this node."""
+    if _state.default is not None:
+        return _state.local[1]
+    return _env_int(_LOCAL_SIZE_ENV) or 1
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    if _state.default is not None or _env_int(_LOCAL_RANK_ENV) is not None:
+        return get_local_rank()
+    if fallback_rank is not None:
+        return fallback_rank
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, but be aware that this may be incorrect.")
