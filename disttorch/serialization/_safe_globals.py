@@ -17,6 +17,9 @@ DOCS_MESSAGE = (
     "weights_only https://pytorch.org/docs/stable/generated/torch.load.html."
 )
 
+# modules whose globals are refused even when allow-listed (PyTorch's list)
+BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+
 _marked: set[Any] = set()
 
 
@@ -96,6 +99,10 @@ def default_allowed_globals() -> dict[str, Any]:
     return allowed
 
 
+def blocked_global(module: str, full_path: str) -> str:
+    return f"Trying to load unsupported GLOBAL {full_path} whose module {module} is blocked."
+
+
 def unsupported_global(full_path: str) -> str:
     if full_path.startswith("builtins."):
         full_path = full_path[len("builtins."):]
@@ -113,6 +120,8 @@ def weights_only_message(message: str) -> str:
                 f"\n\t(1) {UNSAFE_MESSAGE}\n\t(2) Alternatively, to load with `weights_only=True` please check "
                 "the recommended steps in the following error message.\n\tWeightsUnpickler error: "
                 + message + DOCS_MESSAGE)
-    return (f"Weights only load failed. {UNSAFE_MESSAGE}\nPlease file an issue with the following so that we can "
-            "make `weights_only=True` compatible with your use case: WeightsUnpickler error: \n\n" + message
-            + DOCS_MESSAGE)
+    text = f"Weights only load failed. {UNSAFE_MESSAGE}\n"
+    if not re.search(r"whose module (\S+) is blocked", message):
+        text += ("Please file an issue with the following so that we can make `weights_only=True` compatible with "
+                 "your use case: WeightsUnpickler error: ")
+    return text + "\n\n" + message + DOCS_MESSAGE

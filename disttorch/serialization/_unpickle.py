@@ -67,6 +67,8 @@ class RestrictedUnpickler(pickle._Unpickler):
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
         full = f"{module}.{name}"
+        if module in S.BLOCKED_MODULES:
+            raise pickle.UnpicklingError(S.blocked_global(module, full))
         if full in self.allowed:
             return self.allowed[full]
         if full in self.user:
