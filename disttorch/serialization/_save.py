@@ -143,7 +143,7 @@ class CheckpointPickler(pickle._Pickler):
             self.save(name)
             self.write(pickle.STACK_GLOBAL)
         else:
-            self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode("utf-8"))
+            self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode())
         self.memoize(obj)
 
     def _save_torch_global(self, obj: N.Global) -> None:

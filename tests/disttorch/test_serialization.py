@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import disttorch
-from disttorch import serialization
 from disttorch.serialization import _save as save_impl
 from disttorch.utils import safetensors as st
 
@@ -246,6 +245,11 @@ class _Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
+class _EvalPayload:
+    def __reduce__(self):
+        return (eval, ("1 + 1",))
+
+
 def test_malicious_pickles_are_refused(tmp_path):
     marker = tmp_path / "pwned"
     payload = pickle.dumps({"w": _Evil(marker)}, protocol=2)
@@ -265,9 +269,20 @@ def test_malicious_pickles_are_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError) as theirs:
         torch.load(forged)
     assert str(ours.value) == str(theirs.value)  # PyTorch's text, word for word
-    assert "Weights only load failed" in str(ours.value) and "GLOBAL posix.system whose module posix is blocked" in str(ours.value)
+    message = str(ours.value)
+    assert "Weights only load failed" in message and "GLOBAL posix.system whose module posix is blocked" in message
     assert "weights_only` set to `False`" in str(ours.value)
     assert disttorch.serialization.get_unsafe_globals_in_checkpoint(forged) == ["posix.system"]
+    # a global outside the blocked modules: PyTorch's "not an allowed global" text, word for word
+    with zipfile.ZipFile(forged, "w") as out:
+        for name in src.namelist():
+            content = pickle.dumps(_EvalPayload(), protocol=2) if name.endswith("data.pkl") else src.read(name)
+            out.writestr(name, content)
+    with pytest.raises(pickle.UnpicklingError) as ours:
+        disttorch.load(forged)
+    with pytest.raises(pickle.UnpicklingError) as theirs:
+        torch.load(forged)
+    assert str(ours.value) == str(theirs.value) and "GLOBAL eval was not an allowed global" in str(ours.value)
     # setting attributes through BUILD on an object that is not allow-listed is refused as well
     build = (b"\x80\x02ctorch\nSize\nq\x00)\x85R}q\x01X\x01\x00\x00\x00aK\x01sb.")
     with zipfile.ZipFile(tmp_path / "build.pt", "w") as out:
