@@ -251,3 +251,17 @@ def test_safetensors_path_loads_like_torch_load(tmp_path):
     st.save_file({"w": disttorch.arange(3.0)}, path)
     assert disttorch.load(str(path))["w"].tolist() == [0.0, 1.0, 2.0]
     assert os.path.exists(path)
+
+
+def test_docs_example_runs():
+    import re
+    import subprocess
+    import sys
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "tensors.md")) as f:
+        section = f.read().split("## Saving and loading", 1)[1]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    for code in blocks:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
