@@ -137,7 +137,7 @@ def load(f: _FileLike, map_location: Any = None, pickle_module: Any = None, *, w
             if weights_only:
                 raise pickle.UnpicklingError(weights_only_message(str(exc))) from None
             raise
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, IndexError, RecursionError,
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError, OSError, IndexError, RecursionError,
             UnicodeDecodeError) as exc:
         raise corrupted(f, f"{type(exc).__name__}: {exc}") from None
     finally:

@@ -81,7 +81,8 @@ def _view(flat: Any, offset: Any, size: Any, stride: Any) -> Any:
         raise ValueError(f"tensor of size {size} and stride {stride} at offset {offset} overruns its storage of "
                          f"{flat.size} elements")
     item = flat.dtype.itemsize
-    if isinstance(flat, np.ndarray):  # an ndarray over flat's buffer keeps flat as its .base (views stay views)
+    if isinstance(flat, np.ndarray) and flat.flags.c_contiguous:  # an ndarray over flat's buffer keeps flat as
+        # its .base, so that saving the loaded tensors again finds them to be views of one buffer
         return np.ndarray(tuple(size), flat.dtype, buffer=flat, offset=offset * item,
                           strides=tuple(s * item for s in stride))
     xp = array_module(flat)

@@ -54,16 +54,19 @@ def _pointer(arr: Any) -> int:
     return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else int(arr.data.ptr)
 
 
+def _dense(arr: Any) -> bool:
+    return bool(arr.flags.c_contiguous or arr.flags.f_contiguous)
+
+
 def _geometry(arr: Any) -> tuple[Any, int, tuple[int, ...]] | None:
-    """``(root, offset, strides)`` in elements when ``arr`` views a contiguous root buffer of its own
-    dtype with non-negative strides; None when it cannot be expressed so (then it is saved as a copy)."""
+    """``(storage, offset, strides)``, the last two in elements, when ``arr`` views a dense root buffer
+    of its own dtype with non-negative strides (``storage``: that buffer, 1-D in memory order); None
+    when it cannot be expressed so (then it is saved as a copy)."""
     if arr.size == 0:
         return None
     root = _root_of(arr)
     item = arr.dtype.itemsize
-    if root is arr:
-        return (arr, 0, tuple(s // item for s in arr.strides)) if arr.flags.c_contiguous else None
-    if root.dtype != arr.dtype or not root.flags.c_contiguous or any(s < 0 or s % item for s in arr.strides):
+    if root.dtype != arr.dtype or not _dense(root) or any(s < 0 or s % item for s in arr.strides):
         return None
     delta = _pointer(arr) - _pointer(root)
     if delta < 0 or delta % item:
@@ -71,7 +74,7 @@ def _geometry(arr: Any) -> tuple[Any, int, tuple[int, ...]] | None:
     offset, strides = delta // item, tuple(s // item for s in arr.strides)
     if offset + sum((n - 1) * s for n, s in zip(arr.shape, strides)) >= root.size:
         return None
-    return root, offset, strides
+    return root.ravel(order="K"), offset, strides
 
 
 class CheckpointPickler(pickle._Pickler):
@@ -82,7 +85,7 @@ class CheckpointPickler(pickle._Pickler):
 
     def __init__(self, file: IO[bytes], protocol: int) -> None:
         super().__init__(file, protocol=protocol)
-        self.storages: dict[int, _Storage] = {}
+        self.storages: dict[tuple, _Storage] = {}
         self._keep: list[Any] = []  # copies made for saving stay alive so their ids stay unique
 
     # -- storages ---------------------------------------------------------------------------------
@@ -95,10 +98,11 @@ class CheckpointPickler(pickle._Pickler):
             strides = tuple(s // arr.dtype.itemsize for s in compact.strides)
         else:
             root, offset, strides = geometry
-        storage = self.storages.get(id(root))
+        key = (_pointer(root), root.nbytes, root.dtype.str, location_tag(t))  # one buffer, however reached
+        storage = self.storages.get(key)
         if storage is None:
             storage = _Storage(root, str(len(self.storages)), location_tag(t), t.dtype.name)
-            self.storages[id(root)] = storage
+            self.storages[key] = storage
             self._keep.append(root)
         return storage, offset, tuple(arr.shape), strides
 
@@ -158,7 +162,7 @@ class CheckpointPickler(pickle._Pickler):
 
 def _storage_bytes(root: Any) -> memoryview:
     host = root if isinstance(root, np.ndarray) else backend_for_array(root).to_numpy(root)
-    host = np.ascontiguousarray(host).reshape(-1)
+    host = np.ascontiguousarray(host).reshape(-1)  # (already 1-D and contiguous: no copy)
     if sys.byteorder == "big" and host.dtype.byteorder not in "|=":
         host = host.astype(host.dtype.newbyteorder("="))
     return memoryview(host.view(np.uint8))

@@ -265,3 +265,13 @@ def test_docs_example_runs():
     for code in blocks:
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_column_major_buffers_and_empty_tensors():
+    a = disttorch.tensor(np.asfortranarray(np.arange(12.0, dtype=np.float32).reshape(3, 4)))
+    obj = {"a": a, "col": a[:, 1], "e1": disttorch.zeros(0), "e2": disttorch.zeros(0, 2, dtype=disttorch.int64)}
+    theirs = torch.load(io.BytesIO(saved(obj)))
+    assert theirs["a"].stride() == a.stride() == (1, 3)
+    assert theirs["col"].untyped_storage().data_ptr() == theirs["a"].untyped_storage().data_ptr()
+    np.testing.assert_array_equal(theirs["a"].numpy(), a.numpy())
+    assert theirs["e1"].dtype is torch.float32 and theirs["e2"].dtype is torch.int64 and theirs["e2"].shape == (0, 2)
