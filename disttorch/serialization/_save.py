@@ -74,7 +74,8 @@ def _geometry(arr: Any) -> tuple[Any, int, tuple[int, ...]] | None:
     offset, strides = delta // item, tuple(s // item for s in arr.strides)
     if offset + sum((n - 1) * s for n, s in zip(arr.shape, strides)) >= root.size:
         return None
-    return root.ravel(order="K"), offset, strides
+    flat = root.reshape(-1) if root.flags.c_contiguous else root.T.reshape(-1)  # memory order, a view
+    return flat, offset, strides
 
 
 class CheckpointPickler(pickle._Pickler):

@@ -275,3 +275,19 @@ def test_column_major_buffers_and_empty_tensors():
     assert theirs["col"].untyped_storage().data_ptr() == theirs["a"].untyped_storage().data_ptr()
     np.testing.assert_array_equal(theirs["a"].numpy(), a.numpy())
     assert theirs["e1"].dtype is torch.float32 and theirs["e2"].dtype is torch.int64 and theirs["e2"].shape == (0, 2)
+
+
+def test_recurrent_and_conv_modules_pickled_by_torch():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 8, 2, batch_first=True)
+    stack = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Conv1d(4, 4, 3), torch.nn.LayerNorm(2),
+                                torch.nn.GELU())
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    ids = np.array([[1, 2, 3, 4]])
+    ours = disttorch.load(io.BytesIO(torch_saved(lstm)), weights_only=False)
+    assert type(ours) is disttorch.nn.LSTM
+    expected = lstm(torch.from_numpy(x))[0].detach().numpy()
+    np.testing.assert_allclose(ours(disttorch.tensor(x))[0].detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    ours = disttorch.load(io.BytesIO(torch_saved(stack)), weights_only=False)
+    expected = stack(torch.from_numpy(ids)).detach().numpy()
+    np.testing.assert_allclose(ours(disttorch.tensor(ids)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
