@@ -45,8 +45,11 @@ def capture_rng_state() -> dict[str, Any]:
 
     devices = {name: gen.get_state() for name, gen in getattr(drandom, "_device_generators", {}).items()
                if name != "cpu" and getattr(gen, "_rng", None) is not None}
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # numpy's state as plain Python values, so that a weights_only load reads it back
+    numpy_state = (str(kind), [int(k) for k in keys], int(pos), int(has_gauss), float(cached))
     return {"disttorch": disttorch.get_rng_state(), "devices": devices,
-            "numpy": np.random.get_state(), "python": random.getstate()}
+            "numpy": numpy_state, "python": random.getstate()}
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:

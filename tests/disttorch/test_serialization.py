@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import disttorch
-from disttorch import serialization
+from disttorch.serialization import _save as save_impl
 from disttorch.utils import safetensors as st
 
 torch = pytest.importorskip("torch")
@@ -75,8 +75,9 @@ def test_noncontiguous_views_grad_and_parameters(tmp_path):
     assert type(out["frozen"]) is disttorch.nn.Parameter and not out["frozen"].requires_grad
     assert out["leaf"].requires_grad and out["leaf"].is_leaf
     assert out["again"] is out["p"]  # one object saved twice loads as one object
-    out["t"].add_(1)  # loaded tensors own writable memory
-    assert out["row"].tolist() == base[2].tolist()
+    out["t"].add_(1)  # views of one buffer still share memory once loaded (as in PyTorch) ...
+    assert out["row"].tolist() == (base[2] + 1).tolist() and out["strided"].tolist() == (views["strided"] + 1).tolist()
+    assert out["neg"].tolist() == views["neg"].tolist()  # ... a flipped view (negative strides) is its own copy
 
 
 def test_nested_structures_and_scalars():
@@ -90,10 +91,10 @@ def test_nested_structures_and_scalars():
         "model": sd, "optim": optim_state, "epoch": 7, "big": 2**70, "neg": -3, "ratio": 0.25,
         "specials": [math.inf, -math.inf], "z": 1 + 2j, "flags": (True, False, None), "blob": b"\x00\xff",
         "dtype": disttorch.bfloat16, "device": disttorch.device("cpu"), "size": disttorch.Size([2, 3]),
-        "tags": {"a", "b"}, "frozen": frozenset({1}), "np": np.arange(6, dtype=np.int16).reshape(2, 3),
-        "np_scalar": np.float32(1.5), (1, "tuple key"): "value", 3.5: "float key", None: [[], {}, ()],
+        "tags": {"a", "b"}, "frozen": frozenset({1}), (1, "tuple key"): "value", 3.5: "float key", None: [[], {}, ()],
+        "counts": collections.Counter("aab"), "ba": bytearray(b"xy"),
     }
-    out = roundtrip(obj)
+    out = roundtrip(obj)  # all of it loads with the default weights_only=True
     assert type(out["model"]) is collections.OrderedDict and list(out["model"]) == ["weight", "bias"]
     assert_tensor_equal(out["model"]["weight"], sd["weight"])
     st0 = out["optim"]["state"][0]
@@ -101,56 +102,87 @@ def test_nested_structures_and_scalars():
     assert st0["step"].item() == 3.0 and st0["step"].dtype is disttorch.float32
     assert out["optim"]["param_groups"] == optim_state["param_groups"]
     assert type(out["optim"]["param_groups"][0]["betas"]) is tuple
-    plain = {k: v for k, v in obj.items() if k not in ("model", "optim", "np", "specials")}
+    plain = {k: v for k, v in obj.items() if k not in ("model", "optim", "specials")}
     assert {k: out[k] for k in plain} == plain
-    assert type(out["np_scalar"]) is np.float32 and out["dtype"] is disttorch.bfloat16
-    assert type(out["size"]) is disttorch.Size and type(out["flags"]) is tuple
+    assert out["dtype"] is disttorch.bfloat16 and type(out["size"]) is disttorch.Size and type(out["flags"]) is tuple
     assert out["specials"] == [math.inf, -math.inf] and math.isnan(roundtrip(math.nan))
-    np.testing.assert_array_equal(out["np"], obj["np"])
-    assert out["np"].dtype == np.int16
     assert roundtrip(5) == 5 and roundtrip("text") == "text" and roundtrip(None) is None
+    # numpy objects are not on PyTorch's default allow-list: they need weights_only=False
+    arrays = {"np": np.arange(6, dtype=np.int16).reshape(2, 3), "np_scalar": np.float32(1.5)}
+    with pytest.raises(pickle.UnpicklingError, match="(?s)Weights only load failed.*GLOBAL numpy"):
+        roundtrip(arrays)
+    back = roundtrip(arrays, weights_only=False)
+    np.testing.assert_array_equal(back["np"], arrays["np"])
+    assert back["np"].dtype == np.int16 and type(back["np_scalar"]) is np.float32
 
 
-def test_unsupported_objects_are_refused(tmp_path):
-    path = tmp_path / "x.pt"
-    for bad in (disttorch.nn.Linear(2, 2), lambda: 0, object(), {"fn": print}):
-        with pytest.raises(TypeError, match="disttorch.save: cannot save an object of type"):
-            disttorch.save(bad, path)
-    cyclic = []
+class Point:
+    """A user class for the allow-list tests (module level, so that pickle can name it)."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __eq__(self, other):
+        return type(other) is Point and (self.x, self.y) == (other.x, other.y)
+
+
+def test_anything_picklable_saves_and_cycles_survive(tmp_path):
+    cyclic = [1]
     cyclic.append(cyclic)
-    with pytest.raises(ValueError, match="reference cycle"):
-        disttorch.save(cyclic, path)
-    assert os.listdir(tmp_path) == []
-
-
-def _with_device(data: bytes, device: str) -> bytes:
-    """The same checkpoint with every tensor's saved device replaced (a cuda checkpoint, without a GPU)."""
-    src, dst = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
-    with zipfile.ZipFile(dst, "w") as out:
-        for name in src.namelist():
-            content = src.read(name)
-            if name.endswith("data.json"):
-                content = content.replace(b'"device":"cpu"', f'"device":"{device}"'.encode())
-            out.writestr(name, content)
-    return dst.getvalue()
+    back = roundtrip(cyclic)
+    assert back[0] == 1 and back[1] is back
+    for bad in (lambda: 0, {"fn": print, "gen": (i for i in range(2))}):
+        with pytest.raises((pickle.PicklingError, TypeError, AttributeError)):
+            disttorch.save(bad, tmp_path / "x.pt")
+    assert os.listdir(tmp_path) == []  # a failed save leaves nothing behind
+    assert roundtrip({"p": Point(1, disttorch.ones(2))}, weights_only=False)["p"].y.tolist() == [1.0, 1.0]
 
 
 def test_map_location():
     t = disttorch.arange(4.0)
     buf = io.BytesIO()
-    disttorch.save({"t": t}, buf)
+    disttorch.save({"t": t, "view": t[1:]}, buf)
     for ml in (None, "cpu", disttorch.device("cpu"), {"cpu": "cpu"}, lambda s, loc: s, lambda s, loc: None):
-        assert_tensor_equal(disttorch.load(io.BytesIO(buf.getvalue()), map_location=ml)["t"], t)
-    cuda_ckpt = _with_device(buf.getvalue(), "cuda:1")
+        out = disttorch.load(io.BytesIO(buf.getvalue()), map_location=ml)
+        assert_tensor_equal(out["t"], t) and assert_tensor_equal(out["view"], t[1:])
+    cuda_ckpt = _with_location(buf.getvalue(), "cuda:1")
     seen = []
     out = disttorch.load(io.BytesIO(cuda_ckpt), map_location=lambda s, loc: seen.append(loc) or s)
-    assert seen == ["cuda:1"] and out["t"].device == disttorch.device("cpu")
+    assert seen == ["cuda:1"] and out["t"].device == disttorch.device("cpu")  # one storage, placed once
     for ml in ("cpu", {"cuda:1": "cpu"}, disttorch.device("cpu")):
         assert_tensor_equal(disttorch.load(io.BytesIO(cuda_ckpt), map_location=ml)["t"], t)
+    assert torch.load(io.BytesIO(cuda_ckpt), map_location="cpu")["t"].tolist() == t.tolist()
     if not disttorch.cuda.is_available():
         with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA device but "
                                                r"torch.cuda.is_available\(\) is False"):
             disttorch.load(io.BytesIO(cuda_ckpt))
+
+
+@pytest.mark.skipif(not disttorch.cuda.is_available(), reason="needs a GPU")
+def test_cuda_tensors_save_with_their_location():
+    t = disttorch.arange(6.0, device="cuda").reshape(2, 3)
+    buf = io.BytesIO()
+    disttorch.save({"t": t, "v": t.t()}, buf)
+    assert b"cuda:0" in zipfile.ZipFile(io.BytesIO(buf.getvalue())).read("archive/data.pkl")
+    out = disttorch.load(io.BytesIO(buf.getvalue()))
+    assert out["t"].device == disttorch.device("cuda:0") and out["v"].tolist() == t.t().tolist()
+    assert disttorch.load(io.BytesIO(buf.getvalue()), map_location="cpu")["v"].device.type == "cpu"
+    assert torch.load(io.BytesIO(buf.getvalue()), map_location="cpu")["v"].tolist() == t.t().tolist()
+
+
+def _with_location(data: bytes, location: str) -> bytes:
+    """The same checkpoint with every storage's saved location replaced (a cuda checkpoint, without a GPU)."""
+    src, dst = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    old = b"X\x03\x00\x00\x00cpu"
+    new = b"X" + len(location).to_bytes(4, "little") + location.encode()
+    with zipfile.ZipFile(dst, "w") as out:
+        for name in src.namelist():
+            content = src.read(name)
+            if name.endswith("data.pkl"):
+                assert old in content
+                content = content.replace(old, new)
+            out.writestr(name, content)
+    return dst.getvalue()
 
 
 def test_atomic_save_survives_a_crash(tmp_path, monkeypatch):
@@ -159,21 +191,20 @@ def test_atomic_save_survives_a_crash(tmp_path, monkeypatch):
     disttorch.save(old, str(path))
     before = path.read_bytes()
     calls = []
-    real = serialization._write_array
+    real = save_impl._write_record
 
-    def crash_midway(zf, name, arr):
+    def crash_midway(zf, name, data, align=False):
         calls.append(name)
-        if len(calls) == 2:
+        if name.endswith("data/1"):
             raise OSError("disk on fire")
-        real(zf, name, arr)
+        real(zf, name, data, align)
 
-    monkeypatch.setattr(serialization, "_write_array", crash_midway)
+    monkeypatch.setattr(save_impl, "_write_record", crash_midway)
     with pytest.raises(OSError, match="disk on fire"):
         disttorch.save({"w": disttorch.full((3,), 5.0), "b": disttorch.ones(3)}, path)
-    assert len(calls) == 2
+    assert calls[-1].endswith("data/1")
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.pt"]
     assert_tensor_equal(disttorch.load(path)["w"], old["w"])
-    calls.clear()
     with pytest.raises(OSError, match="disk on fire"):
         disttorch.save({"a": disttorch.ones(1), "b": disttorch.ones(1)}, tmp_path / "new.pt")
     assert os.listdir(tmp_path) == ["model.pt"]
@@ -184,6 +215,28 @@ def test_atomic_save_survives_a_crash(tmp_path, monkeypatch):
         disttorch.save(1, tmp_path / "missing" / "x.pt")
 
 
+def test_stale_temporaries_of_killed_saves_are_removed(tmp_path):
+    import subprocess
+    import time
+
+    from disttorch.serialization import _files
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = _files._HOST
+    stale_here = tmp_path / f".model.pt.{host}-{dead.pid}.0123456789ab.tmp"  # its process has ended
+    live_here = tmp_path / f".model.pt.{host}-{os.getppid()}.0123456789ab.tmp"  # a save still running
+    old_elsewhere = tmp_path / ".model.pt.otherhost-1.0123456789ab.tmp"
+    new_elsewhere = tmp_path / ".model.pt.otherhost-2.0123456789ab.tmp"
+    other_target = tmp_path / f".other.pt.{host}-{dead.pid}.0123456789ab.tmp"
+    for f in (stale_here, live_here, old_elsewhere, new_elsewhere, other_target):
+        f.write_bytes(b"partial")
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_elsewhere, (day_ago, day_ago))
+    disttorch.save({"w": disttorch.ones(2)}, tmp_path / "model.pt")
+    assert sorted(os.listdir(tmp_path)) == sorted(["model.pt", live_here.name, new_elsewhere.name, other_target.name])
+
+
 class _Evil:
     def __init__(self, marker):
         self.marker = marker
@@ -192,12 +245,17 @@ class _Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
+class _EvalPayload:
+    def __reduce__(self):
+        return (eval, ("1 + 1",))
+
+
 def test_malicious_pickles_are_refused(tmp_path):
     marker = tmp_path / "pwned"
     payload = pickle.dumps({"w": _Evil(marker)}, protocol=2)
     plain = tmp_path / "evil.pkl"
     plain.write_bytes(payload)
-    with pytest.raises(RuntimeError, match="is not a disttorch checkpoint .*looks like a pickle"):
+    with pytest.raises(RuntimeError, match="is not a disttorch checkpoint .*looks like a bare pickle"):
         disttorch.load(plain, weights_only=False)
     # the same payload as data.pkl inside an otherwise genuine PyTorch checkpoint
     genuine = io.BytesIO()
@@ -206,16 +264,60 @@ def test_malicious_pickles_are_refused(tmp_path):
     with zipfile.ZipFile(forged, "w") as out:
         for name in src.namelist():
             out.writestr(name, payload if name.endswith("data.pkl") else src.read(name))
-    with pytest.raises(RuntimeError, match=r"not a disttorch checkpoint \(or is corrupted\).*refusing the global "
-                                           r"posix.system"):
+    with pytest.raises(pickle.UnpicklingError) as ours:
         disttorch.load(forged)
-    # attribute smuggling through BUILD onto a loaded tensor is refused as well
+    with pytest.raises(pickle.UnpicklingError) as theirs:
+        torch.load(forged)
+    assert str(ours.value) == str(theirs.value)  # PyTorch's text, word for word
+    message = str(ours.value)
+    assert "Weights only load failed" in message and "GLOBAL posix.system whose module posix is blocked" in message
+    assert "weights_only` set to `False`" in str(ours.value)
+    assert disttorch.serialization.get_unsafe_globals_in_checkpoint(forged) == ["posix.system"]
+    # a global outside the blocked modules: PyTorch's "not an allowed global" text, word for word
+    with zipfile.ZipFile(forged, "w") as out:
+        for name in src.namelist():
+            content = pickle.dumps(_EvalPayload(), protocol=2) if name.endswith("data.pkl") else src.read(name)
+            out.writestr(name, content)
+    with pytest.raises(pickle.UnpicklingError) as ours:
+        disttorch.load(forged)
+    with pytest.raises(pickle.UnpicklingError) as theirs:
+        torch.load(forged)
+    assert str(ours.value) == str(theirs.value) and "GLOBAL eval was not an allowed global" in str(ours.value)
+    # setting attributes through BUILD on an object that is not allow-listed is refused as well
     build = (b"\x80\x02ctorch\nSize\nq\x00)\x85R}q\x01X\x01\x00\x00\x00aK\x01sb.")
     with zipfile.ZipFile(tmp_path / "build.pt", "w") as out:
         out.writestr("x/data.pkl", build)
-    with pytest.raises(RuntimeError, match="refusing to set the state"):
+    with pytest.raises(pickle.UnpicklingError, match="(?s)Weights only load failed.*Can only build Tensor, Parameter, "
+                                                     "OrderedDict or types allowlisted"):
         disttorch.load(tmp_path / "build.pt")
     assert not marker.exists()
+
+
+def test_safe_globals_allow_a_user_class(tmp_path):
+    path = tmp_path / "point.pt"
+    disttorch.save({"p": Point(1, disttorch.arange(3.0)), "q": [Point(2, 3)]}, path)
+    name = f"{Point.__module__}.Point"
+    with pytest.raises(pickle.UnpicklingError, match=f"GLOBAL {name} was not an allowed global by default"):
+        disttorch.load(path)
+    assert disttorch.serialization.get_unsafe_globals_in_checkpoint(path) == [name]
+    try:
+        disttorch.serialization.add_safe_globals([Point])
+        assert Point in disttorch.serialization.get_safe_globals()
+        assert disttorch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+        out = disttorch.load(path)
+        assert out["q"] == [Point(2, 3)] and out["p"].y.tolist() == [0.0, 1.0, 2.0]
+        disttorch.serialization.clear_safe_globals()
+        assert disttorch.serialization.get_safe_globals() == []
+        with pytest.raises(pickle.UnpicklingError):
+            disttorch.load(path)
+        with disttorch.serialization.safe_globals([(Point, name)]):
+            assert disttorch.load(path)["q"] == [Point(2, 3)]
+        with pytest.raises(pickle.UnpicklingError):
+            disttorch.load(path)
+        with torch.serialization.safe_globals([Point]):  # PyTorch reads the same file with the same allow-list
+            assert torch.load(path)["p"].y.tolist() == [0.0, 1.0, 2.0]
+    finally:
+        disttorch.serialization.clear_safe_globals()
 
 
 def test_garbage_truncated_and_wrong_files(tmp_path):
@@ -233,13 +335,17 @@ def test_garbage_truncated_and_wrong_files(tmp_path):
     with zipfile.ZipFile(other_zip, "w") as z:
         z.writestr("readme.txt", b"hello")
     cases["other_zip"] = other_zip.getvalue()
-    lying = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(lying, "w") as z:
-        for name in src.namelist():
-            content = src.read(name)
-            z.writestr(name, content.replace(b'"shape":[100]', b'"shape":[101]') if name.endswith(".json") else
-                       content)
-    cases["lying_shape"] = lying.getvalue()
+    for label, cut in (("short_storage", 4), ("missing_storage", None)):
+        lying = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(lying, "w") as z:
+            for name in src.namelist():
+                content = src.read(name)
+                if name.endswith("data/0"):
+                    if cut is None:
+                        continue
+                    content = content[:-cut]
+                z.writestr(name, content)
+        cases[label] = lying.getvalue()
     for name, blob in cases.items():
         path = tmp_path / f"{name}.pt"
         path.write_bytes(blob)
@@ -247,6 +353,39 @@ def test_garbage_truncated_and_wrong_files(tmp_path):
             disttorch.load(path)
         with pytest.raises(RuntimeError, match="is not a disttorch checkpoint"):
             disttorch.load(io.BytesIO(blob))
+
+
+def _legacy_checkpoint(path):
+    """A checkpoint in disttorch's first format (JSON + .npy), as earlier versions wrote it."""
+    arrays = [np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64)]
+    root = {"t": "dict", "items": [
+        ["w", {"t": "tensor", "array": 0, "device": "cpu", "requires_grad": True, "parameter": True}],
+        ["steps", {"t": "tensor", "array": 1, "device": "cpu", "requires_grad": False, "parameter": False}],
+        ["again", {"t": "tensor", "array": 0, "device": "cpu", "requires_grad": True, "parameter": True}],
+        ["shape", {"t": "size", "v": [2, 3]}], ["pair", {"t": "tuple", "v": [1, "a"]}],
+        ["rng", {"t": "ndarray", "array": 1}], ["epoch", 4]]}
+    doc = {"format": "disttorch-checkpoint", "version": 1, "root": root,
+           "arrays": [{"dtype": "float32", "shape": [2, 3]}, {"dtype": "int64", "shape": [2]}]}
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/format", b"disttorch-checkpoint 1")
+        for i, arr in enumerate(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
+            z.writestr(f"archive/arrays/{i}.npy", buf.getvalue())
+        z.writestr("archive/data.json", json.dumps(doc))
+
+
+def test_old_disttorch_checkpoints_still_load(tmp_path):
+    path = tmp_path / "old.pt"
+    _legacy_checkpoint(path)
+    out = disttorch.load(path)
+    assert type(out["w"]) is disttorch.nn.Parameter and out["w"].requires_grad and out["again"] is out["w"]
+    assert out["w"].tolist() == [[0, 1, 2], [3, 4, 5]] and out["steps"].dtype is disttorch.int64
+    assert out["shape"] == disttorch.Size([2, 3]) and out["pair"] == (1, "a") and out["epoch"] == 4
+    np.testing.assert_array_equal(out["rng"], [1, 2])
+    disttorch.save(out, path)  # saving again writes PyTorch's format
+    assert "old/data.pkl" in zipfile.ZipFile(path).namelist()
+    assert torch.load(path, weights_only=False)["w"].tolist() == [[0, 1, 2], [3, 4, 5]]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",

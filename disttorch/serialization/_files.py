@@ -1,0 +1,136 @@
+"""Atomic writes (temporary file + rename), cleanup of temporaries left by interrupted saves, and
+opening a checkpoint for reading."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import socket
+import time
+import zipfile
+from typing import IO, Any, Callable
+
+# temporaries are named ".<target>.<host>-<pid>.<random>.tmp" so that a later save can tell
+# whether the process that made one is gone
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:32] or "host"
+_STALE_AFTER_S = 24 * 3600  # a temporary from another host is only removed once it is this old
+
+
+def _is_path(f: Any) -> bool:
+    return isinstance(f, (str, bytes, os.PathLike))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str) -> None:
+    """Remove the temporaries of interrupted saves to ``path``: those from this host whose process has
+    ended, and those from other hosts older than a day (a save in progress elsewhere is left alone)."""
+    directory, base = os.path.split(os.path.abspath(path))
+    pattern = re.compile(r"\." + re.escape(base) + r"\.([A-Za-z0-9_-]+)-(\d+)\.[0-9a-f]+\.tmp")
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        m = pattern.fullmatch(entry.name)
+        if m is None:
+            continue
+        host, pid = m.group(1), int(m.group(2))
+        try:
+            if host == _HOST:
+                stale = pid != os.getpid() and not _pid_alive(pid)
+            else:
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER_S
+            if stale:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _atomic_write(path: Any, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, then rename it over ``path``.
+    On any error the temporary file is removed and ``path`` is left as it was. Temporaries left behind
+    by saves that were killed midway are removed."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if os.path.islink(path):  # write through the link, as open() would
+        path = os.path.realpath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise RuntimeError(f"Parent directory {directory} does not exist.")
+    remove_stale_temporaries(path)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{_HOST}-{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def describe(f: Any) -> str:
+    if _is_path(f):
+        return repr(os.fsdecode(f))
+    name = getattr(f, "name", None)
+    return repr(name) if isinstance(name, str) else "the given file object"
+
+
+def corrupted(f: Any, reason: str) -> RuntimeError:
+    return RuntimeError(f"disttorch.load: {describe(f)} is not a disttorch checkpoint (or is corrupted): {reason}")
+
+
+def open_zip(f: Any) -> tuple[zipfile.ZipFile, Any]:
+    """Open ``f`` as a zip archive; returns the archive and a file handle to close afterwards (or None)."""
+    if _is_path(f):
+        fh: Any = open(f, "rb")
+        close = fh
+    else:
+        if not hasattr(f, "read"):
+            raise TypeError(f"disttorch.load: expected a path or a binary file object, got {type(f).__name__}")
+        fh, close = f, None
+        if not (hasattr(f, "seekable") and f.seekable()):
+            fh = io.BytesIO(f.read())
+    try:
+        head = fh.read(4)
+        if isinstance(head, str):
+            raise TypeError("disttorch.load: the file object must be opened in binary mode ('rb')")
+        fh.seek(-len(head), io.SEEK_CUR)
+        if head[:1] == b"\x80":
+            raise corrupted(f, "it looks like a bare pickle file (PyTorch's legacy format before 1.6), which is "
+                               "not read; save it again with a current torch.save")
+        try:
+            return zipfile.ZipFile(fh), close
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise corrupted(f, f"not a readable zip archive ({exc})") from None
+    except BaseException:
+        if close is not None:
+            close.close()
+        raise
