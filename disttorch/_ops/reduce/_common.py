@@ -10,6 +10,7 @@ from disttorch.backends import array_module
 
 from .._register import write_out
 from .._util import BroadcastTo
+from ..index import IndexPut, _along
 from ..shape import reshape
 
 _from_array = Tensor._from_array
@@ -70,9 +71,18 @@ def const(arr: Any, like: Tensor) -> Tensor:
     return _from_array(arr.astype(like._data.dtype, copy=False))
 
 
-def zeros_like_array(shape: tuple, like: Tensor) -> Tensor:
+def _zeros(shape: tuple, like: Tensor) -> Tensor:
     """A constant tensor of zeros of ``shape`` in ``like``'s dtype and device."""
     return _from_array(array_module(like._data).zeros(shape, like._data.dtype))
+
+
+def scatter_into_zeros(src: Tensor, shape: tuple, axis: int, index: Any, accumulate: bool) -> Tensor:
+    """zeros(shape) with ``src`` written at ``index`` (an array laid out like ``src``) along ``axis``, or summed
+    in where indices repeat (``accumulate``): PyTorch's ``zeros.scatter(axis, index, src)`` and ``scatter_add``,
+    through the index ops' IndexPut without validating indices the reduction computed itself."""
+    kind = "ScatterAdd" if accumulate else "Scatter"
+    return IndexPut.apply(_zeros(shape, src), src, idx=_along(index, axis), accumulate=accumulate,
+                          inplace=True, kind=kind)  # in place: the zeros are this call's own
 
 
 def acc_dtypes(x: Tensor, dtype: Any, ints_to_long: bool) -> tuple[Any, Any]:

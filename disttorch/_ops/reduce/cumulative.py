@@ -11,14 +11,10 @@ from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
 from .._register import methods, write_out
-from ..index import scatter_add
 from ..shape import flip
-from ._common import acc_dtypes, const, one_dim, write_outs, zeros_like_array
+from ._common import acc_dtypes, const, one_dim, scatter_into_zeros, write_outs
 
 __all__ = ["cumsum", "cumprod", "cummax", "cummin"]
-
-_from_array = Tensor._from_array
-
 
 def _running(xp: Any, ufunc: Any, a: Any, axis: int) -> Any:
     """ufunc.accumulate along ``axis``; a log-step scan (any array module) where numpy's accumulate is not at hand."""
@@ -125,7 +121,7 @@ class _CumExtreme(Op):
         if not grad._data.ndim:
             return grad
         # PyTorch's cummaxmin_backward: zeros with the gradient summed in at the indices
-        return scatter_add(zeros_like_array(grad._data.shape, grad), self.axis, _from_array(self.index), grad)
+        return scatter_into_zeros(grad, grad._data.shape, self.axis, self.index, accumulate=True)
 
     def name(self) -> str:
         return "CummaxBackward0" if self.is_max else "CumminBackward0"

@@ -11,16 +11,15 @@ from disttorch.backends import array_module
 
 from .._register import methods
 from ..compare import maximum, minimum
-from ..index import scatter
 from ._common import (
     check_nonempty_dims,
     empty_reduction,
     one_dim,
     reduce_axes,
+    scatter_into_zeros,
     share_among_ties,
     with_kept_dims,
     write_outs,
-    zeros_like_array,
 )
 
 __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "aminmax"]
@@ -64,7 +63,7 @@ class PickAlongDim(Op):
         if not shape:
             return grad
         g = with_kept_dims(grad, shape, (self.axis,), self.keepdim)
-        return scatter(zeros_like_array(shape, g), self.axis, _from_array(self.index), g)
+        return scatter_into_zeros(g, shape, self.axis, self.index, accumulate=False)
 
 
 class _ExtremeDim(PickAlongDim):

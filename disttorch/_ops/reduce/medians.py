@@ -14,9 +14,6 @@ from .extremes import PickAlongDim
 
 __all__ = ["median", "nanmedian"]
 
-_from_array = Tensor._from_array
-
-
 class _MedianAll(Op):
     """median() / nanmedian() over all elements: the lower median; gradient split among equal elements."""
 

@@ -55,13 +55,13 @@ class LinalgVectorNorm(Op):
         if p == 0:  # a count: PyTorch gives no gradient at all (x.grad stays None)
             return None
         g = with_kept_dims(grad, shape, axes, self.keepdim)
-        sgn = x.sgn()
         if p == 1:
-            return sgn * g
+            return x.sgn() * g
         norm = with_kept_dims(self.saved_output, shape, axes, self.keepdim)
         zero_norm = _from_array(norm._data == 0)
         if p == 2:
             return x * (g / norm).masked_fill(zero_norm, 0)
+        sgn = x.sgn()
         if math.isinf(p):  # the gradient is shared among the elements that reach the norm (NaN ones, if any)
             xp = array_module(xd)
             a = xp.abs(xd)

@@ -14,9 +14,6 @@ from ._common import acc_dtypes, const, expand_reduced, numel_over, one_dim, red
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod"]
 
-_from_array = Tensor._from_array
-
-
 class Sum(Op):
     def forward(self, x: Any) -> Any:
         self.in_shape = x.shape
