@@ -11,11 +11,11 @@ from disttorch import return_types
 from disttorch._ops import linalg as _L
 from disttorch._ops._register import write_out
 from disttorch._ops._util import cast, wrap_dims
+from disttorch._ops.reduce.norms import ord_text as _ord_text
+from disttorch._ops.reduce.norms import vector_norm
 from disttorch._ops.shape import permute
 from disttorch._ops.unary import conj
 from disttorch._tensor import Tensor
-from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
 
 from ._ops.linalg import LinAlgError, inv, matmul, multi_dot, pinv, solve
 
@@ -25,7 +25,6 @@ __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slog
 
 _const = Tensor._from_array
 _INF = math.inf
-self_xp, _out = array_module, write_out  # the spellings vector_norm (below) uses
 
 _solve_ex_result = return_types._make("linalg_solve_ex", "result", "info")
 
@@ -110,90 +109,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     return write_out(_const((s > cut).sum(axis=-1).astype(np.int64)), out)
 
 
-# -- norms ---------------------------------------------------------------------------------------------
-class LinalgVectorNorm(Op):
-    save_inputs = True
-    save_output = True
-
-    def forward(self, x: Any) -> Any:
-        xp = self_xp(x)
-        p, dims, keep = self.ord, self.dims, self.keepdim
-        a = xp.abs(x)
-        if p == 2:
-            return xp.sqrt(xp.sum(a * a, axis=dims, keepdims=keep))
-        if p == _INF:
-            return xp.max(a, axis=dims, keepdims=keep)
-        if p == -_INF:
-            return xp.min(a, axis=dims, keepdims=keep)
-        if p == 0:
-            return xp.sum(a != 0, axis=dims, keepdims=keep).astype(a.dtype)
-        if p == 1:
-            return xp.sum(a, axis=dims, keepdims=keep)
-        return xp.sum(a ** p, axis=dims, keepdims=keep) ** (1.0 / p)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        (x,) = self.saved_inputs
-        norm = self.saved_output
-        p = self.ord
-        if not self.keepdim:
-            grad = _L._reshape(grad, self.kd_shape)
-            norm = _L._reshape(norm, self.kd_shape)
-        xd = x._data
-        xp = x._xp
-        if p == 0:
-            return _const(xp.zeros_like(xd))
-        if p == 1:
-            return _const(_L._sgn(xd)) * grad
-        zero = norm._data == 0
-        if p == 2:
-            return x * _L._MaskZero.apply(grad / norm, mask=zero)
-        if abs(p) == _INF:
-            mask = (xp.abs(xd) == norm._data)
-            count = mask.sum(axis=self.dims, keepdims=True)
-            return _const((_L._sgn(xd) * mask / count).astype(xd.dtype)) * grad
-        ax = _L._abs(x)
-        if p < 1:
-            scaled = _L._MaskZero.apply(_const(_L._sgn(xd)) * ax ** (p - 1), mask=(xd == 0))
-            return scaled * grad * norm ** (1 - p)
-        scale = _L._MaskZero.apply(grad / norm ** (p - 1), mask=zero)
-        if p < 2:
-            return _const(_L._sgn(xd)) * ax ** (p - 1) * scale
-        return x * ax ** (p - 2) * scale
-
-    def name(self) -> str:
-        return "LinalgVectorNormBackward0"
-
-
-def _ord_text(p: float) -> str:
-    if math.isinf(p):
-        return "inf" if p > 0 else "-inf"
-    return str(int(p)) if float(p).is_integer() else str(p)
-
-
-def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
-                out: Tensor | None = None) -> Tensor:
-    """The ``ord``-norm of ``x`` over ``dim`` (all elements by default), as a vector."""
-    if dtype is not None:
-        dt = D.to_dtype(dtype)
-        _L._check_float(_const(x._xp.empty(0, dtype=dt.np)), "linalg.vector_norm")
-        x = cast(x, dt)
-    _L._check_float(x, "linalg.vector_norm")
-    p = float(ord)
-    nd = x._data.ndim
-    dims = None if dim is None or nd == 0 else wrap_dims(dim, nd)
-    if dims == ():
-        dims = None
-    if (p < 0 or p == _INF) and x._data.size == 0:
-        reduced = range(nd) if dims is None else dims
-        if any(x._data.shape[d] == 0 for d in reduced) or nd == 0:
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_text(p)} norm on an empty tensor "
-                               "because the operation does not have an identity")
-    all_dims = range(nd) if dims is None else dims
-    kd_shape = tuple(1 if d in all_dims else s for d, s in enumerate(x._data.shape))
-    result = LinalgVectorNorm.apply(x, ord=p, dims=dims, keepdim=keepdim, kd_shape=kd_shape)
-    return result if out is None else _out(result, out)
-
-
+# -- norms (vector_norm is the reductions' one, shared with torch.norm) ------------------------------
 def _sum_dim(t: Tensor, d: int) -> Tensor:
     nd = t._data.ndim
     letters = _L._LETTERS[:nd]

@@ -9,13 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from disttorch import _dtype as D
 from disttorch import return_types
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
 
-from ._util import attach, self_xp, wrap_dim
+from ._register import methods, type_word, write_out
+from ._util import wrap_dim
 from .index import Index, _along
+from .reduce._common import write_outs
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive", "searchsorted",
            "bucketize", "bincount", "histc"]
@@ -25,7 +27,7 @@ _from_array = Tensor._from_array
 
 def _argsort(arr: Any, axis: int, descending: bool) -> Any:
     """Stable argsort; NaN counts as the largest value (last ascending, first descending) like PyTorch."""
-    xp = self_xp(arr)
+    xp = array_module(arr)
     if not descending:
         return xp.argsort(arr, axis=axis, kind="stable")
     # descending and stable: sort the reversed array ascending, then reverse back
@@ -46,10 +48,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool | 
     dim = wrap_dim(dim, input.ndim)
     arr = input._data
     if arr.ndim == 0:
-        idx = self_xp(arr).zeros((), np.int64)
+        idx = array_module(arr).zeros((), np.int64)
     else:
         idx = _argsort(arr, dim, descending).astype(np.int64, copy=False)
-    return return_types.sort((_take(input, idx, dim, "Sort"), _from_array(idx)))
+    return return_types.sort(write_outs((_take(input, idx, dim, "Sort"), _from_array(idx)), out))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -57,7 +59,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 
 def msort(input: Tensor, *, out: Any = None) -> Tensor:
-    return sort(input, 0)[0]
+    return write_out(sort(input, 0)[0], out)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
@@ -67,12 +69,12 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     size = arr.shape[dim] if arr.ndim else 1
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
+    xp = array_module(arr)
     if arr.ndim == 0:
-        idx = self_xp(arr).zeros((), np.int64)
+        idx = xp.zeros((), np.int64)
     else:
-        full = _argsort(arr, dim, largest)
-        idx = self_xp(arr).take(full, self_xp(arr).arange(k), axis=dim).astype(np.int64, copy=False)
-    return return_types.topk((_take(input, idx, dim, "Topk"), _from_array(idx)))
+        idx = xp.take(_argsort(arr, dim, largest), xp.arange(k), axis=dim).astype(np.int64, copy=False)
+    return return_types.topk(write_outs((_take(input, idx, dim, "Topk"), _from_array(idx)), out))
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
@@ -81,23 +83,23 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     size = arr.shape[dim] if arr.ndim else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
-    xp = self_xp(arr)
+    xp = array_module(arr)
     if arr.ndim == 0:
         idx = xp.zeros((), np.int64)
-        return return_types.kthvalue((_take(input, idx, dim, "Kthvalue"), _from_array(idx)))
+        return return_types.kthvalue(write_outs((_take(input, idx, dim, "Kthvalue"), _from_array(idx)), out))
     idx = xp.take(_argsort(arr, dim, False), xp.asarray([k - 1]), axis=dim).astype(np.int64, copy=False)
     values = _take(input, idx, dim, "Kthvalue")
     if not keepdim:
         idx = xp.squeeze(idx, dim)
         values = Index.apply(values, idx=(slice(None),) * dim + (0,), kind="Kthvalue")
-    return return_types.kthvalue((values, _from_array(idx)))
+    return return_types.kthvalue(write_outs((values, _from_array(idx)), out))
 
 
 # -- unique ----------------------------------------------------------------------------------------------
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim: int | None = None) -> Any:
     arr = input._data
-    xp = self_xp(arr)
+    xp = array_module(arr)
     if dim is None:
         vals, inv, counts = xp.unique(arr.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(arr.shape)
@@ -160,7 +162,7 @@ def _unique_result(input: Tensor, vals: Any, inv: Any, counts: Any, return_inver
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
                        dim: int | None = None) -> Any:
     arr = input._data
-    xp = self_xp(arr)
+    xp = array_module(arr)
     if dim is None:
         flat = arr.reshape(-1)
         n = flat.shape[0]
@@ -189,7 +191,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
 def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, out: Any = None, sorter: Tensor | None = None) -> Tensor:
     seq = sorted_sequence._data
-    xp = self_xp(seq)
+    xp = array_module(seq)
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
@@ -213,14 +215,14 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         v2 = vals.reshape(-1, vals.shape[-1])
         res = xp.stack([xp.searchsorted(s2[i], v2[i], side=which) for i in range(s2.shape[0])])
         res = res.reshape(vals.shape)
-    return _from_array(xp.asarray(res).astype(np.int32 if out_int32 else np.int64))
+    return write_out(_from_array(xp.asarray(res).astype(np.int32 if out_int32 else np.int64)), out)
 
 
 def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
               out: Any = None) -> Tensor:
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
-    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
 
 
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
@@ -231,7 +233,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
-    xp = self_xp(arr)
+    xp = array_module(arr)
     if weights is None:
         return _from_array(xp.bincount(arr, minlength=minlength).astype(np.int64, copy=False))
     w = weights._data
@@ -244,10 +246,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: Any = None) -> Tensor:
     arr = input._data
     if arr.dtype.kind != "f":
-        raise RuntimeError(f'"histogram_cpu" not implemented for \'{_type_name(input.dtype)}\'')
+        raise RuntimeError(f'"histogram_cpu" not implemented for \'{type_word(input.dtype)}\'')
     if bins <= 0:
         raise RuntimeError("bins must be > 0")
-    xp = self_xp(arr)
+    xp = array_module(arr)
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError("max must be larger than min")
@@ -259,14 +261,8 @@ def histc(input: Tensor, bins: int = 100, min: Any = 0, max: Any = 0, *, out: An
     keep = flat[(flat >= lo) & (flat <= hi)]
     pos = ((keep - lo) * bins / (hi - lo)).astype(np.int64)
     pos = xp.minimum(pos, bins - 1)  # the upper edge belongs to the last bin
-    return _from_array(xp.bincount(pos, minlength=bins).astype(arr.dtype))
+    return write_out(_from_array(xp.bincount(pos, minlength=bins).astype(arr.dtype)), out)
 
 
-def _type_name(dt: D.dtype) -> str:
-    return {D.int64: "Long", D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
-            D.bool_: "Bool"}.get(dt, str(dt))
-
-
-for _name in ("sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive", "bincount",
-              "histc"):
-    attach(_name, globals()[_name])
+methods({"sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "unique": unique,
+         "unique_consecutive": unique_consecutive, "bincount": bincount, "histc": histc})

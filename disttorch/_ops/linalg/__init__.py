@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from ._common import (  # noqa: F401
     LinAlgError,
-    _abs,
     _broadcast_shapes,
     _check_float,
     _check_square,
     _diag_embed,
-    _MaskZero,
     _mH,
     _reshape,
-    _sgn,
 )
 from .contractions import *  # noqa: F403
 from .contractions import _LETTERS, Cross, Einsum, Trace, _cross  # noqa: F401

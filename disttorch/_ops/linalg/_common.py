@@ -7,7 +7,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from disttorch._tensor import Tensor
-from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
 from .._register import type_word
@@ -112,32 +111,3 @@ def _diag_embed(v: Tensor) -> Tensor:
     """Square matrices with ``v``'s last dimension on their diagonals."""
     n = v._data.shape[-1]
     return _reshape(v, v._data.shape[:-1] + (1, n)) * _const(array_module(v._data).eye(n, dtype=v._data.dtype))
-
-
-# -- used by disttorch.linalg.vector_norm's backward ---------------------------------------------------------
-def _sgn(x: Any) -> Any:
-    """sign for real arrays, x/|x| (0 at 0) for complex ones."""
-    xp = array_module(x)
-    if x.dtype.kind == "c":
-        a = xp.abs(x)
-        return xp.where(a == 0, 0, x / xp.where(a == 0, 1, a))
-    return xp.sign(x)
-
-
-def _abs(t: Tensor) -> Tensor:
-    """|t| written as a product with the constant sign, so it stays differentiable."""
-    s = _sgn(t._data)
-    return t * _const(s.conj()) if s.dtype.kind == "c" else t * _const(s)
-
-
-class _MaskZero(Op):
-    """Zero where the constant ``mask`` is set (PyTorch's ``masked_fill(mask, 0)``)."""
-
-    def forward(self, x: Any) -> Any:
-        return array_module(x).where(self.mask, 0, x)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return _MaskZero.apply(grad, mask=self.mask)
-
-    def name(self) -> str:
-        return "MaskedFillBackward0"

@@ -475,7 +475,7 @@ def test_log_step_scan_matches_accumulate():
     """The scan used where the array library has no ufunc.accumulate (cupy) agrees with numpy's."""
     from types import SimpleNamespace
 
-    from disttorch._ops.reduce import _running
+    from disttorch._ops.reduce.cumulative import _running
 
     a = np.random.default_rng(0).standard_normal((3, 7, 5))
     a[1, 3, 2] = np.nan

@@ -170,3 +170,22 @@ def test_histc(bins, lo, hi, dtype):
     x = np.array([1.0, 2.0, 1.0, -0.5, 3.0, 7.0, 0.25], dtype=dtype)
     check(lambda t, a: t.histc(a, bins=bins, min=lo, max=hi), [x], grad=False)
     check(lambda t, a: a.histc(bins, lo, hi), [randn(20, dtype=dtype)], grad=False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, x, o: t.sort(x, 1, out=(o[0], o[1])),
+    lambda t, x, o: t.topk(x, 2, out=(o[0], o[1])),
+    lambda t, x, o: t.kthvalue(x, 2, out=(o[0], o[1])),
+    lambda t, x, o: t.msort(x, out=o[0]),
+    lambda t, x, o: t.histc(x, 4, out=o[0]),
+    lambda t, x, o: t.searchsorted(x.sort().values, x, out=o[1]),
+    lambda t, x, o: t.bucketize(x, x.reshape(-1).sort().values, out=o[1]),
+])
+def test_out_is_written(call):
+    results = []
+    for t in (disttorch, torch):
+        out = (t.empty(0), t.empty(0, dtype=t.int64))
+        call(t, t.tensor(randn(2, 5)), out)  # no ties: the order of tied indices is unspecified
+        results.append([o.numpy() for o in out])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

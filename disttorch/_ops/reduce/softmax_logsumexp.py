@@ -1,0 +1,106 @@
+"""logsumexp, softmax, log_softmax."""
+from __future__ import annotations
+
+import operator
+import warnings
+from typing import Any
+
+from disttorch import _dtype as D
+from disttorch._tensor import Tensor, _wrap_dim
+from disttorch.autograd.graph import Op
+from disttorch.backends import array_module
+
+from .._register import methods, type_word, write_out
+from ..unary import exp
+from ._common import kept_shape, reduce_axes, with_kept_dims
+
+__all__ = ["logsumexp", "softmax", "log_softmax"]
+
+
+def _shifted(x: Any, axes: tuple) -> tuple[Any, Any]:
+    """(x - m, m) with m the max over ``axes`` (kept dims), infinities replaced by 0 for stability."""
+    xp = array_module(x)
+    if x.size == 0:
+        return x, xp.zeros(kept_shape(x.shape, axes), x.dtype)
+    m = x.max(axis=axes, keepdims=True)
+    m = xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
+    return x - m, m
+
+
+class LogSumExp(Op):
+    save_inputs = True
+    save_output = True
+
+    def forward(self, x: Any) -> Any:
+        xp = array_module(x)
+        s, m = _shifted(x, self.axes)
+        out = xp.log(xp.exp(s).sum(axis=self.axes, keepdims=True)) + m
+        return out if self.keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, grad: Tensor) -> Tensor:
+        (x,) = self.saved_inputs
+        shape = x._data.shape
+        result = with_kept_dims(self.saved_output, shape, self.axes, self.keepdim)
+        return with_kept_dims(grad, shape, self.axes, self.keepdim) * exp(x - result)
+
+    def name(self) -> str:
+        return "LogsumexpBackward0"
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    if input.dtype.category < D.FLOAT:
+        input = input.to(D.get_default_dtype())
+    return write_out(LogSumExp.apply(input, axes=reduce_axes(dim, input._data.ndim), keepdim=keepdim), out)
+
+
+class Softmax(Op):
+    save_output = True
+
+    def forward(self, x: Any) -> Any:
+        xp = array_module(x)
+        s, _ = _shifted(x, self.axes)
+        if self.log:
+            return s - xp.log(xp.exp(s).sum(axis=self.axes, keepdims=True))
+        e = xp.exp(s)
+        return e / e.sum(axis=self.axes, keepdims=True)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        y = self.saved_output
+        d = self.axes
+        if self.log:
+            return grad - exp(y) * grad.sum(d, keepdim=True)
+        return (grad - (grad * y).sum(d, keepdim=True)) * y
+
+    def name(self) -> str:
+        return "LogSoftmaxBackward0" if self.log else "SoftmaxBackward0"
+
+
+def _softmax_dim(ndim: int, name: str) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=4)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
+    name = "log_softmax" if log else "softmax"
+    nd = input._data.ndim
+    if dim is None:
+        dim = _softmax_dim(nd, name)
+    axis = _wrap_dim(operator.index(dim), nd)
+    if dtype is not None:
+        input = input.to(D.to_dtype(dtype))
+    if input.dtype.category < D.FLOAT:
+        kernel = "lastdim_kernel_impl" if axis == nd - 1 or nd == 0 else "kernel_impl"
+        raise NotImplementedError(f"\"{name}_{kernel}\" not implemented for '{type_word(input.dtype)}'")
+    return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
+
+
+def softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
+    return _softmax(input, dim, dtype, True)
+
+
+methods({"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax})
