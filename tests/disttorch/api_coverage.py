@@ -13,9 +13,13 @@ other key "not provided on purpose". ``test_api_coverage.py`` keeps the list exa
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
+import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -41,21 +45,37 @@ def resolve(dotted: str) -> object | None:
         return getattr(owner, last, None)
 
 
-def pytorch_names() -> set[str]:
-    """Every public name of the namespaces, qualified (``torch.nn.functional.conv2d``)."""
+def _names_here() -> list[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return {f"{ns}.{n}" for ns in NAMESPACES for n in dir(resolve(ns)) if not n.startswith("_")}
+        return sorted(f"{ns}.{n}" for ns in NAMESPACES for n in dir(resolve(ns)) if not n.startswith("_"))
+
+
+@functools.cache
+def pytorch_names() -> frozenset[str]:
+    """Every public name of the namespaces, qualified (``torch.nn.functional.conv2d``).
+
+    Read in a fresh interpreter: a package's ``dir()`` grows with each submodule anyone imports
+    (``torch.distributed.fsdp``...), so in this process the answer would depend on what ran before.
+    """
+    code = (f"import json, sys; sys.path.insert(0, {HERE!r}); import api_coverage; "
+            "print(json.dumps(api_coverage._names_here()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return frozenset(json.loads(out.splitlines()[-1]))
 
 
 def provided(qualified: str) -> bool:
-    """Whether disttorch has the name at the same place (``torch.x.y`` -> ``disttorch.x.y``)."""
+    """Whether disttorch has the name at the same place (``torch.x.y`` -> ``disttorch.x.y``), as an
+    attribute or as a submodule not imported yet."""
     ns, _, name = qualified.rpartition(".")
-    owner = resolve("disttorch" + ns[len("torch"):])
+    where = "disttorch" + ns[len("torch"):]
+    owner = resolve(where)
     try:
-        return owner is not None and hasattr(owner, name)
+        if owner is not None and hasattr(owner, name):
+            return True
     except Exception:  # a lazy attribute that fails to load is not provided
         return False
+    return hasattr(owner, "__path__") and importlib.util.find_spec(f"{where}.{name}") is not None
 
 
 def load(path: str = REVIEWED) -> tuple[dict[str, str], dict[str, str]]:
