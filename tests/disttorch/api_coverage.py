@@ -127,12 +127,13 @@ _GUESSES = [(key, re.compile(pattern)) for key, pattern in [
                r"(_copy)?|indices(_copy)?|values(_copy)?|dense_dim|SparseAdam)$"),
     ("quantized", r"quantiz|qint|quint|\.q_|qscheme|qparams|per_(channel|tensor)|int_repr|\.fbgemm_|\.ao$|qat$"
                   r"|intrinsic$|QInt\d|QUInt"),
+    ("missing", r"^torch\.Tensor\.is_\w+$"),  # device and layout flags answer False on dense tensors
     ("mkldnn", r"mkldnn"),
     ("vendor", r"\.(cudnn|miopen)_"),
     ("nested", r"nested|jagged|padded_tensor"),
     ("xpu_mps_xla", r"xpu|mps|xla|ipu|mtia|maia|vulkan|xccl|ucc"),
     ("dynamo", r"\.(compiler|export|Sym\w+|sym_\w+)$"),
-    ("storage", r"\.\w+Storage$|Storage(Base)?$|\.storage_type$"),
+    ("storage", r"Storage(Base)?$|\.storage_type$"),
     ("dispatcher", r"torch_function|\.(ops|library|overrides|DispatchKey\w*|ExcludeDispatchKeyGuard|Tag)$"),
 ]]
 
@@ -144,7 +145,7 @@ def guess(qualified: str) -> str:
 def write(reasons: dict[str, str], names: dict[str, str], path: str = REVIEWED) -> None:
     """The reviewed file, with its header comments kept and names grouped by namespace."""
     with open(path) as f:
-        header = [line for line in f.read().split("[reasons]", 1)[0].splitlines(keepends=True)]
+        header = f.read().split("[reasons]", 1)[0].splitlines(keepends=True)
     out = header + ["[reasons]\n"] + [f"{k} = {v}\n" for k, v in reasons.items()] + ["\n[names]\n"]
     for ns in NAMESPACES:
         rows = sorted(n for n in names if n.rpartition(".")[0] == ns)
