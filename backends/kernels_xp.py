@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-
 _UFUNCS = {"sum": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
 
 
@@ -90,5 +89,5 @@ def kernel_table(xp: Any) -> dict[str, Any]:
             target[pre + sl] += cols[pre + offs]
         return target
 
-    return {"scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "flat_index_add": flat_index_add, "pad": pad, "windows": windows,
-            "window_slices": window_slices, "fold_add": fold_add}
+    return {"scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "flat_index_add": flat_index_add,
+            "pad": pad, "windows": windows, "window_slices": window_slices, "fold_add": fold_add}
