@@ -16,10 +16,11 @@ import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op, _seq
+from disttorch.backends import array_module, backend_for_array
 
 
 class Region:
-    """Where a view lies inside its base: flat C-order indices of the base, cached per backend."""
+    """Where a view lies inside its base: flat C-order indices of the base, cached per device."""
 
     __slots__ = ("base_shape", "view_shape", "base_strides", "view_strides", "offset", "itemsize", "_idx")
 
@@ -31,10 +32,12 @@ class Region:
         self._idx: dict = {}
 
     def index(self, like: Any) -> Any:
-        key = type(like)
+        """The indices as an array on ``like``'s device."""
+        backend = backend_for_array(like)
+        key = (type(like), backend.device_index(like))
         idx = self._idx.get(key)
         if idx is None:
-            idx = self._idx[key] = _to_backend(self._host_index(), like)
+            idx = self._idx[key] = backend.asarray(self._host_index(), device_index=key[1])
         return idx
 
     def _host_index(self) -> np.ndarray:
@@ -61,25 +64,9 @@ class Region:
 
 
 def _ptr(arr: Any) -> int:
-    if type(arr) is np.ndarray:
-        return arr.__array_interface__["data"][0]
-    return int(arr.data.ptr)
-
-
-def _to_backend(idx: np.ndarray, like: Any) -> Any:
-    if type(like) is np.ndarray:
-        return idx
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(like).asarray(idx)
-
-
-def _xp(arr: Any) -> Any:
-    if type(arr) is np.ndarray:
-        return np
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(arr).xp
+    """Address of the first element, from the array's interface (host or CUDA)."""
+    iface = getattr(arr, "__array_interface__", None) or arr.__cuda_array_interface__
+    return iface["data"][0]
 
 
 class TakeRegion(Op):
@@ -96,7 +83,7 @@ class PutRegion(Op):
     """A base-shaped tensor of zeros holding ``g`` where the view lies."""
 
     def forward(self, g: Any) -> Any:
-        out = _xp(g).zeros(self.region.base_shape, g.dtype)
+        out = array_module(g).zeros(self.region.base_shape, g.dtype)
         out.reshape(-1)[self.region.index(g)] = g.reshape(self.region.view_shape)
         return out
 
