@@ -8,15 +8,15 @@ a normalised numpy-style index tuple (``primitives``): ``Index`` (read ``x[idx]`
 """
 from .flat import _flat_index, _put_source, put, put_, take
 from .gather_scatter import (
-    ScatterReduce, _along, _check_range, _gather_idx, _scatter_idx, gather, scatter, scatter_add, scatter_reduce,
-    take_along_dim,
+    ScatterReduce, _along, _check_range, _gather_idx, _scatter_idx, gather, scatter, scatter_, scatter_add,
+    scatter_add_, scatter_reduce, scatter_reduce_, take_along_dim,
 )
 from .index_ops import (
     _dim_index, index_add, index_add_, index_copy, index_copy_, index_fill, index_fill_, index_put, index_put_,
     index_select,
 )
 from .item import __getitem__, __setitem__
-from .masked import argwhere, masked_scatter, masked_select, nonzero
+from .masked import argwhere, masked_scatter, masked_scatter_, masked_select, nonzero
 from .parse import _convert, _index_array, _is_basic, _on_device_of, _parse
 from .primitives import (
     Index, IndexPut, View, _broadcast_message, _check_put_dtype, _index, _IndexGrad, _MaskOut, _put, _scatter,

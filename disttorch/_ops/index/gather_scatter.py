@@ -212,8 +212,10 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     return write_out(ScatterReduce.apply(input, v, idx=idx, reduce=reduce, include_self=include_self), out)
 
 
+scatter_, scatter_add_, scatter_reduce_ = inplace(scatter), inplace(scatter_add), inplace(scatter_reduce)
+
 methods({
-    "gather": gather, "take_along_dim": take_along_dim, "scatter": scatter, "scatter_": inplace(scatter),
-    "scatter_add": scatter_add, "scatter_add_": inplace(scatter_add), "scatter_reduce": scatter_reduce,
-    "scatter_reduce_": inplace(scatter_reduce),
+    "gather": gather, "take_along_dim": take_along_dim, "scatter": scatter, "scatter_": scatter_,
+    "scatter_add": scatter_add, "scatter_add_": scatter_add_, "scatter_reduce": scatter_reduce,
+    "scatter_reduce_": scatter_reduce_,
 })

@@ -62,5 +62,7 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
-methods({"masked_select": masked_select, "masked_scatter": masked_scatter,
-         "masked_scatter_": inplace(masked_scatter), "nonzero": nonzero, "argwhere": argwhere})
+masked_scatter_ = inplace(masked_scatter)
+
+methods({"masked_select": masked_select, "masked_scatter": masked_scatter, "masked_scatter_": masked_scatter_,
+         "nonzero": nonzero, "argwhere": argwhere})

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -48,7 +46,7 @@ def _diag_view(x: Any, offset: int, d1: int, d2: int) -> Any:
     index[d1], index[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
     corner = x[tuple(index)]
     d = array_module(x).diagonal(corner, 0, d1, d2)
-    if type(d) is np.ndarray and not d.flags.writeable and corner.flags.writeable:
+    if not getattr(d.flags, "writeable", True) and getattr(corner.flags, "writeable", True):
         d = _as_strided(corner, d.shape, d.strides)
     return d
 
