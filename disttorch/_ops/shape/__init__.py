@@ -15,7 +15,7 @@ from .expand import (
     expand_copy, meshgrid, repeat, tile,
 )
 from .join_split import (
-    Cat, Embed, IndexView, Select, Slice, SplitView, Stack, Unbind, _promote_all, _result_dtype, _split_sizes, cat,
+    Cat, SplitView, Stack, Unbind, _basic_view, _promote_all, _result_dtype, _split_sizes, cat,
     chunk, column_stack, concat, concatenate, dsplit, dstack, hsplit, hstack, narrow, row_stack, select, split,
     split_with_sizes, stack, tensor_split, unbind, vsplit, vstack,
 )

@@ -14,6 +14,7 @@ from disttorch.backends import array_module
 
 from .._register import methods, write_out
 from .._util import cast, wrap_dim
+from ..index.primitives import View as BasicView
 from ._common import _ALL, _from_array, _share
 from .views import atleast_1d, atleast_2d, atleast_3d, reshape
 
@@ -121,37 +122,10 @@ def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Ten
 
 
 # -- slicing views: narrow, select, split family -----------------------------------------------------
-class IndexView(Op):
-    """``x[index]`` for a tuple of slices and ints (always a view)."""
-
-    view = True
-
-    def forward(self, x: Any) -> Any:
-        self.in_shape = x.shape
-        return x[self.index]
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return Embed.apply(grad, shape=self.in_shape, index=self.index)
-
-
-class Slice(IndexView):
-    pass
-
-
-class Select(IndexView):
-    pass
-
-
-class Embed(Op):
-    """Backward of an index view: the gradient placed into zeros of the input's shape."""
-
-    def forward(self, g: Any) -> Any:
-        out = array_module(g).zeros(self.shape, g.dtype)
-        out[self.index] = g
-        return out
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return IndexView.apply(grad, index=self.index)
+def _basic_view(input: Tensor, index: tuple, kind: str) -> Tensor:
+    """``input[index]`` for a tuple of slices and ints: a view (the trailing Ellipsis keeps numpy from
+    returning a scalar copy when every dim is selected), its node named ``<kind>Backward0``."""
+    return BasicView.apply(input, idx=index + (Ellipsis,), kind=kind)
 
 
 def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
@@ -168,7 +142,7 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         start += size
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return Slice.apply(input, index=(_ALL,) * dim + (slice(start, start + length),))
+    return _basic_view(input, (_ALL,) * dim + (slice(start, start + length),), "Slice")
 
 
 def select(input: Tensor, dim: int, index: Any) -> Tensor:
@@ -179,7 +153,7 @@ def select(input: Tensor, dim: int, index: Any) -> Tensor:
     index = int(index)
     if not -shape[dim] <= index < shape[dim]:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(shape)} at dimension {dim}")
-    return Select.apply(input, index=(_ALL,) * dim + (index % shape[dim],))
+    return _basic_view(input, (_ALL,) * dim + (index % shape[dim],), "Select")
 
 
 class SplitView(Op):
@@ -266,7 +240,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
     else:
         points = [0] + [int(i) for i in ios] + [None]
         bounds = [slice(a, b) for a, b in zip(points[:-1], points[1:])]
-    return tuple(Slice.apply(input, index=lead + (b,)) for b in bounds)
+    return tuple(_basic_view(input, lead + (b,), "Slice") for b in bounds)
 
 
 def _split_dim(name: str, dim: int, min_dim: int) -> Any:
@@ -295,7 +269,7 @@ dsplit = _split_dim("dsplit", 2, 3)
 class Unbind(Op):
     def forward(self, x: Any) -> tuple:
         lead = (_ALL,) * self.dim
-        return tuple(x[lead + (i,)] for i in range(x.shape[self.dim]))
+        return tuple(x[lead + (i, Ellipsis)] for i in range(x.shape[self.dim]))  # views, even when 0-dim
 
     def backward(self, *grads: Tensor) -> Tensor:
         return Stack.apply(*grads, dim=self.dim)
