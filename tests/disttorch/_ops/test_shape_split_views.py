@@ -1,4 +1,5 @@
 """select, narrow, unbind and tensor_split return views of their input, 0-dim pieces included."""
+import numpy as np
 import pytest
 import torch
 
@@ -31,3 +32,18 @@ def test_select_node_names_and_gradient():
     assert s.grad_fn.name() == "SelectBackward0" and n.grad_fn.name() == "SliceBackward0"
     (s * 3 + n.sum()).backward()
     assert x.grad.tolist() == [0.0, 4.0, 1.0]
+
+
+def test_double_backward_through_an_inplace_op_on_a_view():
+    def run(t):
+        a = t.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        b = a * 1
+        v = b[:, 1:]
+        v.mul_(a[:, :2] ** 2)  # b takes a CopySlices history
+        w = b.t()[0]  # a view of b taken after the in-place op
+        out = (b ** 2).sum() + (v * 3).sum() + (w ** 3).sum()
+        (g,) = t.autograd.grad(out, a, create_graph=True)
+        (gg,) = t.autograd.grad(g.sum(), a)
+        return [g.tolist(), gg.tolist()]
+
+    np.testing.assert_allclose(run(disttorch), run(torch))
