@@ -98,15 +98,14 @@ class View(Op):
         return reshape(grad, self.in_shape)
 
 
-class UnsafeView(Op):
+class UnsafeView(View):
     """A reshape that had to copy."""
+
+    view = False
 
     def forward(self, x: Any) -> Any:
         self.in_shape = x.shape
         return x.reshape(self.shape)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return reshape(grad, self.in_shape)
 
 
 def _view(self: Tensor, *shape: Any, dtype: Any = None) -> Tensor:
