@@ -4,19 +4,46 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+_UFUNCS = {"sum": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+def _scatter_fallback(xp: Any, how: str) -> Any:
+    """cupy without ``ufunc.at`` spells the unbuffered reductions as cupyx functions (no product)."""
+    name = {"sum": "scatter_add", "amax": "scatter_max", "amin": "scatter_min"}.get(how)
+    if name is None or getattr(xp, "__name__", "") != "cupy":
+        return None
+    try:
+        import cupyx
+    except ImportError:
+        return None
+    return getattr(cupyx, name, None)
+
 
 def kernel_table(xp: Any) -> dict[str, Any]:
     as_strided = xp.lib.stride_tricks.as_strided
 
+    def scatter_reduce(target, index, values, how):
+        """target[index] = how(target[index], values) unbuffered: every repeated index reduces in.
+        ``how`` is sum, prod, amax or amin."""
+        ufunc = getattr(xp, _UFUNCS[how])
+        at = getattr(ufunc, "at", None)
+        if at is not None:
+            try:
+                at(target, index, values)
+                return target
+            except NotImplementedError:  # cupy has ``at`` for some ufuncs only
+                pass
+        scatter = _scatter_fallback(xp, how)
+        if scatter is None:
+            raise NotImplementedError(f"scatter_reduce with reduce='{how}' is not supported for "
+                                      f"{type(target).__module__}.{type(target).__name__} arrays "
+                                      f"(no unbuffered {_UFUNCS[how]}.at)")
+        scatter(target, index, values)
+        return target
+
     def scatter_add(target, index, values):
         """target[index] += values, with repeated indices summed (unbuffered)."""
-        if hasattr(xp, "add") and hasattr(xp.add, "at"):
-            xp.add.at(target, index, values)
-        else:  # cupy exposes the same operation under cupyx
-            import cupyx
-
-            cupyx.scatter_add(target, index, values)
-        return target
+        return scatter_reduce(target, index, values, "sum")
 
     def flat_index_add(size, index, values, dtype):
         """A 1-d array of ``size`` zeros with ``values`` summed in at the flat ``index`` positions."""
@@ -62,5 +89,5 @@ def kernel_table(xp: Any) -> dict[str, Any]:
             target[pre + sl] += cols[pre + offs]
         return target
 
-    return {"scatter_add": scatter_add, "flat_index_add": flat_index_add, "pad": pad, "windows": windows,
-            "window_slices": window_slices, "fold_add": fold_add}
+    return {"scatter_add": scatter_add, "scatter_reduce": scatter_reduce, "flat_index_add": flat_index_add,
+            "pad": pad, "windows": windows, "window_slices": window_slices, "fold_add": fold_add}

@@ -16,10 +16,13 @@ import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op, _seq
+from disttorch.backends import backend_for_array
+
+from .index.primitives import Index, _IndexGrad, _MaskOut
 
 
 class Region:
-    """Where a view lies inside its base: flat C-order indices of the base, cached per backend."""
+    """Where a view lies inside its base: flat C-order indices of the base, cached per device."""
 
     __slots__ = ("base_shape", "view_shape", "base_strides", "view_strides", "offset", "itemsize", "_idx")
 
@@ -31,10 +34,12 @@ class Region:
         self._idx: dict = {}
 
     def index(self, like: Any) -> Any:
-        key = type(like)
+        """The indices as an array on ``like``'s device."""
+        backend = backend_for_array(like)
+        key = (type(like), backend.device_index(like))
         idx = self._idx.get(key)
         if idx is None:
-            idx = self._idx[key] = _to_backend(self._host_index(), like)
+            idx = self._idx[key] = backend.asarray(self._host_index(), device_index=key[1])
         return idx
 
     def _host_index(self) -> np.ndarray:
@@ -61,59 +66,25 @@ class Region:
 
 
 def _ptr(arr: Any) -> int:
-    if type(arr) is np.ndarray:
-        return arr.__array_interface__["data"][0]
-    return int(arr.data.ptr)
+    """Address of the first element, from the array's interface (host or CUDA)."""
+    iface = getattr(arr, "__array_interface__", None) or arr.__cuda_array_interface__
+    return iface["data"][0]
 
 
-def _to_backend(idx: np.ndarray, like: Any) -> Any:
-    if type(like) is np.ndarray:
-        return idx
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(like).asarray(idx)
-
-
-def _xp(arr: Any) -> Any:
-    if type(arr) is np.ndarray:
-        return np
-    from disttorch.backends import backend_for_array
-
-    return backend_for_array(arr).xp
-
-
-class TakeRegion(Op):
+# The gradient ops on a region are the flat index primitives, with the region's indices on the gradient's device.
+def _take_region(g: Tensor, region: Region) -> Tensor:
     """The view's part of a base-shaped tensor."""
-
-    def forward(self, g: Any) -> Any:
-        return g.reshape(-1)[self.region.index(g)].reshape(self.region.view_shape)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return PutRegion.apply(grad, region=self.region)
+    return Index.apply(g, idx=(region.index(g._data),), flat=True)
 
 
-class PutRegion(Op):
+def _put_region(g: Tensor, region: Region) -> Tensor:
     """A base-shaped tensor of zeros holding ``g`` where the view lies."""
-
-    def forward(self, g: Any) -> Any:
-        out = _xp(g).zeros(self.region.base_shape, g.dtype)
-        out.reshape(-1)[self.region.index(g)] = g.reshape(self.region.view_shape)
-        return out
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return TakeRegion.apply(grad, region=self.region)
+    return _IndexGrad.apply(g, shape=region.base_shape, idx=(region.index(g._data),), accumulate=False, flat=True)
 
 
-class ZeroRegion(Op):
+def _zero_region(g: Tensor, region: Region) -> Tensor:
     """A base-shaped tensor with the view's part set to zero."""
-
-    def forward(self, g: Any) -> Any:
-        out = g.copy()  # C order
-        out.reshape(-1)[self.region.index(g)] = 0
-        return out
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return ZeroRegion.apply(grad, region=self.region)
+    return _MaskOut.apply(g, idx=(region.index(g._data),), flat=True)
 
 
 class CopySlices(Op):
@@ -124,8 +95,7 @@ class CopySlices(Op):
 
     def backward(self, grad: Tensor) -> tuple:
         ga, gb = self.next_edges
-        return (ZeroRegion.apply(grad, region=self.region) if ga else None,
-                TakeRegion.apply(grad, region=self.region) if gb else None)
+        return (_zero_region(grad, self.region) if ga else None, _take_region(grad, self.region) if gb else None)
 
     def name(self) -> str:
         return "torch::autograd::CopySlices"
@@ -138,7 +108,7 @@ class AsStrided(Op):
     """History of a view taken from its base's current history (built by ``view_history``)."""
 
     def backward(self, grad: Tensor) -> Tensor:
-        return PutRegion.apply(grad, region=self.region)
+        return _put_region(grad, self.region)
 
     def name(self) -> str:
         return "AsStridedBackward0"
