@@ -487,21 +487,6 @@ class Tensor(TensorConversions):
         return self.to(other.dtype)
 
 
-def _cast_method(name: str, dt: D.dtype) -> Callable[[Tensor], Tensor]:
-    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
-        return self.to(dt)
-
-    cast.__name__ = cast.__qualname__ = name
-    cast.__doc__ = f"``self.to({dt})``"
-    return cast
-
-
-for _name, _dt in (("float", D.float32), ("double", D.float64), ("half", D.float16), ("bfloat16", D.bfloat16),
-                   ("long", D.int64), ("int", D.int32), ("short", D.int16), ("char", D.int8), ("byte", D.uint8),
-                   ("bool", D.bool_)):
-    setattr(Tensor, _name, _cast_method(_name, _dt))
-
-
 def _init(t: Tensor, arr: Any, requires_grad: bool = False) -> None:
     t._data = _as_array(arr)
     t._requires_grad = requires_grad

@@ -6,9 +6,6 @@ from typing import Any
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd.broadcast import BroadcastTo, SumTo, sum_to  # noqa: F401 (op files import them from here)
-from disttorch.backends import array_module
-
-from ._register import method
 
 _from_array = Tensor._from_array
 _SCALARS = (int, float, bool, complex)
@@ -75,7 +72,6 @@ def cast(t: Tensor, dt: D.dtype) -> Tensor:
     return to_dtype_op(t, dt)
 
 
-self_xp = array_module  # old name, until every op file says array_module
 
 
 def normalize_shape(args: tuple) -> tuple[int, ...]:
@@ -86,6 +82,3 @@ def normalize_shape(args: tuple) -> tuple[int, ...]:
         return tuple(int(s) if not isinstance(s, Tensor) else int(s.item()) for s in args)
     except (TypeError, ValueError):
         raise TypeError(f"expected a sequence of integers for a size, got {args!r}") from None
-
-
-attach = method  # old name, until every op file says method

@@ -15,7 +15,7 @@ from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
-from ._register import inplace, methods, type_word, ufunc_writer, write_out
+from ._register import inplace, methods, ufunc_writer, write_out
 from ._util import as_tensor_like, promote_operands
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "neg",
@@ -286,5 +286,3 @@ methods({
     "__ifloordiv__": _ifloordiv, "__ipow__": _ipow,
 })
 
-
-_out, _type_word = write_out, type_word  # old private names, still imported by other op files

@@ -461,6 +461,18 @@ def get_device(self: Tensor) -> int:
     return -1 if dev.type == "cpu" else (dev.index or 0)
 
 
+def _cast_method(name: str, dt: D.dtype) -> Any:
+    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
+        return self.to(dt)
+
+    cast.__name__ = cast.__qualname__ = name
+    cast.__doc__ = f"``self.to({dt})``"
+    return cast
+
+
+methods({name: _cast_method(name, dt) for name, dt in (
+    ("float", D.float32), ("double", D.float64), ("half", D.float16), ("bfloat16", D.bfloat16), ("long", D.int64),
+    ("int", D.int32), ("short", D.int16), ("char", D.int8), ("byte", D.uint8), ("bool", D.bool_))})
 methods({"get_device": get_device, "clone": clone, "contiguous": contiguous, "new_tensor": new_tensor,
          "new_zeros": _new_factory(0), "new_ones": _new_factory(1), "new_empty": _new_factory(None),
          "new_full": new_full})
