@@ -7,12 +7,50 @@ from typing import Any
 import numpy as np
 
 
+class KernelTable(dict):
+    """A backend's kernels by name. A backend registers only the kernels it does better than the generic
+    ones; any other name is filled in on first use from the kernels written once for every numpy-compatible
+    array module (``kernels_xp``), and the special functions (``"erf"``...) computed on the host through
+    the numpy implementations. A name nobody provides raises NotImplementedError naming it."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self._backend = backend
+
+    def __missing__(self, name: str) -> Any:
+        from . import kernels_xp, special_numpy
+
+        backend = self._backend
+        generic = kernels_xp.kernel_table(backend.xp)
+        for key, host_fn in special_numpy.kernel_table().items():
+            generic[key] = _through_host(backend, host_fn)
+        for key, kernel in generic.items():
+            self.setdefault(key, kernel)
+        if name not in self:
+            raise NotImplementedError(f"the {backend.name!r} backend ({backend.device_type}) has no kernel {name!r}")
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except NotImplementedError:
+            return default
+
+
+def _through_host(backend: Backend, host_fn: Any) -> Any:
+    def kernel(x: Any) -> Any:
+        return backend.asarray(host_fn(backend.to_numpy(x)), device_index=backend.device_index(x))
+
+    kernel.__name__ = getattr(host_fn, "__name__", "kernel")
+    return kernel
+
+
 class Backend:
     """One array library serving one device type.
 
     Subclasses set ``name``, ``device_type``, ``xp`` (the array module, numpy-compatible) and
-    ``array_types`` (the concrete array classes this backend owns), and fill ``kernels`` with the
-    few operations ``xp`` alone does badly.
+    ``array_types`` (the concrete array classes this backend owns), and may put into ``kernels`` the
+    operations they do better than the generic kernels (see ``KernelTable``).
     """
 
     name: str = ""
@@ -20,7 +58,7 @@ class Backend:
     array_types: tuple[type, ...] = ()
 
     def __init__(self) -> None:
-        self.kernels: dict[str, Any] = {}
+        self.kernels: KernelTable = KernelTable(self)
 
     # -- array module -------------------------------------------------------------------------
     @property

@@ -5,7 +5,6 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels_xp
 from .base import Backend
 
 _INSTALL_HINT = (
@@ -56,7 +55,6 @@ class CupyBackend(Backend):
                 raise RuntimeError("cuda was requested but no CUDA device is visible")
             self._cupy = cupy
             self.array_types = (cupy.ndarray,)
-            self.kernels.update(kernels_xp.kernel_table(cupy))
             self.kernels.update(_special_kernels())
         return self._cupy
 

@@ -186,3 +186,27 @@ def test_broken_plugins_are_skipped_with_a_warning(tmp_path, monkeypatch) -> Non
     assert any("skipping backend plug-in 'notabackend'" in m and "not a Backend" in m for m in messages)
     assert "broken" not in backends.device_types()
     assert disttorch.ones(2).device.type == "cpu"  # everything else still works
+
+
+def test_a_plugin_needs_no_kernels_of_its_own(toy) -> None:
+    """The toy backend registers no kernel: convolution, pooling, embedding backward, scatter and erf run on
+    it through the generic kernels (backends/base.py KernelTable), with the same values as on cpu."""
+    F = disttorch.nn.functional
+    rng = np.random.default_rng(3)
+    x_np, w_np = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    results = {}
+    for dev in ("cpu", "toy"):
+        x = disttorch.tensor(x_np, device=dev, requires_grad=True)
+        w = disttorch.tensor(w_np, device=dev, requires_grad=True)
+        y = F.max_pool2d(F.conv2d(x, w, padding=1), 2).erf()
+        emb = F.embedding(disttorch.tensor([[0, 2, 2]], device=dev), w.reshape(4, -1))
+        idx = disttorch.tensor([[0, 1, 0]], device=dev)
+        scat = disttorch.zeros(2, 3, device=dev, dtype=disttorch.float64).scatter_add(0, idx, emb[0, :1, :3])
+        (y.sum() + emb.sum() + scat.sum()).backward()
+        if dev == "toy":
+            assert all(is_toy(t, toy) for t in (y, emb, scat, x.grad, w.grad))
+        results[dev] = [t.detach().cpu().numpy() for t in (y, emb, scat, x.grad, w.grad)]
+    for ours, ref in zip(results["toy"], results["cpu"]):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="'toy' backend .* has no kernel 'no_such_kernel'"):
+        backends.get_backend("toy").kernels["no_such_kernel"]
