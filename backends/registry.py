@@ -103,6 +103,14 @@ def array_module(arr: Any) -> Any:
     return backend_for_array(arr).xp
 
 
+def data_ptr(arr: Any) -> int:
+    """Address of the first element of ``arr``, from its array interface (host, or CUDA for device arrays)."""
+    if type(arr) is np.ndarray:
+        return arr.__array_interface__["data"][0]
+    iface = getattr(arr, "__cuda_array_interface__", None) or arr.__array_interface__
+    return int(iface["data"][0])
+
+
 def device_types() -> list[str]:
     if not _entry_points_loaded:
         _load_entry_points()

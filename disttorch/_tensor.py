@@ -19,7 +19,7 @@ from disttorch._tensor_convert import TensorConversions
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
-from disttorch.backends import array_module, backend_for_array
+from disttorch.backends import array_module, backend_for_array, data_ptr
 
 _ndarray = np.ndarray
 _np_generic = np.generic
@@ -159,9 +159,7 @@ class Tensor(TensorConversions):
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
-        if type(self._data) is _ndarray:
-            return self._data.__array_interface__["data"][0]
-        return int(self._data.data.ptr)
+        return data_ptr(self._data)
 
     def storage_offset(self) -> int:
         base = self._base._data if self._base is not None else self._data

@@ -16,7 +16,7 @@ import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op, _seq
-from disttorch.backends import backend_for_array
+from disttorch.backends import backend_for_array, data_ptr
 
 from .index.primitives import Index, _IndexGrad, _MaskOut
 
@@ -29,7 +29,7 @@ class Region:
     def __init__(self, base: Any, view: Any) -> None:
         self.base_shape, self.view_shape = base.shape, view.shape
         self.base_strides, self.view_strides = base.strides, view.strides
-        self.offset = _ptr(view) - _ptr(base)
+        self.offset = data_ptr(view) - data_ptr(base)
         self.itemsize = base.itemsize
         self._idx: dict = {}
 
@@ -63,12 +63,6 @@ class Region:
         if idx.size and idx.min() < 0:
             raise RuntimeError("in-place operation on a view whose elements are not all in its base")
         return idx
-
-
-def _ptr(arr: Any) -> int:
-    """Address of the first element, from the array's interface (host or CUDA)."""
-    iface = getattr(arr, "__array_interface__", None) or arr.__cuda_array_interface__
-    return iface["data"][0]
 
 
 # The gradient ops on a region are the flat index primitives, with the region's indices on the gradient's device.

@@ -23,7 +23,7 @@ import numpy as np
 from disttorch._device import device as Device
 from disttorch._dtype import dtype as DType
 from disttorch._tensor import Size, Tensor
-from disttorch.backends import backend_for_array
+from disttorch.backends import backend_for_array, data_ptr
 from disttorch.serialization import _names as N
 from disttorch.serialization._location import location_tag
 
@@ -50,10 +50,6 @@ def _root_of(arr: Any) -> Any:
     return root
 
 
-def _pointer(arr: Any) -> int:
-    return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else int(arr.data.ptr)
-
-
 def _dense(arr: Any) -> bool:
     return bool(arr.flags.c_contiguous or arr.flags.f_contiguous)
 
@@ -68,7 +64,7 @@ def _geometry(arr: Any) -> tuple[Any, int, tuple[int, ...]] | None:
     item = arr.dtype.itemsize
     if root.dtype != arr.dtype or not _dense(root) or any(s < 0 or s % item for s in arr.strides):
         return None
-    delta = _pointer(arr) - _pointer(root)
+    delta = data_ptr(arr) - data_ptr(root)
     if delta < 0 or delta % item:
         return None
     offset, strides = delta // item, tuple(s // item for s in arr.strides)
@@ -99,7 +95,7 @@ class CheckpointPickler(pickle._Pickler):
             strides = tuple(s // arr.dtype.itemsize for s in compact.strides)
         else:
             root, offset, strides = geometry
-        key = (_pointer(root), root.nbytes, root.dtype.str, location_tag(t))  # one buffer, however reached
+        key = (data_ptr(root), root.nbytes, root.dtype.str, location_tag(t))  # one buffer, however reached
         storage = self.storages.get(key)
         if storage is None:
             storage = _Storage(root, str(len(self.storages)), location_tag(t), t.dtype.name)
