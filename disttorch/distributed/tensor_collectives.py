@@ -135,6 +135,21 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
     return _in_place(output, raw, async_op)
 
 
+def _root_list(pg: Any, root: int, tensors: list | None, op: str, role: str) -> bool:
+    """PyTorch's checks of gather's and scatter's list: given on the root only, one tensor per rank.
+    Returns whether this rank is the root."""
+    name = f"{op}_list"
+    if pg.rank() != root:
+        if tensors:
+            raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+        return False
+    if not tensors:
+        raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+    if len(tensors) != pg.size():
+        raise RuntimeError(f"{op}: invalid {name} (expected length {pg.size()}, got {len(tensors)})")
+    return True
+
+
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None, group: Any = None,
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
     # the list is checked only where given (non-root ranks may pass None)
@@ -142,16 +157,9 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
     if pg is None:
         return None
     root = _group_rank(pg, dst, group_dst, default=0)
-    me = pg.rank()
-    if me == root and not gather_list:
-        raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-    if me != root and gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
     out, post = None, None
-    if me == root:
+    if _root_list(pg, root, gather_list, "gather", "destination"):
         n = pg.size()
-        if len(gather_list) != n:  # type: ignore[arg-type]
-            raise RuntimeError(f"gather: invalid gather_list (expected length {n}, got {len(gather_list)})")
         out = _empty_like_rows(tensor, n)
         post = _copy_rows(gather_list, out)  # type: ignore[arg-type]
     raw = pg.communicator_for(tensor._data).gather(out, tensor._data, root, async_op)
@@ -165,16 +173,8 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     if pg is None:
         return None
     root = _group_rank(pg, src, group_src, default=0)
-    me = pg.rank()
-    if me == root and not scatter_list:
-        raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-    if me != root and scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     inputs = None
-    if me == root:
-        n = pg.size()
-        if len(scatter_list) != n:  # type: ignore[arg-type]
-            raise RuntimeError(f"scatter: invalid scatter_list (expected length {n}, got {len(scatter_list)})")
+    if _root_list(pg, root, scatter_list, "scatter", "source"):
         for i, t in enumerate(scatter_list):  # type: ignore[arg-type]
             if t.shape != tensor.shape or t.dtype != tensor.dtype:
                 raise RuntimeError(f"scatter: invalid tensor size at index {i} (expected {tuple(tensor.shape)}, "
