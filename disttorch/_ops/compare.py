@@ -190,7 +190,6 @@ class Maximum(Op):
     """Ties split the gradient in half; a nan sends the full gradient to both inputs (as in PyTorch)."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -221,7 +220,6 @@ class Fmax(Op):
     """Like maximum but a nan loses; ties and nans in ``b`` send the gradient to ``a``."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -329,7 +327,6 @@ class Remainder(Op):
     """Python's sign convention: the result takes the sign of the divisor."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -347,7 +344,6 @@ class Fmod(Op):
     """C's sign convention: the result takes the sign of the dividend."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:

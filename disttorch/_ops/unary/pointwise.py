@@ -39,7 +39,6 @@ class Lerp(Op):
     """start + weight * (end - start), computed from the nearer end as PyTorch does."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, start: Any, end: Any, weight: Any = None) -> Any:
@@ -128,7 +127,6 @@ class Xlogy(Op):
     """x * log(y), defined as 0 where x == 0 (unless y is nan)."""
 
     broadcasts = True
-
     save_inputs = True
 
     def forward(self, x: Any, y: Any) -> Any:
