@@ -1,3 +1,4 @@
 """Op families. Each module defines its ops (forward on arrays, backward on Tensors), the public
-functions, and attaches the matching Tensor methods."""
+functions, and registers the matching Tensor methods (``_register.methods``)."""
 from . import arith, compare, creation, index, linalg, random, reduce, shape, sort, unary
+from . import fill, inplace_shape, storage  # Tensor methods only: copy_/fill_..., x.t_()..., resize_/share_memory_

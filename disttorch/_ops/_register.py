@@ -19,7 +19,8 @@ from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
-__all__ = ["elementwise", "method", "methods", "inplace", "ufunc_writer", "type_word", "write_result", "write_out"]
+__all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
+           "write_out"]
 
 
 # -- Op classes from a formula ------------------------------------------------------------------------
@@ -79,28 +80,29 @@ def methods(table: dict[str, Any]) -> None:
 
 
 # -- in-place forms ---------------------------------------------------------------------------------------
-def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, name: str | None = None
-            ) -> Callable[..., Tensor]:
+def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, name: str | None = None,
+            cast: bool = False) -> Callable[..., Tensor]:
     """The in-place method of ``fn(self, *args, **kwargs)``.
 
     When autograd is involved, ``fn`` runs out of place and the tensor takes the result and its history
     (``Tensor._apply_inplace``). Otherwise ``raw(array, *operands)``, where given, writes into the storage
     directly: for a unary op (no operands) when the tensor is floating point, for a binary op when the
     operand is a number or a tensor of the same array type. Else ``fn``'s result is copied in. A result
-    whose dtype category is wider than the tensor's is refused, as PyTorch refuses it, and a refused or
-    failed operation leaves the tensor as it was.
+    whose dtype category is wider than the tensor's is refused, as PyTorch refuses it (``cast=True``: written
+    in the tensor's dtype whatever it is, as ``copy_`` and ``fill_`` do), and a refused or failed operation
+    leaves the tensor as it was.
     """
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if self._needs_graph_for_inplace(*args, *kwargs.values()):
             return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
-        if raw is not None and not kwargs and _raw_applies(self, args):
+        if raw is not None and not kwargs and _raw_applies(self, args, cast):
             try:
                 raw(self._data, *[a._data if isinstance(a, Tensor) else a for a in args])
             except ValueError:  # the operand broadcasts to a bigger shape than this tensor's
                 raise RuntimeError(_shape_message(self, _broadcast_shape(self, args[0]))) from None
         else:
-            write_result(self, fn(self, *args, **kwargs))
+            write_result(self, fn(self, *args, **kwargs), cast)
         self._version[0] += 1
         return self
 
@@ -108,9 +110,26 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     return inplace_method
 
 
-def _raw_applies(self: Tensor, args: tuple) -> bool:
+def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callable[..., Tensor]:
+    """The in-place form of a view op (``x.unsqueeze_(0)``, ``x.t_()``): the tensor itself becomes the view,
+    on the same storage, and takes the view's history."""
+
+    def inplace_view_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        self._check_inplace()
+        new = view(self, *args, **kwargs)
+        self._data = new._data
+        if new._grad_fn is not None:
+            self._grad_fn, self._output_nr = new._grad_fn, new._output_nr
+        self._version[0] += 1
+        return self
+
+    inplace_view_method.__name__ = inplace_view_method.__qualname__ = name or (getattr(view, "__name__", "op") + "_")
+    return inplace_view_method
+
+
+def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
     if not args:
-        return self._data.dtype.kind == "f"
+        return cast or self._data.dtype.kind == "f"
     if len(args) != 1:
         return False
     other = args[0]
@@ -119,6 +138,8 @@ def _raw_applies(self: Tensor, args: tuple) -> bool:
             return False
     elif type(other) not in (int, float, bool, complex):
         return False
+    if cast:
+        return True
     rt = D.result_type(self, other)
     if rt.category > self.dtype.category:
         raise RuntimeError(f"result type {type_word(rt)} can't be cast to the desired output type "
@@ -126,9 +147,10 @@ def _raw_applies(self: Tensor, args: tuple) -> bool:
     return True
 
 
-def write_result(self: Tensor, result: Tensor) -> None:
-    """Copy an out-of-place result into ``self``'s storage (dtype category and shape checked first)."""
-    if result.dtype.category > self.dtype.category:
+def write_result(self: Tensor, result: Tensor, cast: bool = False) -> None:
+    """Copy an out-of-place result into ``self``'s storage (dtype category, unless ``cast``, and shape checked
+    first)."""
+    if not cast and result.dtype.category > self.dtype.category:
         raise RuntimeError(f"result type {type_word(result.dtype)} can't be cast to the desired output type "
                            f"{type_word(self.dtype)}")
     if result._data.shape != self._data.shape:

@@ -15,7 +15,7 @@ from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
-from ._register import inplace, methods, ufunc_writer, write_out
+from ._register import inplace, methods, type_word, ufunc_writer, write_out
 from ._util import as_tensor_like, promote_operands
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "neg",
@@ -256,6 +256,16 @@ def _sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     return _isub(self, other if alpha == 1 else mul(other, alpha))
 
 
+def _float_power_(self: Tensor, exponent: Any) -> Tensor:
+    wanted = D.complex128 if self.is_complex() or (isinstance(exponent, Tensor) and exponent.is_complex()) \
+        else D.float64
+    if self.dtype is not wanted:
+        raise RuntimeError(f"the base given to float_power_ has dtype {type_word(self.dtype)} but the operation's "
+                           f"result requires dtype {type_word(wanted)}")
+    return _ifloat_power(self, exponent)
+
+
+_ifloat_power = inplace(float_power)
 _iadd = inplace(add, ufunc_writer("add"))
 _isub = inplace(sub, ufunc_writer("subtract"))
 _imul = inplace(mul, ufunc_writer("multiply"))
@@ -271,7 +281,7 @@ _truediv, _ = _fast_binary(Div, operator.truediv, div, "fcV")
 methods({
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
     "true_divide": true_divide, "floor_divide": floor_divide, "neg": neg, "negative": neg, "pow": pow,
-    "float_power": float_power,
+    "float_power": float_power, "float_power_": _float_power_,
     "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _imul, "multiply_": _imul, "div_": _idiv,
     "divide_": _idiv, "true_divide_": _idiv, "floor_divide_": _ifloordiv, "pow_": _ipow, "neg_": _ineg,
     "negative_": _ineg,
