@@ -427,7 +427,10 @@ class Tensor(TensorConversions):
             return False
         if self._requires_grad or (self._base is not None and self._base._requires_grad):
             return True
-        return any(isinstance(o, Tensor) and o._requires_grad for o in others)
+        for o in others:  # (a loop: any() with a generator costs more on this hot path)
+            if isinstance(o, Tensor) and o._requires_grad:
+                return True
+        return False
 
     def _apply_inplace(self, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
         """Run an in-place op with autograd: ``compute(alias)`` builds the new value out of place

@@ -98,7 +98,11 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
             return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
         if raw is not None and not kwargs and _raw_applies(self, args, cast):
             try:
-                raw(self._data, *[a._data if isinstance(a, Tensor) else a for a in args])
+                if args:
+                    other = args[0]
+                    raw(self._data, other._data if isinstance(other, Tensor) else other)
+                else:
+                    raw(self._data)
             except ValueError:  # the operand broadcasts to a bigger shape than this tensor's
                 raise RuntimeError(_shape_message(self, _broadcast_shape(self, args[0]))) from None
         else:
@@ -127,6 +131,9 @@ def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callab
     return inplace_view_method
 
 
+_SCALAR_CATEGORY = {bool: D.BOOL, int: D.INT, float: D.FLOAT, complex: D.COMPLEX}
+
+
 def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
     if not args:
         return cast or self._data.dtype.kind == "f"
@@ -136,7 +143,13 @@ def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
     if isinstance(other, Tensor):
         if type(other._data) is not type(self._data):
             return False
-    elif type(other) not in (int, float, bool, complex):
+        if other._data.dtype is self._data.dtype:  # the common case: nothing to promote
+            return True
+    elif type(other) in _SCALAR_CATEGORY:
+        # a Python number widens the result only when it brings a higher category than the tensor's
+        if cast or _SCALAR_CATEGORY[type(other)] <= D.from_np[self._data.dtype].category:
+            return True
+    else:
         return False
     if cast:
         return True
@@ -183,8 +196,13 @@ def _shape_message(self: Tensor, shape: tuple) -> str:
 def ufunc_writer(name: str) -> Callable[..., Any]:
     """``raw`` for ``inplace``: the array module's ufunc ``name`` writing into its first operand."""
 
+    by_array_type: dict[type, Any] = {}  # the ufunc of each array library, looked up once
+
     def write(arr: Any, *operands: Any) -> Any:
-        return getattr(array_module(arr), name)(arr, *operands, out=arr, casting="unsafe")
+        ufunc = by_array_type.get(type(arr))
+        if ufunc is None:
+            ufunc = by_array_type[type(arr)] = getattr(array_module(arr), name)
+        return ufunc(arr, *operands, out=arr, casting="unsafe")
 
     write.__name__ = name
     return write
