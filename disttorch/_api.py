@@ -6,7 +6,10 @@ import numpy as _np
 # PyTorch computes 1/0 = inf and 0/0 = nan silently; so do we.
 _np.seterr(divide="ignore", invalid="ignore", over="ignore")
 
-from . import _malloc  # keeps freed array memory for reuse (see _malloc.py)
+from . import _malloc
+
+_malloc.tune()  # keep freed array memory for reuse (see _malloc.py)
+
 from . import backends  # registers the numpy and cupy backends
 from ._device import device
 from ._dtype import (
