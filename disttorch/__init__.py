@@ -18,11 +18,22 @@ _lock = _thread.RLock()
 _state = "cold"  # -> "loading" -> "loaded"
 
 
+def _in_import() -> bool:
+    """Whether this thread is running an import: it may then hold module locks that a thread loading the
+    framework needs, so it must not wait for that thread (the import system's own locks sort it out)."""
+    frame = _sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _load(wait: bool = True) -> None:
     """Import the framework once and publish its names here.
 
     Re-entered from the same thread while the framework imports itself (``from disttorch import _dtype``),
-    it returns at once; another thread waits until the framework is in (unless ``wait`` is false)."""
+    it returns at once; another thread waits until the framework is in, unless ``wait`` is false."""
     global _state
     if not _lock.acquire(wait):
         return
@@ -47,15 +58,47 @@ def _load(wait: bool = True) -> None:
 
 
 class _LoadBeforeCoreImports:
-    """Import hook: importing a core submodule (``disttorch.nn``, ``disttorch._tensor``, ...) first loads the
-    whole framework in its one import order, so no part of the core ever runs half-wired."""
+    """Import hook: the first import of a core submodule (``import disttorch.nn``, ``from disttorch._tensor
+    import Tensor``) loads the whole framework, in its one import order, so no part of the core ever runs
+    half-wired. Removed once the framework is in."""
 
     @staticmethod
-    def find_spec(fullname: str, path: object = None, target: object = None) -> None:
-        package, _, rest = fullname.partition(".")
-        if package == __name__ and rest and rest.partition(".")[0] not in _LOWER_LAYERS:
-            _load(wait=False)  # waiting here, holding the submodule's import lock, could deadlock
+    def find_spec(fullname: str, path: object = None, target: object = None) -> object:
+        package, _, child = fullname.partition(".")
+        # deeper modules always come after their first-level parent, which this hook has seen
+        if package != __name__ or not child or "." in child or child in _LOWER_LAYERS or _state != "cold":
+            return None
+        for finder in _sys.meta_path:  # the spec the import system would find without this hook
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find and finder is not _LoadBeforeCoreImports else None
+            if spec is not None:
+                spec.loader = _LoadFrameworkFirst(spec.loader)
+                return spec
         return None
+
+
+class _LoadFrameworkFirst:
+    """Loader of the first core submodule imported: it loads the framework, which imports that submodule in
+    its turn (or it is imported right after); the import system then takes the module from ``sys.modules``.
+    Loading the framework any earlier (in ``find_spec``) would make Python execute the submodule twice."""
+
+    def __init__(self, loader: object) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> object:  # get_code, get_source, ... (runpy and other tools)
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: object) -> None:
+        return None  # a placeholder module, dropped in exec_module
+
+    def exec_module(self, module: object) -> None:
+        name = module.__name__
+        del _sys.modules[name]
+        _load(wait=False)  # this thread holds the submodule's import lock: never wait for another one
+        if name not in _sys.modules:
+            from importlib import import_module
+
+            import_module(name)
 
 
 _sys.meta_path.insert(0, _LoadBeforeCoreImports)
@@ -67,7 +110,7 @@ def __getattr__(name: str) -> object:
 
         return import_module(f"{__name__}.{name}")
     if name == "__all__" or not name.startswith("__"):  # other dunders are probes (copy, inspect, doctest)
-        _load()
+        _load(wait=not _in_import())
         if name in globals():
             return globals()[name]
         api = _sys.modules.get(f"{__name__}._api")  # while the framework loads: the names it has so far
@@ -77,5 +120,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    _load()
+    _load(wait=not _in_import())
     return sorted(globals())

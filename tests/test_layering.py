@@ -171,14 +171,54 @@ def test_the_framework_loads_on_first_use():
     assert "disttorch._tensor" in loaded and "disttorch.nn" in loaded
 
 
+WHOLE_AND_ONCE = """
+import gc, sys, types
+import disttorch
+assert disttorch._state == "loaded", disttorch._state
+# every module object exists once: no file of the framework was executed twice
+names = [m.__name__ for m in gc.get_objects() if isinstance(m, types.ModuleType) and m.__name__.startswith("disttorch")]
+twice = sorted({n for n in names if names.count(n) > 1})
+assert not twice, f"executed twice: {twice}"
+assert all(sys.modules[n] is getattr(disttorch, n.split(".")[1]) for n in ("disttorch._tensor", "disttorch.nn"))
+assert disttorch._tensor.Tensor is disttorch.Tensor and disttorch.nn.Linear is disttorch.nn.modules.linear.Linear
+"""
+
+
 @pytest.mark.parametrize("first", [
-    "from disttorch import *\nassert tensor([1]).sum().item() == 1 and Tensor and nn.Module",
+    # (in a namespace of its own: the star import shadows builtins such as all, float and range, as in torch)
+    "ns = {}\nexec('from disttorch import *', ns)\nassert ns['tensor']([1]).sum().item() == 1 and ns['nn'].Module",
     "import disttorch.nn.functional as F\nimport disttorch\nassert F.relu(disttorch.tensor([-1.0])).item() == 0",
     "from disttorch.nn import Linear\nassert Linear(2, 3)(__import__('disttorch').ones(1, 2)).shape == (1, 3)",
     "from disttorch import nn\nassert nn.Linear",
     "import disttorch, pickle\nt = pickle.loads(pickle.dumps(disttorch.arange(3)))\nassert t.tolist() == [0, 1, 2]",
     "import disttorch\nassert 'Tensor' in dir(disttorch) and not hasattr(disttorch, 'no_such_name')",
+    "from disttorch._tensor import Tensor\nimport disttorch\nassert Tensor is disttorch.Tensor",
+    "import disttorch._api",
+    "import disttorch.utils.safetensors",  # a module the framework's load does not import
+    "import disttorch.backends, disttorch.optim as optim\nassert optim.SGD",
 ])
-def test_any_first_use_loads_the_whole_framework(first):
-    loaded = fresh_modules(first)
+def test_any_first_use_loads_the_whole_framework_once(first):
+    loaded = fresh_modules(first + WHOLE_AND_ONCE)
     assert {"disttorch._api", "disttorch.optim", "disttorch.distributed"} <= set(loaded)
+
+
+def test_threads_using_it_first_at_once_all_get_the_framework():
+    code = """
+import importlib, threading
+errors = []
+def use(what):
+    try:
+        if what == "name":
+            import disttorch
+            assert (disttorch.ones(2) * 2).tolist() == [2.0, 2.0]
+        else:
+            importlib.import_module(what)
+    except BaseException as exc:
+        errors.append(f"{what}: {exc!r}")
+threads = [threading.Thread(target=use, args=(w,)) for w in
+           ("name", "disttorch._tensor", "name", "disttorch.optim", "disttorch.nn", "name")]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert not errors, errors
+"""
+    fresh_modules(code + WHOLE_AND_ONCE)
