@@ -1,48 +1,124 @@
 """disttorch: a PyTorch-compatible deep-learning framework on numpy (cpu) and cupy (cuda).
 
 ``import disttorch as torch`` and keep writing PyTorch.
+
+The framework (Tensor, ops, nn, ...; its names are listed in ``_api.py``) loads on first use: the first
+access of a name this package does not have yet, ``dir()``, ``from disttorch import *``, or the first
+import of a core submodule. The lower layers (``disttorch.backends``, ``disttorch.collectives``) and the
+launcher (``disttorchrun``) import without it. Once loaded, its names live in this module's namespace,
+so attribute access costs nothing extra.
 """
-from __future__ import annotations
-
-import numpy as _np
-
-# PyTorch computes 1/0 = inf and 0/0 = nan silently; so do we.
-_np.seterr(divide="ignore", invalid="ignore", over="ignore")
-
-from . import _malloc  # keeps freed array memory for reuse (see _malloc.py)
-from . import backends  # registers the numpy and cupy backends
-from ._device import device
-from ._dtype import (
-    bfloat16, complex64, complex128, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
-    int64, promote_types, set_default_dtype, uint8, uint16, uint32, uint64,
-)
-from ._dtype import bool_ as bool
-from ._tensor import Size, Tensor, is_tensor
-from . import autograd
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from . import _ops
-from ._ops.arith import *
-from ._ops.compare import *
-from ._ops.creation import *
-from ._ops.index import *
-from ._ops.linalg import *
-from ._ops.random import *
-from ._ops.reduce import *
-from ._ops.shape import *
-from ._ops.sort import *
-from ._ops.unary import *
-from ._ops.creation import range_ as range
-from ._runtime import *
-from ._legacy_types import *
-from . import cuda, linalg, nn, utils
-from . import distributed
-from . import optim
-from . import accelerator, fft, fx, jit, multiprocessing, onnx, testing
-from .utils.dlpack import from_dlpack
-from .serialization import save, load
-
-half, float, double = float16, float32, float64
-short, int, long = int16, int32, int64
-cfloat, cdouble = complex64, complex128
+import _thread
+import sys as _sys
 
 __version__ = "0.1.0"
+
+_LOWER_LAYERS = frozenset({"backends", "collectives", "launcher"})  # never import the framework
+_lock = _thread.RLock()
+_state = "cold"  # -> "loading" -> "loaded"
+
+
+def _in_import() -> bool:
+    """Whether this thread is running an import: it may then hold module locks that a thread loading the
+    framework needs, so it must not wait for that thread (the import system's own locks sort it out)."""
+    frame = _sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _load(wait: bool = True) -> None:
+    """Import the framework once and publish its names here.
+
+    Re-entered from the same thread while the framework imports itself (``from disttorch import _dtype``),
+    it returns at once; another thread waits until the framework is in, unless ``wait`` is false."""
+    global _state
+    if not _lock.acquire(wait):
+        return
+    try:
+        if _state != "cold":
+            return
+        _state = "loading"
+        try:
+            from importlib import import_module
+
+            api = import_module(f"{__name__}._api")
+        except BaseException:
+            _state = "cold"
+            raise
+        namespace = globals()
+        namespace.update({k: v for k, v in vars(api).items() if not k.startswith("__")})
+        namespace["__all__"] = [k for k in namespace if not k.startswith("_")]
+        _state = "loaded"
+        _sys.meta_path.remove(_LoadBeforeCoreImports)
+    finally:
+        _lock.release()
+
+
+class _LoadBeforeCoreImports:
+    """Import hook: the first import of a core submodule (``import disttorch.nn``, ``from disttorch._tensor
+    import Tensor``) loads the whole framework, in its one import order, so no part of the core ever runs
+    half-wired. Removed once the framework is in."""
+
+    @staticmethod
+    def find_spec(fullname: str, path: object = None, target: object = None) -> object:
+        package, _, child = fullname.partition(".")
+        # deeper modules always come after their first-level parent, which this hook has seen
+        if package != __name__ or not child or "." in child or child in _LOWER_LAYERS or _state != "cold":
+            return None
+        for finder in _sys.meta_path:  # the spec the import system would find without this hook
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find and finder is not _LoadBeforeCoreImports else None
+            if spec is not None:
+                spec.loader = _LoadFrameworkFirst(spec.loader)
+                return spec
+        return None
+
+
+class _LoadFrameworkFirst:
+    """Loader of the first core submodule imported: it loads the framework, which imports that submodule in
+    its turn (or it is imported right after); the import system then takes the module from ``sys.modules``.
+    Loading the framework any earlier (in ``find_spec``) would make Python execute the submodule twice."""
+
+    def __init__(self, loader: object) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> object:  # get_code, get_source, ... (runpy and other tools)
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: object) -> None:
+        return None  # a placeholder module, dropped in exec_module
+
+    def exec_module(self, module: object) -> None:
+        name = module.__name__
+        del _sys.modules[name]
+        _load(wait=False)  # this thread holds the submodule's import lock: never wait for another one
+        if name not in _sys.modules:
+            from importlib import import_module
+
+            import_module(name)
+
+
+_sys.meta_path.insert(0, _LoadBeforeCoreImports)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LOWER_LAYERS:
+        from importlib import import_module
+
+        return import_module(f"{__name__}.{name}")
+    if name == "__all__" or not name.startswith("__"):  # other dunders are probes (copy, inspect, doctest)
+        _load(wait=not _in_import())
+        if name in globals():
+            return globals()[name]
+        api = _sys.modules.get(f"{__name__}._api")  # while the framework loads: the names it has so far
+        if api is not None and name in vars(api):
+            return vars(api)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    _load(wait=not _in_import())
+    return sorted(globals())

@@ -18,11 +18,13 @@ program runs first in every rank and
 When ``DISTTORCH_RUN_DIR`` is set (``disttorchrun`` sets it), small JSON records of the rank's start,
 exit code, traceback tail and end of output are written there for the launcher's failure report.
 
-This file uses the standard library only and does not import disttorch, so nothing (cupy, the Tensor)
-is initialised before the device is selected; it can also be run by path.
+This file uses the standard library and, to select the device where cupy is installed, disttorch's cuda
+backend (``disttorch.backends``) only: nothing of the framework (the Tensor) is initialised before the
+script runs. It can also be run by path.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import runpy
@@ -250,20 +252,24 @@ def die_with_parent() -> None:
         pass
 
 
+def cuda_device_count() -> int:
+    """Visible cuda devices, asked through disttorch's cuda backend (0 without cupy, a driver or a GPU)."""
+    if importlib.util.find_spec("cupy") is None:  # a cpu-only install: not even numpy gets imported
+        return 0
+    from disttorch.backends import get_backend
+
+    return get_backend("cuda").device_count()
+
+
 def select_cuda_device(local_rank: int) -> None:
-    """``cupy.cuda.runtime.setDevice(LOCAL_RANK % device_count)`` when cupy and a GPU are present."""
-    import importlib.util
-
-    if os.environ.get("DISTTORCH_SELECT_DEVICE", "1") == "0" or importlib.util.find_spec("cupy") is None:
+    """Make ``LOCAL_RANK % device_count`` the current cuda device when a GPU is usable."""
+    if os.environ.get("DISTTORCH_SELECT_DEVICE", "1") == "0":
         return
-    try:
-        import cupy
-
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception:  # cupy without a driver or a GPU: a cpu run
-        return
+    count = cuda_device_count()
     if count > 0:
-        cupy.cuda.runtime.setDevice(local_rank % count)
+        from disttorch.backends import get_backend
+
+        get_backend("cuda").set_device(local_rank % count)
 
 
 # -- failure handling -----------------------------------------------------------------------------

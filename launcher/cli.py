@@ -8,6 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from .. import __version__  # the package's __init__ is light: this imports no framework module
 from . import mpi
 from .mpi import LaunchError
 
@@ -37,19 +38,10 @@ without disttorchrun:
   mpiexec -n 4 python -m disttorch.launcher.bootstrap train.py   for torchrun's variables and prefixes."""
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("disttorch")
-    except Exception:
-        return "unknown"
-
-
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="disttorchrun", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"disttorchrun (disttorch {_version()})")
+    p.add_argument("--version", action="version", version=f"disttorchrun (disttorch {__version__})")
     g = p.add_argument_group("ranks and hosts")
     g.add_argument("--nproc-per-node", "--nproc_per_node", metavar="N|auto", default=None,
                    help="ranks per machine; 'auto': one per GPU when cuda is present, else one per core "
@@ -129,16 +121,9 @@ def local_cores(env: dict) -> int:
 
 
 def gpu_count() -> int:
-    import importlib.util
+    from .bootstrap import cuda_device_count  # only for --nproc-per-node auto
 
-    if importlib.util.find_spec("cupy") is None:
-        return 0
-    try:
-        import cupy
-
-        return int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:
-        return 0
+    return cuda_device_count()
 
 
 def _slurm_tasks_per_node(env: dict) -> int | None:

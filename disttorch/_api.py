@@ -1,0 +1,46 @@
+"""The framework's names: everything ``import disttorch`` offers (see ``disttorch/__init__.py``, which loads this
+module on first use, so that the lower layers and the launcher start without it)."""
+# ruff: noqa: F401, F403, E402, I001
+import numpy as _np
+
+# PyTorch computes 1/0 = inf and 0/0 = nan silently; so do we.
+_np.seterr(divide="ignore", invalid="ignore", over="ignore")
+
+from . import _malloc
+
+_malloc.tune()  # keep freed array memory for reuse (see _malloc.py)
+
+from . import backends  # registers the numpy and cupy backends
+from ._device import device
+from ._dtype import (
+    bfloat16, complex64, complex128, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
+    int64, promote_types, set_default_dtype, uint8, uint16, uint32, uint64,
+)
+from ._dtype import bool_ as bool
+from ._tensor import Size, Tensor, is_tensor
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from . import _ops
+from ._ops.arith import *
+from ._ops.compare import *
+from ._ops.creation import *
+from ._ops.index import *
+from ._ops.linalg import *
+from ._ops.random import *
+from ._ops.reduce import *
+from ._ops.shape import *
+from ._ops.sort import *
+from ._ops.unary import *
+from ._ops.creation import range_ as range
+from ._runtime import *
+from ._legacy_types import *
+from . import cuda, linalg, nn, utils
+from . import distributed
+from . import optim
+from . import accelerator, fft, fx, jit, multiprocessing, onnx, testing
+from .utils.dlpack import from_dlpack
+from .serialization import save, load
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
