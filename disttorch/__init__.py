@@ -38,6 +38,7 @@ from . import cuda, linalg, nn, utils
 from . import distributed
 from . import optim
 from . import accelerator, fft, fx, jit, multiprocessing, onnx, testing
+from . import special
 from .utils.dlpack import from_dlpack
 from .serialization import save, load
 

@@ -1,0 +1,102 @@
+"""The gamma family: lgamma, digamma, polygamma, mvlgamma and the Hurwitz zeta function, with their
+in-place forms. Integer inputs compute in the default float dtype; the values are backend kernels."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from disttorch import _dtype as D
+from disttorch._tensor import Tensor
+from disttorch.autograd.graph import Op
+from disttorch.backends import backend_for_array
+
+from .._register import elementwise, inplace, methods, write_out
+from .._util import promote_operands
+from ._common import float_fn, floating
+
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma"]
+
+
+def kernel(arr: Any, name: str) -> Callable[..., Any]:
+    """The backend kernel ``name`` for the array ``arr``."""
+    backend = backend_for_array(arr)
+    fn = backend.kernels.get(name)
+    if fn is None:
+        raise NotImplementedError(f"\"{name}\" is not implemented by the {backend.name} backend (no {name!r} kernel)")
+    return fn
+
+
+Lgamma = elementwise("Lgamma", lambda xp, x: kernel(x, "lgamma")(x), lambda g, x, out: g * digamma(x))
+Digamma = elementwise("Digamma", lambda xp, x: kernel(x, "digamma")(x), lambda g, x, out: g * polygamma(1, x))
+
+
+class Polygamma(Op):
+    """The n-th derivative of digamma; its gradient is polygamma(n + 1, x)."""
+
+    save_inputs = True
+
+    def forward(self, x: Any) -> Any:
+        return kernel(x, "polygamma")(self.n, x)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return grad * polygamma(self.n + 1, self.saved_inputs[0])
+
+
+class Zeta(Op):
+    """The Hurwitz zeta function sum_k (k + q)^-x; PyTorch defines no gradient in x."""
+
+    broadcasts = True
+    save_inputs = True
+
+    def forward(self, x: Any, q: Any) -> Any:
+        return kernel(x, "zeta")(x, q)
+
+    def backward(self, grad: Tensor) -> tuple:
+        x, q = self.saved_inputs
+        gx, gq = self.next_edges
+        if gx:
+            raise RuntimeError("the derivative for 'zeta' is not implemented.")
+        return None, (grad * -x * zeta(x + 1.0, q) if gq else None)
+
+    def name(self) -> str:
+        return "SpecialZetaBackward0"
+
+
+lgamma = float_fn(Lgamma, "lgamma")
+digamma = float_fn(Digamma, "digamma")
+
+
+def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n == 0:
+        return digamma(input, out=out)
+    return write_out(Polygamma.apply(floating(input), n=int(n)), out)
+
+
+def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
+    """The multivariate log-gamma: sum_{i<p} lgamma(x - i/2) + p (p - 1) / 4 log(pi)."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = floating(input)
+    if not bool((x > (p - 1) / 2).all()):
+        raise RuntimeError("All elements must be greater than (p-1)/2")
+    shifts = Tensor._from_array(x._xp.arange(p, dtype=x._data.dtype) * -0.5)
+    result = lgamma(x.unsqueeze(-1) + shifts).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return write_out(result, out)
+
+
+def zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    x, q, dt = promote_operands(input, other)
+    if dt.category < D.FLOAT:
+        x, q = floating(x), floating(q)
+    return write_out(Zeta.apply(x, q), out)
+
+
+methods({
+    "lgamma": lgamma, "digamma": digamma, "polygamma": lambda self, n: polygamma(n, self),
+    "mvlgamma": lambda self, p: mvlgamma(self, p),
+    "lgamma_": inplace(lgamma), "digamma_": inplace(digamma),
+    "polygamma_": inplace(lambda self, n: polygamma(n, self), name="polygamma_"),
+    "mvlgamma_": inplace(lambda self, p: mvlgamma(self, p), name="mvlgamma_"),
+})
