@@ -9,7 +9,20 @@ from ._ops.reduce import log_softmax as _log_softmax
 from ._ops.reduce import logsumexp
 from ._ops.reduce import softmax as _softmax
 from ._ops.unary import (
-    digamma, erf, erfc, erfinv, exp2, expm1, i0, log1p, logit, polygamma, round, sigmoid, sinc, xlogy,
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    i0,
+    log1p,
+    logit,
+    polygamma,
+    round,
+    sigmoid,
+    sinc,
+    xlogy,
 )
 from ._ops.unary import lgamma as gammaln
 from ._ops.unary import mvlgamma as _mvlgamma
