@@ -146,7 +146,7 @@ def test_aliases_are_the_torch_level_functions():
 
 # PyTorch's torch.special names that disttorch does not provide yet
 NOT_PROVIDED = {
-    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+    "airy_ai", "modified_bessel_i0", "modified_bessel_i1",
     "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
     "spherical_bessel_j0", "gammainc", "gammaincc", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
     "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
@@ -160,3 +160,25 @@ def test_special_namespace_covers_torch_special():
     missing = sorted(theirs - set(dir(disttorch.special)) - NOT_PROVIDED)
     assert not missing, f"torch.special names neither provided nor listed: {missing}"
     assert set(disttorch.special.__all__) <= theirs
+
+
+@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"])
+def test_bessel_first_and_second_kind(name):
+    import mpmath
+
+    order, kind = int(name[-1]), name[-2]
+    x = np.array([1e-6, 0.3, 2.5, 4.99, 5.01, 7.3, 30.0, 300.0, 1e5] + ([-2.5, -7.3] if kind == "j" else []))
+    ref = mpmath.besselj if kind == "j" else mpmath.bessely
+    want = np.array([float(ref(order, v)) for v in x])
+    got = getattr(disttorch.special, name)(disttorch.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-15)  # cos(x - phase) rounds at 1e5
+    # PyTorch's own values are good to about 1e-5 near |x| = 5
+    edges = np.array([0.0, -0.0, -1.0, 3.0, 12.0, np.inf, -np.inf, np.nan])
+    for dt in (np.float64, np.float32):
+        # in float32 PyTorch loses x - phase at 1e5; we evaluate in float64
+        v = np.concatenate([x if dt == np.float64 else x[np.abs(x) < 1e3], edges]).astype(dt)
+        _same(getattr(disttorch.special, name)(disttorch.tensor(v)), getattr(torch.special, name)(torch.tensor(v)),
+              2e-5, 1e-7)
+    t = disttorch.tensor(x, requires_grad=True)
+    assert not getattr(disttorch.special, name)(t).requires_grad  # PyTorch defines no derivative
+    check(lambda t, v: getattr(t.special, name)(v), [np.array([1, 3])], grad=False)

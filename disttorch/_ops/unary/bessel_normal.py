@@ -1,6 +1,7 @@
-"""Modified Bessel functions (i0, i0e, i1, i1e), the normal distribution's ndtr, ndtri and log_ndtr, erfcx,
-and the entropy terms entr and xlog1py, for torch.special (torch.i0 and Tensor.i0 too). Integer inputs
-compute in the default float dtype; the values are backend kernels."""
+"""Bessel functions (i0, i0e, i1, i1e; bessel_j0, bessel_j1, bessel_y0, bessel_y1), the normal
+distribution's ndtr, ndtri and log_ndtr, erfcx, and the entropy terms entr and xlog1py, for torch.special
+(torch.i0 and Tensor.i0 too). Integer inputs compute in the default float dtype; the values are backend
+kernels."""
 from __future__ import annotations
 
 import math
@@ -87,6 +88,20 @@ log_ndtr = float_fn(LogNdtr, "log_ndtr")
 erfcx = float_fn(Erfcx, "erfcx")
 entr = float_fn(Entr, "entr")
 i0_ = inplace(i0)
+
+
+def _no_grad_fn(name: str) -> Any:
+    """A special function PyTorch defines no derivative for: its result never requires grad."""
+
+    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        x = floating(input)
+        return write_out(Tensor._from_array(kernel(x._data, name)(x._data)), out)
+
+    fn.__name__ = fn.__qualname__ = "bessel_" + name
+    return fn
+
+
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (_no_grad_fn(n) for n in ("j0", "j1", "y0", "y1"))
 
 
 def xlog1py(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
