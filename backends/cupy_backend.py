@@ -25,8 +25,8 @@ def _import_cupy() -> Any:
 # kernel name -> cupyx.scipy.special function (the same arguments: x, or (x, q) for zeta, (n, x) for polygamma)
 _SPECIAL = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "erfcx": "erfcx", "ndtr": "ndtr",
             "log_ndtr": "log_ndtr", "ndtri": "ndtri", "lgamma": "gammaln", "digamma": "digamma", "zeta": "zeta",
-            "polygamma": "polygamma", "i0": "i0", "i0e": "i0e", "i1": "i1", "i1e": "i1e",
-            "j0": "j0", "j1": "j1", "y0": "y0", "y1": "y1"}
+            "polygamma": "polygamma", "igamma": "gammainc", "igammac": "gammaincc", "i0": "i0", "i0e": "i0e",
+            "i1": "i1", "i1e": "i1e", "j0": "j0", "j1": "j1", "y0": "y0", "y1": "y1"}
 
 
 def _special_kernels() -> dict[str, Any]:

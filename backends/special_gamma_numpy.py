@@ -1,8 +1,9 @@
 """The gamma family on numpy arrays, in float64 whatever the input's float dtype (no scipy):
 lgamma (series about 1 and 2, downward recurrence, Stirling's series, reflection), digamma (reflection,
-recurrence to 10, asymptotic series), the Hurwitz zeta function (Euler-Maclaurin, as in Cephes) and
-polygamma built on them. Edge values follow PyTorch's: lgamma is +inf at the poles, digamma is nan at
-the negative integers and -inf / +inf at +0 / -0.
+recurrence to 10, asymptotic series), the Hurwitz zeta function (Euler-Maclaurin, as in Cephes),
+polygamma built on them, and the regularized incomplete gamma functions igamma / igammac (power series
+below x = a + 1, Lentz's continued fraction above). Edge values follow PyTorch's: lgamma is +inf at the
+poles, digamma is nan at the negative integers and -inf / +inf at +0 / -0.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["lgamma", "digamma", "zeta", "polygamma", "kernel_table"]
+__all__ = ["lgamma", "digamma", "zeta", "polygamma", "igamma", "igammac", "kernel_table"]
 
 _EULER = 0.57721566490153286061
 _LOG_PI = math.log(math.pi)
@@ -201,10 +202,87 @@ def polygamma(n: int, x: Any) -> np.ndarray:
     return _in_float64(lambda v: sign * fact * _zeta(np.full_like(v, n + 1.0), v))(x)
 
 
+# -- regularized incomplete gamma functions ------------------------------------------------------------------
+_TINY = 1e-300
+
+
+def _igam_parts(a: np.ndarray, x: np.ndarray) -> tuple:
+    """(P, Q) = (igamma, igammac) for a > 0, 0 < x < inf; each element takes the one of the series and
+    the continued fraction that converges fast there, and the other as its complement."""
+    with np.errstate(divide="ignore"):
+        log_pre = a * np.log(x) - x - _lgamma(a)
+    use_series = x < a + 1.0
+    p = np.empty_like(x)
+    # series: P = x^a e^-x / Gamma(a + 1) * sum_n x^n / ((a + 1) ... (a + n))
+    idx = np.nonzero(use_series)[0]
+    aa, xx = a[idx], x[idx]
+    term = 1.0 / aa
+    total = term.copy()
+    den = aa.copy()
+    for _ in range(100000):
+        if not idx.size:
+            break
+        den += 1.0
+        term *= xx / den
+        total += term
+        live = np.abs(term) > np.abs(total) * 1e-17
+        if not live.all():
+            p[idx[~live]] = total[~live]
+            idx, aa, xx, term, total, den = (v[live] for v in (idx, aa, xx, term, total, den))
+    p[idx] = total
+    p_series = np.exp(log_pre) * p
+    # continued fraction (modified Lentz): Q = e^-x x^a / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...))
+    idx = np.nonzero(~use_series)[0]
+    aa, xx = a[idx], x[idx]
+    b = xx + 1.0 - aa
+    c = np.full_like(b, 1.0 / _TINY)
+    d = 1.0 / b
+    h = d.copy()
+    i = 0
+    q = np.empty_like(x)
+    while idx.size and i < 100000:
+        i += 1
+        an = -i * (i - aa)
+        b += 2.0
+        d = an * d + b
+        d = np.where(np.abs(d) < _TINY, _TINY, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        live = np.abs(delta - 1.0) > 1e-16
+        if not live.all():
+            q[idx[~live]] = h[~live]
+            idx, aa, xx, b, c, d, h = (v[live] for v in (idx, aa, xx, b, c, d, h))
+    q[idx] = h
+    q_cf = np.exp(log_pre) * q
+    return np.where(use_series, p_series, 1.0 - q_cf), np.where(use_series, 1.0 - p_series, q_cf)
+
+
+def _igam(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """PyTorch's edge values: nan for a < 0, x < 0, a = x = 0 and a = x = inf; P(0, x > 0) = 1;
+    P(a, 0) = 0; P(inf, finite) = 0; P(finite, inf) = 1."""
+    regular = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
+    out = np.full_like(x, np.nan)
+    if regular.any():
+        p, q = _igam_parts(a[regular], x[regular])
+        out[regular] = q if upper else p
+    one, zero = (0.0, 1.0) if upper else (1.0, 0.0)
+    ok = (a >= 0) & (x >= 0) & ~((a == 0) & (x == 0)) & ~(np.isinf(a) & np.isinf(x))
+    out = np.where(ok & (a == 0), one, out)
+    out = np.where(ok & (x == 0) & (a > 0), zero, out)
+    out = np.where(ok & np.isposinf(a) & (x > 0), zero, out)
+    return np.where(ok & np.isposinf(x) & (a > 0), one, out)
+
+
 lgamma = _in_float64(_lgamma)
 digamma = _in_float64(_digamma)
 zeta = _in_float64(_zeta)
+igamma = _in_float64(lambda a, x: _igam(a, x, False))
+igammac = _in_float64(lambda a, x: _igam(a, x, True))
 
 
 def kernel_table() -> dict[str, Callable[..., Any]]:
-    return {"lgamma": lgamma, "digamma": digamma, "zeta": zeta, "polygamma": polygamma}
+    return {"lgamma": lgamma, "digamma": digamma, "zeta": zeta, "polygamma": polygamma, "igamma": igamma,
+            "igammac": igammac}

@@ -24,6 +24,8 @@ from ._ops.unary import (
     sinc,
     xlogy,
 )
+from ._ops.unary import igamma as gammainc
+from ._ops.unary import igammac as gammaincc
 from ._ops.unary import lgamma as gammaln
 from ._ops.unary import mvlgamma as _mvlgamma
 from ._ops.unary.bessel_normal import (
@@ -46,9 +48,9 @@ from ._tensor import Tensor
 
 __all__ = [
     "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv",
-    "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
-    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py",
-    "xlogy", "zeta",
+    "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
+    "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
+    "softmax", "xlog1py", "xlogy", "zeta",
 ]
 
 psi = digamma

@@ -1,5 +1,6 @@
-"""The gamma family: lgamma, digamma, polygamma, mvlgamma and the Hurwitz zeta function, with their
-in-place forms. Integer inputs compute in the default float dtype; the values are backend kernels."""
+"""The gamma family: lgamma, digamma, polygamma, mvlgamma, the Hurwitz zeta function and the regularized
+incomplete gamma functions igamma / igammac, with their in-place forms. Integer inputs compute in the
+default float dtype (igamma refuses them, as PyTorch does); the values are backend kernels."""
 from __future__ import annotations
 
 import math
@@ -10,11 +11,11 @@ from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array
 
-from .._register import elementwise, inplace, methods, write_out
+from .._register import elementwise, inplace, methods, type_word, write_out
 from .._util import promote_operands
 from ._common import float_fn, floating
 
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma"]
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "igamma", "igammac"]
 
 
 def kernel(arr: Any, name: str) -> Callable[..., Any]:
@@ -62,6 +63,32 @@ class Zeta(Op):
         return "SpecialZetaBackward0"
 
 
+class Igamma(Op):
+    """P(a, x) (``upper``: Q(a, x) = 1 - P); d/dx P = x^(a-1) e^-x / Gamma(a), none in a (as PyTorch)."""
+
+    broadcasts = True
+    save_inputs = True
+
+    def forward(self, a: Any, x: Any) -> Any:
+        return kernel(a, "igammac" if self.upper else "igamma")(a, x)
+
+    def backward(self, grad: Tensor) -> tuple:
+        a, x = self.saved_inputs
+        ga, gx = self.next_edges
+        if ga:
+            raise RuntimeError(f"the derivative for '{self._word()}: input' is not implemented.")
+        if not gx:
+            return None, None
+        density = ((a - 1) * x.log() - x - lgamma(a)).exp()
+        return None, grad * (-density if self.upper else density)
+
+    def _word(self) -> str:
+        return "igammac" if self.upper else "igamma"
+
+    def name(self) -> str:
+        return "IgammacBackward0" if self.upper else "IgammaBackward0"
+
+
 lgamma = float_fn(Lgamma, "lgamma")
 digamma = float_fn(Digamma, "digamma")
 
@@ -91,10 +118,28 @@ def zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return write_out(Zeta.apply(x, q), out)
 
 
+def _igamma(input: Any, other: Any, out: Tensor | None, upper: bool) -> Tensor:
+    a, x, dt = promote_operands(input, other)
+    if dt.category < D.FLOAT:
+        raise NotImplementedError(f"\"{'igammac' if upper else 'igamma'}_cpu\" not implemented for '{type_word(dt)}'")
+    return write_out(Igamma.apply(a, x, upper=upper), out)
+
+
+def igamma(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """The regularized lower incomplete gamma function P(input, other)."""
+    return _igamma(input, other, out, False)
+
+
+def igammac(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
+    return _igamma(input, other, out, True)
+
+
 methods({
     "lgamma": lgamma, "digamma": digamma, "polygamma": lambda self, n: polygamma(n, self),
     "mvlgamma": lambda self, p: mvlgamma(self, p),
     "lgamma_": inplace(lgamma), "digamma_": inplace(digamma),
     "polygamma_": inplace(lambda self, n: polygamma(n, self), name="polygamma_"),
     "mvlgamma_": inplace(lambda self, p: mvlgamma(self, p), name="mvlgamma_"),
+    "igamma": igamma, "igammac": igammac, "igamma_": inplace(igamma), "igammac_": inplace(igammac),
 })

@@ -121,3 +121,44 @@ def test_inplace_forms(call):
 
 def test_double_backward():
     check(lambda t, v: t.autograd.grad(t.lgamma(v).sum(), v, create_graph=True)[0], [np.array([0.7, 2.3, 5.0])])
+
+
+INF, NAN = np.inf, np.nan
+IG_A = np.array([0.0, 0.0, 1.0, -1.0, 1.0, INF, INF, 2.0, NAN, 1.0, 0.5, INF, 0.3, 2.5, 7.0, 30.0, 1e3, 0.01])
+IG_X = np.array([0.0, 1.0, 0.0, 1.0, -1.0, 1.0, INF, INF, 1.0, NAN, 0.0, 0.0, 0.2, 3.0, 2.0, 45.0, 990.0, 5.0])
+
+
+@pytest.mark.parametrize("name", ["igamma", "igammac"])
+def test_incomplete_gamma_values(name):
+    for dt, tol in ((np.float64, 1e-9), (np.float32, 1e-5)):  # PyTorch's own float64 values are good to ~1e-10
+        a, x = IG_A.astype(dt), IG_X.astype(dt)
+        ours = getattr(disttorch, name)(disttorch.tensor(a), disttorch.tensor(x))
+        _same(ours, getattr(torch, name)(torch.tensor(a), torch.tensor(x)), tol, 1e-12)
+    special = {"igamma": "gammainc", "igammac": "gammaincc"}[name]
+    check(lambda t, a, x: getattr(t.special, special)(a, x), [IG_A[12:], IG_X[12:]], grad=False, rtol=1e-9)
+
+
+def test_incomplete_gamma_accuracy_against_mpmath():
+    import mpmath
+
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.uniform(0.01, 25, 200), [1e4, 1e4, 0.5, 60.0]])
+    x = np.concatenate([rng.uniform(0.01, 50, 200), [9.9e3, 1.02e4, 1e-10, 140.0]])
+    p = disttorch.igamma(disttorch.tensor(a), disttorch.tensor(x)).numpy()
+    q = disttorch.igammac(disttorch.tensor(a), disttorch.tensor(x)).numpy()
+    want_p = np.array([float(mpmath.gammainc(u, 0, v, regularized=True)) for u, v in zip(a, x)])
+    want_q = np.array([float(mpmath.gammainc(u, v, mpmath.inf, regularized=True)) for u, v in zip(a, x)])
+    np.testing.assert_allclose(p, want_p, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(q, want_q, rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", ["igamma", "igammac"])
+def test_incomplete_gamma_gradients_and_forms(name):
+    a, x = np.array([0.5, 2.0, 7.5]), np.array([0.3, 2.5, 4.0])
+    check(lambda t, u, v: getattr(t, name)(u, v), [a, x], grad=[False, True], rtol=1e-9, atol=1e-10)
+    gradcheck(lambda t, v: getattr(t, name)(t.tensor(a), v), [x])
+    with pytest.raises(RuntimeError, match=f"the derivative for '{name}: input' is not implemented"):
+        getattr(disttorch, name)(disttorch.tensor(a, requires_grad=True), disttorch.tensor(x)).sum().backward()
+    check(lambda t, u, v: getattr(u, name)(v), [a, x], grad=False)
+    check(lambda t, u, v: getattr(u.clone(), name + "_")(v), [a, x], grad=False)
+    same_error(lambda t, u, v: getattr(t, name)(u, v), [np.array([1, 2]), np.array([1, 3])])
