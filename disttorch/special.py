@@ -39,8 +39,11 @@ from ._ops.unary.bessel_normal import (
     i1,
     i1e,
     log_ndtr,
+    modified_bessel_i0,
+    modified_bessel_i1,
     ndtr,
     ndtri,
+    spherical_bessel_j0,
     xlog1py,
 )
 from ._ops.unary.gamma import zeta
@@ -49,8 +52,8 @@ from ._tensor import Tensor
 __all__ = [
     "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv",
     "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
-    "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
-    "softmax", "xlog1py", "xlogy", "zeta",
+    "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr",
+    "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
 ]
 
 psi = digamma

@@ -90,18 +90,34 @@ entr = float_fn(Entr, "entr")
 i0_ = inplace(i0)
 
 
-def _no_grad_fn(name: str) -> Any:
+def _no_grad_fn(name: str, compute: Any) -> Any:
     """A special function PyTorch defines no derivative for: its result never requires grad."""
 
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         x = floating(input)
-        return write_out(Tensor._from_array(kernel(x._data, name)(x._data)), out)
+        return write_out(Tensor._from_array(compute(x._data)), out)
 
-    fn.__name__ = fn.__qualname__ = "bessel_" + name
+    fn.__name__ = fn.__qualname__ = name
     return fn
 
 
-bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (_no_grad_fn(n) for n in ("j0", "j1", "y0", "y1"))
+def _kernel_of(name: str) -> Any:
+    return lambda arr: kernel(arr, name)(arr)
+
+
+def _spherical_j0(x: Any) -> Any:
+    """sin(x) / x: 1 at 0, 0 at +-inf."""
+    xp = array_module(x)
+    safe = xp.where(x == 0, 1, x)
+    val = xp.where(x == 0, 1, xp.sin(safe) / safe)
+    return xp.where(xp.isinf(x), 0, val).astype(x.dtype, copy=False)
+
+
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (_no_grad_fn("bessel_" + n, _kernel_of(n))
+                                              for n in ("j0", "j1", "y0", "y1"))
+modified_bessel_i0 = _no_grad_fn("modified_bessel_i0", _kernel_of("i0"))
+modified_bessel_i1 = _no_grad_fn("modified_bessel_i1", _kernel_of("i1"))
+spherical_bessel_j0 = _no_grad_fn("spherical_bessel_j0", _spherical_j0)
 
 
 def xlog1py(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
