@@ -38,8 +38,11 @@ class KernelTable(dict):
 
 
 def _through_host(backend: Backend, host_fn: Any) -> Any:
-    def kernel(x: Any) -> Any:
-        return backend.asarray(host_fn(backend.to_numpy(x)), device_index=backend.device_index(x))
+    def kernel(*args: Any) -> Any:
+        arrays = [a for a in args if isinstance(a, backend.array_types)]
+        index = backend.device_index(arrays[0]) if arrays else None
+        host = [backend.to_numpy(a) if isinstance(a, backend.array_types) else a for a in args]
+        return backend.asarray(host_fn(*host), device_index=index)
 
     kernel.__name__ = getattr(host_fn, "__name__", "kernel")
     return kernel

@@ -21,19 +21,26 @@ def _import_cupy() -> Any:
     return cupy
 
 
-def _special_kernels() -> dict[str, Any]:
-    """erf, erfc, erfinv from cupyx.scipy.special (imported on first use: it compiles kernels)."""
+# kernel name -> cupyx.scipy.special function (the same arguments: x, or (x, q) for zeta, (n, x) for polygamma)
+_SPECIAL = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "erfcx": "erfcx", "ndtr": "ndtr",
+            "log_ndtr": "log_ndtr", "ndtri": "ndtri", "lgamma": "gammaln", "digamma": "digamma", "zeta": "zeta",
+            "polygamma": "polygamma", "igamma": "gammainc", "igammac": "gammaincc", "i0": "i0", "i0e": "i0e",
+            "i1": "i1", "i1e": "i1e", "j0": "j0", "j1": "j1", "y0": "y0", "y1": "y1"}
 
-    def kernel(name: str) -> Any:
-        def run(x: Any) -> Any:
+
+def _special_kernels() -> dict[str, Any]:
+    """The special functions from cupyx.scipy.special (imported on first use: it compiles kernels)."""
+
+    def kernel(name: str, fn_name: str) -> Any:
+        def run(*args: Any) -> Any:
             import cupyx.scipy.special as special
 
-            return getattr(special, name)(x)
+            return getattr(special, fn_name)(*args)
 
         run.__name__ = name
         return run
 
-    return {name: kernel(name) for name in ("erf", "erfc", "erfinv")}
+    return {name: kernel(name, fn_name) for name, fn_name in _SPECIAL.items()}
 
 
 class CupyBackend(Backend):

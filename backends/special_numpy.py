@@ -1,6 +1,7 @@
 """erf, erfc and erfinv on numpy arrays (numpy has none of them): Chebyshev interpolants built once
 from ``math.erf`` / ``math.erfc``, evaluated in float64; float32 erf / erfc take a faster two-polynomial
-path. The numpy backend registers them as the kernels ``"erf"``, ``"erfc"`` and ``"erfinv"``.
+path. erfcx, ndtr and log_ndtr come from the same interpolants. The numpy backend registers them, with the
+gamma and Bessel families of special_gamma_numpy and special_bessel_numpy, as its special kernels.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["erf", "erfc", "erfinv", "kernel_table"]
+__all__ = ["erf", "erfc", "erfinv", "erfcx", "ndtr", "log_ndtr", "kernel_table"]
 
 
 def _in_float64(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], np.ndarray]:
@@ -43,8 +44,26 @@ def erfinv(x: Any) -> np.ndarray:
     return _erfinv64(x)
 
 
-def kernel_table() -> dict[str, Callable[[Any], Any]]:
-    return {"erf": erf, "erfc": erfc, "erfinv": erfinv}
+def erfcx(x: Any) -> np.ndarray:
+    """The scaled complementary error function exp(x*x) * erfc(x), in ``x``'s dtype."""
+    return _erfcx64(x)
+
+
+def ndtr(x: Any) -> np.ndarray:
+    """The standard normal distribution function, in ``x``'s dtype."""
+    return _ndtr64(x)
+
+
+def log_ndtr(x: Any) -> np.ndarray:
+    """log(ndtr(x)), accurate far into the lower tail, in ``x``'s dtype."""
+    return _log_ndtr64(x)
+
+
+def kernel_table() -> dict[str, Callable[..., Any]]:
+    from . import special_bessel_numpy, special_gamma_numpy
+
+    return {"erf": erf, "erfc": erfc, "erfinv": erfinv, "erfcx": erfcx, "ndtr": ndtr, "log_ndtr": log_ndtr,
+            **special_gamma_numpy.kernel_table(), **special_bessel_numpy.kernel_table()}
 
 
 _F32: dict = {}
@@ -245,4 +264,69 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
     return np.copysign(x, y)
 
 
+def _exp_sq(x: np.ndarray) -> np.ndarray:
+    """exp(x*x) without the rounding error of x*x (the split of _exp_neg_sq)."""
+    head = x * 134217729.0
+    head = head - (head - x)
+    tail = x - head
+    return np.exp(head * head) * np.exp(tail * (x + head))
+
+
+def _erfcx_pos(x: np.ndarray) -> np.ndarray:
+    """erfcx(x) for x >= 1: h(1/x) / x from the interpolants, the asymptotic series from 10 on."""
+    out = np.empty_like(x)
+    near = x < 10.0
+    t = 1.0 / x[near]
+    far = t > 0.5
+    h = np.empty_like(t)
+    h[far] = _clenshaw("far", t[far])
+    h[~far] = _clenshaw("mid", t[~far])
+    out[near] = h * t
+    xf = x[~near]
+    with np.errstate(over="ignore"):
+        u = 0.5 / (xf * xf)
+    s = np.ones_like(xf)
+    for n in range(16, 0, -1):
+        s = 1.0 - (2 * n - 1) * u * s
+    out[~near] = s / (xf * math.sqrt(math.pi))
+    return out
+
+
+def _erfcx(x: np.ndarray) -> np.ndarray:
+    _cheb_tables()
+    out = np.empty_like(x)
+    big = x >= 1.0
+    out[big] = _erfcx_pos(x[big])
+    mid = (x > -1.0) & (x < 1.0)
+    xm = x[mid]
+    out[mid] = _exp_sq(xm) * (1.0 - xm * _clenshaw("small", xm * xm))
+    low = ~(big | mid)  # erfcx(x) = 2 exp(x*x) - erfcx(-x); nan stays nan
+    xl = x[low]
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = 2.0 * _exp_sq(xl) - _erfcx_pos(np.where(xl <= -1.0, -xl, 1.0))
+    out[low] = np.where(xl < -26.7, np.inf, val)  # exp(x*x) overflows from here on
+    return out
+
+
+_SQRT1_2 = math.sqrt(0.5)
+
+
+def _ndtr(x: np.ndarray) -> np.ndarray:
+    """PyTorch's split: 0.5 + 0.5 erf(x/sqrt 2) near 0, 0.5 erfc(|x|/sqrt 2) (reflected) beyond."""
+    t = x * _SQRT1_2
+    y = np.where(np.abs(t) < _SQRT1_2, 0.5 + 0.5 * _erf(t), 0.5 * _erfc(np.abs(t)))
+    return np.where((t > 0) & (np.abs(t) >= _SQRT1_2), 1.0 - y, y)
+
+
+def _log_ndtr(x: np.ndarray) -> np.ndarray:
+    """log(erfcx(-t) / 2) - t*t below -1 (t = x / sqrt 2), log1p(-erfc(t) / 2) above."""
+    t = x * _SQRT1_2
+    low = x < -1.0
+    with np.errstate(divide="ignore", over="ignore"):
+        lo = np.log(_erfcx(np.where(low, -t, 1.0)) / 2.0) - t * t
+        hi = np.log1p(-_erfc(np.where(low, 0.0, t)) / 2.0)
+    return np.where(low, lo, hi)
+
+
 _erf64, _erfc64, _erfinv64 = _in_float64(_erf), _in_float64(_erfc), _in_float64(_erfinv)
+_erfcx64, _ndtr64, _log_ndtr64 = _in_float64(_erfcx), _in_float64(_ndtr), _in_float64(_log_ndtr)

@@ -37,7 +37,7 @@ from ._legacy_types import *
 from . import cuda, linalg, nn, utils
 from . import distributed
 from . import optim
-from . import accelerator, fft, fx, jit, multiprocessing, onnx, testing
+from . import accelerator, fft, fx, jit, multiprocessing, onnx, special, testing
 from .utils.dlpack import from_dlpack
 from .serialization import save, load
 
