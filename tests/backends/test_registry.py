@@ -210,3 +210,13 @@ def test_a_plugin_needs_no_kernels_of_its_own(toy) -> None:
         np.testing.assert_allclose(ours, ref, rtol=1e-12)
     with pytest.raises(NotImplementedError, match="'toy' backend .* has no kernel 'no_such_kernel'"):
         backends.get_backend("toy").kernels["no_such_kernel"]
+
+
+def test_plugin_special_functions_run_through_the_host(toy) -> None:
+    x = disttorch.tensor([0.5, 2.0, 3.5], device="toy", dtype=disttorch.float64)
+    q = disttorch.tensor([1.0, 2.0, 1.5], device="toy", dtype=disttorch.float64)
+    for ours, ref in ((disttorch.lgamma(x), disttorch.lgamma(x.cpu())),
+                      (disttorch.special.zeta(x + 1, q), disttorch.special.zeta(x.cpu() + 1, q.cpu())),
+                      (disttorch.polygamma(1, x), disttorch.polygamma(1, x.cpu()))):
+        assert is_toy(ours, toy)
+        np.testing.assert_allclose(ours.cpu().numpy(), ref.numpy(), rtol=1e-12)
