@@ -13,6 +13,12 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
+# Scripts written for torchrun read RANK / LOCAL_RANK / WORLD_SIZE / LOCAL_WORLD_SIZE: under plain mpiexec or
+# srun, set them from the launcher's own variables (nothing is overwritten; see launcher/env.py).
+from .launcher.env import adopt_launcher_env as _adopt_launcher_env
+
+_adopt_launcher_env()
+
 _LOWER_LAYERS = frozenset({"backends", "collectives", "launcher"})  # never import the framework
 _lock = _thread.RLock()
 _state = "cold"  # -> "loading" -> "loaded"

@@ -35,71 +35,11 @@ import sys
 import time
 import traceback
 
+from .env import export_torchrun_env, rank_layout  # noqa: F401 (rank_layout: used by tests)
+
 USAGE = "usage: python -m disttorch.launcher.bootstrap [-m module | script.py] [args...]"
 PREFIX_FORMAT = "[rank {}] "
 TRACEBACK_TAIL = 30
-
-
-# -- rank layout ----------------------------------------------------------------------------------
-def _int_env(env: dict, *names: str) -> int | None:
-    for name in names:
-        value = env.get(name)
-        if value not in (None, ""):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-    return None
-
-
-def _slurm_local_size(env: dict) -> int | None:
-    """Tasks on this node from ``SLURM_TASKS_PER_NODE`` (e.g. ``2(x3),1``) and ``SLURM_NODEID``."""
-    spec, node = env.get("SLURM_TASKS_PER_NODE"), _int_env(env, "SLURM_NODEID")
-    if not spec or node is None:
-        return _int_env(env, "SLURM_NTASKS_PER_NODE")
-    counts: list[int] = []
-    for part in spec.split(","):
-        count, _, repeat = part.partition("(x")
-        try:
-            counts.extend([int(count)] * (int(repeat.rstrip(")")) if repeat else 1))
-        except ValueError:
-            return None
-    return counts[node] if node < len(counts) else None
-
-
-def rank_layout(env: dict | None = None) -> tuple[int, int, int, int]:
-    """``(rank, world_size, local_rank, local_world_size)`` as the process launcher assigned them."""
-    env = os.environ if env is None else env
-    schemes = (
-        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
-        ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
-        ("PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
-        ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", None),
-        ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"),
-    )
-    for rank_var, size_var, local_var, local_size_var in schemes:
-        rank = _int_env(env, rank_var)
-        if rank is None:
-            continue
-        size = _int_env(env, size_var, "SLURM_NPROCS") if rank_var == "SLURM_PROCID" else _int_env(env, size_var)
-        size = size if size is not None else rank + 1
-        local = _int_env(env, local_var)
-        local_size = _slurm_local_size(env) if local_size_var is None else _int_env(env, local_size_var)
-        if local is None:  # a launcher that does not tell: assume one node
-            local, local_size = rank, size
-        if local_size is None:
-            local_size = _int_env(env, "DISTTORCH_LOCAL_WORLD_SIZE") or size
-        return rank, size, local, local_size
-    return 0, 1, 0, 1
-
-
-def export_torchrun_env(env: dict | None = None) -> tuple[int, int, int, int]:
-    env = os.environ if env is None else env
-    layout = rank_layout(env)
-    for name, value in zip(("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"), layout):
-        env[name] = str(value)
-    env.setdefault("DISTTORCH_RESTART_COUNT", "0")
-    return layout
 
 
 # -- records for the launcher ---------------------------------------------------------------------

@@ -11,42 +11,23 @@ from typing import Any
 
 from disttorch.collectives.base import Communicator
 from disttorch.collectives.registry import communicator_available, make_communicator
+from disttorch.launcher.env import launched_by_mpi_env, rank_layout
 
 from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state
 
 _DEFAULT_TIMEOUT = 1800.0  # seconds, PyTorch's default for non-NCCL groups
 _NCCL_TIMEOUT = 600.0
 
-# environment variables that MPI launchers set (MPICH Hydra, Open MPI, PMIx, MVAPICH, Intel MPI)
-_MPI_LAUNCH_ENV = ("PMI_RANK", "PMI_SIZE", "PMI_FD", "PMIX_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK",
-                   "MPI_LOCALRANKID", "I_MPI_HYDRA_HOST_FILE")
-_SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_STEP_NUM_TASKS",
-             "SLURM_NTASKS")
-_LOCAL_RANK_ENV = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PMI_LOCAL_RANK", "PMIX_LOCAL_RANK",
-                   "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK")
-_LOCAL_SIZE_ENV = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE", "PMIX_LOCAL_SIZE",
-                   "MV2_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "LOCAL_WORLD_SIZE")
-
-
 def _launched_by_mpi() -> bool:
-    env = os.environ
-    if any(k in env for k in _MPI_LAUNCH_ENV):
-        return True
-    if "SLURM_PROCID" in env and "SLURM_STEP_ID" in env:  # a task of srun
+    if launched_by_mpi_env():
         return True
     mpi = sys.modules.get("mpi4py.MPI")
     return mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1
 
 
-def _env_int(names: tuple[str, ...]) -> int | None:
-    for name in names:
-        value = os.environ.get(name)
-        if value is not None:
-            try:
-                return int(value.split("(")[0].split(",")[0])
-            except ValueError:
-                continue
-    return None
+def _launcher_layout() -> tuple[int, int, int, int]:
+    """(rank, world size, local rank, local world size) from the launcher's variables (launcher/env.py)."""
+    return rank_layout()
 
 
 # -- availability ----------------------------------------------------------------------------------------
@@ -112,8 +93,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     label = name or ("nccl" if use_nccl and comm.size > 1 else "mpi" if comm.name == "mpi" else "gloo")
     pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
     _state.default, _state.groups = pg, [pg]
-    _state.local = comm.local_rank() if comm.size > 1 else (_env_int(_LOCAL_RANK_ENV) or 0,
-                                                             _env_int(_LOCAL_SIZE_ENV) or 1)
+    _state.local = comm.local_rank() if comm.size > 1 else _launcher_layout()[2:]
     if comm.name == "mpi" and comm.size > 1:
         _install_fail_fast(comm)
 
@@ -122,7 +102,7 @@ def _world_communicator(name: str | None, seconds: float, world_size: int) -> Co
     if name == "mpi" or _launched_by_mpi():
         if communicator_available("mpi"):
             return make_communicator("mpi", timeout=seconds)
-        size = _env_int(_SIZE_ENV) or 1
+        size = _launcher_layout()[1]
         if name == "mpi" or size > 1:
             raise RuntimeError(f"this process was started by an MPI launcher ({size} ranks) or asked for backend "
                                f"'mpi', but mpi4py is not installed: pip install mpi4py (or disttorch[mpi])")
@@ -218,18 +198,18 @@ def get_local_rank() -> int:
     SLURM_LOCALID, LOCAL_RANK)."""
     if _state.default is not None:
         return _state.local[0]
-    return _env_int(_LOCAL_RANK_ENV) or 0
+    return _launcher_layout()[2]
 
 
 def get_local_world_size() -> int:
     """The number of ranks on this node."""
     if _state.default is not None:
         return _state.local[1]
-    return _env_int(_LOCAL_SIZE_ENV) or 1
+    return _launcher_layout()[3]
 
 
 def get_node_local_rank(fallback_rank: int | None = None) -> int:
-    if _state.default is not None or _env_int(_LOCAL_RANK_ENV) is not None:
+    if _state.default is not None or "LOCAL_RANK" in os.environ or launched_by_mpi_env():
         return get_local_rank()
     if fallback_rank is not None:
         return fallback_rank
