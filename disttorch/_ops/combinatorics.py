@@ -39,11 +39,11 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     if r < 0:
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
-        return disttorch.empty(0, dtype=input.dtype, device=input.device)
+        return input.narrow(0, 0, 0)  # empty, but still in input's graph as in PyTorch
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = list(pick(range(input.shape[0]), r))
     if not rows:
-        return disttorch.empty(0, r, dtype=input.dtype, device=input.device)
+        return input.narrow(0, 0, 0).unsqueeze(1).expand(0, r)
     idx = disttorch.tensor(np.asarray(rows, dtype=np.int64).T.copy(), device=input.device)
     return disttorch.stack([input.index_select(0, idx[k]) for k in range(r)], 1)
 
@@ -101,11 +101,7 @@ def unravel_index(indices: Tensor, shape: int | Sequence[int]) -> tuple[Tensor, 
     dims = [shape] if isinstance(shape, int) else list(shape)
     if any(d < 0 for d in dims):
         raise ValueError("'shape' cannot have negative values, but got " + str(tuple(dims)))
-    total = int(np.prod(dims, dtype=np.int64))
-    idx = indices.to(D.int64)
-    if idx.numel() and (bool((idx >= total).any()) or bool((idx < -total).any())):
-        raise ValueError(f"'indices' must be in range [{-total}, {total - 1}]")
-    idx = disttorch.where(idx < 0, idx + total, idx)
+    idx = indices.to(D.int64)  # no bounds check, as in PyTorch: floor division and remainder throughout
     coords = []
     for d in reversed(dims):
         coords.append(idx % d if d else idx)
