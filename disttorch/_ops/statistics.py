@@ -103,6 +103,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
                             "donot_use_mm_for_euclid_dist", None):
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p == 0:  # the count of differing coordinates; through sign() so that its gradient is zero as in PyTorch
+        return diff.abs().sign().sum(-1)
     return disttorch.linalg.vector_norm(diff, ord=p, dim=-1)
 
 
@@ -112,44 +114,73 @@ def _edges(xp: Any, lo: float, hi: float, bins: int, dt: Any) -> Any:
     return xp.linspace(lo, hi, bins + 1).astype(dt)
 
 
-def _check_float(input: Tensor, what: str) -> None:
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"{what}\" not implemented for '{type_word(input.dtype)}'")
+def _check_float(input: Tensor) -> None:
+    if not input.dtype.is_floating_point:  # PyTorch's histogram is histogramdd underneath, and says so
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{type_word(input.dtype)}'")
+
+
+_C_NAMES = {"float64": "double", "float32": "float", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+
+
+def _cname(dt: D.dtype) -> str:
+    name = str(dt).split(".")[-1]
+    return _C_NAMES.get(name, name)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"  # as C++ streams print a double: 1, 0.5, inf
 
 
 def _hist_nd(name: str, input: Tensor, bins: Any, range: Sequence[float] | None, weight: Tensor | None,
              density: bool) -> tuple[Any, list]:
     """Counts of the rows of a (N, D) array over D axes, and the D edge arrays."""
-    _check_float(input, name)
+    _check_float(input)
     pts = input._data.reshape(-1, input.shape[-1])
     xp = array_module(pts)
     ndim = pts.shape[1]
-    if isinstance(bins, (int, Tensor)):
+    if isinstance(bins, int):
         bins = [bins] * ndim
     if len(bins) != ndim:
-        raise RuntimeError(f"{name}: expected {ndim} sequences of bin edges for each of the {ndim} input dimensions,"
-                           f" but got {len(bins)} bin edge tensors")
+        raise RuntimeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
     if range is not None and len(range) != 2 * ndim:
-        raise RuntimeError(f"{name}: for a {ndim}-dimensional histogram range should have {2 * ndim} elements, but "
-                           f"got {len(range)}")
+        raise RuntimeError(f"torch.histogramdd: for a {ndim}-dimensional histogram range should have {2 * ndim} "
+                           f"elements, but got {len(range)}")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
+                           f"have the same dtype, but got input({_cname(input.dtype)}), and "
+                           f"weight({_cname(weight.dtype)})")
+    if weight is not None and tuple(weight.shape) != tuple(input.shape[:-1]):
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as the "
+                           "input tensor excluding its innermost dimension, but got input with shape "
+                           f"{list(input.shape)} and weight with shape {list(weight.shape)}")
     edges = []
     for k, b in enumerate(bins):
         if isinstance(b, Tensor):
+            if b.ndim != 1:
+                raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {b.ndim} "
+                                   f"dimensions in the bins tensor for dimension {k}")
+            if b.dtype != input.dtype:
+                raise RuntimeError("torch.histogramdd: input tensor and bins tensors should have the same dtype, "
+                                   f"but got input with dtype {_cname(input.dtype)} and bins for dimension {k} with "
+                                   f"dtype {_cname(b.dtype)}")
+            if b.shape[0] < 2:
+                raise RuntimeError(f"torch.{name}(): bins must be > 0, but got {b.shape[0] - 1} for dimension {k}")
             edges.append(b._data.astype(pts.dtype))
             continue
         b = int(b)
         if b <= 0:
-            raise RuntimeError(f"{name}(): bins must be > 0, but got {b} for dimension {k}")
+            raise RuntimeError(f"torch.{name}(): bins must be > 0, but got {b} for dimension {k}")
         if range is not None:
             lo, hi = float(range[2 * k]), float(range[2 * k + 1])
         elif pts.shape[0]:
             lo, hi = float(pts[:, k].min()), float(pts[:, k].max())
         else:
-            lo, hi = 0.0, 0.0
-        if lo > hi:
-            raise RuntimeError(f"{name}(): max must be larger than min")
+            lo, hi = 0.0, 1.0
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise RuntimeError(f"{name}(): range of [{lo}, {hi}] is not finite")
+            raise RuntimeError(f"torch.histogramdd: dimension {k}'s range [{_num(lo)}, {_num(hi)}] is not finite")
+        if lo > hi:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {_num(lo)} max "
+                               f"{_num(hi)} for dimension {k}")
         edges.append(_edges(xp, lo, hi, b, pts.dtype))
     keep = xp.ones(pts.shape[0], dtype=bool)
     flat = xp.zeros(pts.shape[0], dtype=xp.int64)
@@ -163,9 +194,6 @@ def _hist_nd(name: str, input: Tensor, bins: Any, range: Sequence[float] | None,
     shape = tuple(e.shape[0] - 1 for e in edges)
     size = int(math.prod(shape))
     w = None if weight is None else weight._data.reshape(-1).astype(pts.dtype)
-    if weight is not None and weight.shape != input.shape[:-1]:
-        raise RuntimeError(f"{name}(): if weight tensor is provided it should have the same shape as the input "
-                           f"tensor excluding its innermost dimension")
     hist = xp.bincount(flat[keep], weights=None if w is None else w[keep], minlength=size)[:size]
     hist = hist.astype(pts.dtype).reshape(shape)
     if density:
@@ -180,13 +208,8 @@ def _hist_nd(name: str, input: Tensor, bins: Any, range: Sequence[float] | None,
 def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None = None, weight: Tensor | None = None,
               density: bool = False, out: Any = None) -> Any:
     """Counts of ``input``'s values in ``bins`` (a count of equal bins, or a 1-D tensor of edges)."""
-    if isinstance(bins, Tensor) and bins.ndim != 1:
-        raise RuntimeError(f"torch.histogram(): bins tensor should have one dimension, but got {bins.ndim} "
-                           f"dimensions")
-    w = None if weight is None else weight.reshape(-1)
-    if weight is not None and weight.shape != input.shape:
-        raise RuntimeError("torch.histogram(): if weight tensor is provided, it should have the same shape as the "
-                           "input tensor")
+    same = weight is not None and tuple(weight.shape) == tuple(input.shape)
+    w = weight.reshape(-1) if same else weight
     hist, edges = _hist_nd("histogram", input.reshape(-1, 1), [bins], range, w, density)
     res = (_from_array(hist), _from_array(edges[0]))
     if out is not None:

@@ -39,20 +39,21 @@ def _cosine_sum(*coeffs: float) -> Callable[[np.ndarray, int], np.ndarray]:
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
-                device: Any = None, requires_grad: bool = False) -> Tensor:
+                device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Hann window 0.5 - 0.5 cos(2 pi n / (N - 1)); periodic: of length N + 1 without its last value."""
     return _window("hann_window", _cosine_sum(0.5, 0.5), window_length, periodic, dtype, device, requires_grad)
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                   dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+                   requires_grad: bool = False) -> Tensor:
     """The Hamming window alpha - beta cos(2 pi n / (N - 1))."""
     return _window("hamming_window", _cosine_sum(alpha, beta), window_length, periodic, dtype, device,
                    requires_grad)
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
-                    device: Any = None, requires_grad: bool = False) -> Tensor:
+                    device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Blackman window 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
     return _window("blackman_window", _cosine_sum(0.42, 0.5, 0.08), window_length, periodic, dtype, device,
                    requires_grad)
@@ -63,13 +64,14 @@ def _bartlett(n: np.ndarray, size: int) -> np.ndarray:
 
 
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
-                    device: Any = None, requires_grad: bool = False) -> Tensor:
+                    device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The triangular Bartlett window 1 - |2n / (N - 1) - 1|."""
     return _window("bartlett_window", _bartlett, window_length, periodic, dtype, device, requires_grad)
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-                  layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                  layout: Any = None, device: Any = None, pin_memory: bool = False,
+                  requires_grad: bool = False) -> Tensor:
     """The Kaiser window I0(beta sqrt(1 - ((n - a) / a)^2)) / I0(beta), a = (N - 1) / 2."""
 
     def formula(n: np.ndarray, size: int) -> np.ndarray:
