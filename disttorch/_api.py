@@ -31,6 +31,10 @@ from ._ops.reduce import *
 from ._ops.shape import *
 from ._ops.sort import *
 from ._ops.unary import *
+from ._ops.combinatorics import *
+from ._ops.repeat_diff import *
+from ._ops.statistics import *
+from ._ops.windows import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *
