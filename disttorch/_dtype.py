@@ -67,10 +67,6 @@ complex128 = dtype("complex128", np.complex128, COMPLEX, True)
 
 ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16, float32, float64,
        complex64, complex128)
-ALIASES = {
-    "bool": bool_, "half": float16, "float": float32, "double": float64, "short": int16, "int": int32,
-    "long": int64, "cfloat": complex64, "cdouble": complex128,
-}
 
 # numpy dtype -> dtype; bfloat16 joins once ml_dtypes is importable
 from_np: dict[Any, dtype] = {d._np: d for d in ALL if d._np is not None}
