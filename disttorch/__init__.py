@@ -31,6 +31,11 @@ from ._ops.reduce import *
 from ._ops.shape import *
 from ._ops.sort import *
 from ._ops.unary import *
+from ._ops.exp_log_extras import *
+from ._ops.float_repr import *
+from ._ops.integer_math import *
+from ._ops.matrix_extras import *
+from ._ops.views_extra import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *
