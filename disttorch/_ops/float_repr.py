@@ -47,13 +47,18 @@ def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 class Nextafter(Op):
+    """The next float after ``a`` towards ``b``: as PyTorch, gradient 1 for ``a`` (0 where ``a == b``) and 0
+    for ``b``."""
+
     broadcasts = True
+    save_inputs = True
 
     def forward(self, a: Any, b: Any) -> Any:
         return array_module(a).nextafter(a, b)
 
     def backward(self, grad: Tensor) -> tuple:
-        raise RuntimeError("the derivative for 'nextafter' is not implemented.")
+        a, b = self.saved_inputs
+        return grad.masked_fill(a == b, 0), (grad * 0 if self.next_edges[1] else None)
 
 
 def nextafter(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -36,6 +36,18 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     return write_out(prod + (base * beta if beta != 1 else base), out)
 
 
+_addr_into = inplace(addr, name="addr_")
+
+
+def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    if self.ndim != 2:
+        raise RuntimeError(f"2D tensor expected, got {self.ndim}D tensor for input")
+    if vec1.ndim == 1 and vec2.ndim == 1 and tuple(self.shape) != (vec1.shape[0], vec2.shape[0]):
+        raise RuntimeError(f"size mismatch, input: {list(self.shape)}, v1: {list(vec1.shape)}, "
+                           f"v2: {list(vec2.shape)}")
+    return _addr_into(self, vec1, vec2, beta=beta, alpha=alpha)
+
+
 def renorm(input: Tensor, p: Any, dim: int, maxnorm: Any, *, out: Tensor | None = None) -> Tensor:
     """Scale each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` down to norm ``maxnorm``."""
     if input.ndim < 2:
@@ -66,7 +78,7 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     if index.dtype not in (D.int64, D.int32):
         raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {type_word(index.dtype)}")
     if index.ndim > 1:
-        raise RuntimeError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.ndim} with "
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.ndim} with "
                            f"type: {type_word(index.dtype)} and size: {list(index.shape)}")
     if source.dtype != input.dtype:
         raise RuntimeError(f"index_reduce_(): self ({type_word(input.dtype)}) and source "
@@ -91,6 +103,6 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
 
 
 methods({
-    "addr": addr, "addr_": inplace(addr), "renorm": renorm, "renorm_": inplace(renorm),
+    "addr": addr, "addr_": addr_, "renorm": renorm, "renorm_": inplace(renorm),
     "index_reduce": index_reduce, "index_reduce_": inplace(index_reduce),
 })
