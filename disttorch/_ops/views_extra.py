@@ -117,7 +117,8 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storag
 # -- conjugate transposes ------------------------------------------------------------------------------------
 def _H(self: Tensor) -> Tensor:
     if self.ndim != 2:
-        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+        hint = " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.{hint}")
     return adjoint(self)
 
 
