@@ -35,6 +35,11 @@ from ._ops.combinatorics import *
 from ._ops.repeat_diff import *
 from ._ops.statistics import *
 from ._ops.windows import *
+from ._ops.exp_log_extras import *
+from ._ops.float_repr import *
+from ._ops.integer_math import *
+from ._ops.matrix_extras import *
+from ._ops.views_extra import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *

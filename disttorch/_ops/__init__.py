@@ -3,3 +3,4 @@ functions, and registers the matching Tensor methods (``_register.methods``)."""
 from . import arith, compare, creation, index, linalg, random, reduce, shape, sort, unary
 from . import fill, inplace_shape, storage  # Tensor methods only: copy_/fill_..., x.t_()..., resize_/share_memory_
 from . import combinatorics, repeat_diff, statistics, windows
+from . import exp_log_extras, float_repr, integer_math, matrix_extras, views_extra, storage_views

@@ -1,0 +1,145 @@
+"""The memory behind a tensor, seen as PyTorch shows it: ``storage()`` / ``untyped_storage()`` (a small storage
+object: address, size, elements), ``pin_memory()`` / ``is_pinned()``, and the legacy constructor ``Tensor.new``."""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from disttorch import _dtype as D
+from disttorch._tensor import Size, Tensor
+from disttorch.autograd.graph import Op
+from disttorch.backends import backend_for_array, data_ptr, get_backend
+
+from ._register import methods
+from .creation import empty, tensor
+from .views_extra import _storage_of
+
+
+class Storage:
+    """The flat memory a tensor views: ``typed`` counts elements of ``dtype`` (``tensor.storage()``), untyped
+    counts bytes (``tensor.untyped_storage()``)."""
+
+    def __init__(self, flat: Any, dtype: D.dtype, device: Any, typed: bool) -> None:
+        self._flat, self._typed, self.device = flat, typed, device
+        self.dtype = dtype if typed else D.uint8
+
+    def data_ptr(self) -> int:
+        return data_ptr(self._flat)
+
+    def nbytes(self) -> int:
+        return int(self._flat.nbytes)
+
+    def element_size(self) -> int:
+        return self._flat.dtype.itemsize if self._typed else 1
+
+    def size(self) -> int:
+        return int(self._flat.size) if self._typed else self.nbytes()
+
+    def __len__(self) -> int:
+        return self.size()
+
+    def _items(self) -> Any:
+        return self._flat if self._typed else self._flat.view(np.uint8)
+
+    def tolist(self) -> list:
+        return self._items().tolist()
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._items()[i].tolist()
+
+    def untyped(self) -> Storage:
+        return Storage(self._flat, self.dtype, self.device, False)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def __repr__(self) -> str:
+        body = "\n".join(f" {v}" for v in self.tolist())
+        kind = (f"torch.storage.TypedStorage(dtype={self.dtype}, device={self.device})" if self._typed
+                else f"torch.storage.UntypedStorage(device={self.device})")
+        return f"{body}\n[{kind} of size {self.size()}]"
+
+
+def storage(self: Tensor) -> Storage:
+    return Storage(_storage_of(self), self.dtype, self.device, True)
+
+
+def untyped_storage(self: Tensor) -> Storage:
+    return Storage(_storage_of(self), self.dtype, self.device, False)
+
+
+# -- pinned memory ---------------------------------------------------------------------------------------
+_pinned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # id(buffer) -> pinned buffer
+
+
+def _root(arr: Any) -> Any:
+    while getattr(arr, "base", None) is not None and isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
+
+
+def _pinning_backend(arr: Any) -> Any:
+    """The backend whose host buffers copy fastest to an accelerator: cuda when there is one, else the array's."""
+    try:
+        cuda = get_backend("cuda")
+        if cuda.is_available():
+            return cuda
+    except Exception:  # no cuda backend registered or loadable
+        pass
+    return backend_for_array(arr)
+
+
+class PinMemory(Op):
+    def forward(self, x: Any) -> Any:
+        buf = _pinning_backend(x).pinned_buffer(max(x.nbytes, 1))
+        _pinned[id(_root(buf))] = _root(buf)
+        out = buf[:x.nbytes].view(x.dtype).reshape(x.shape)
+        out[...] = x
+        return out
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return grad
+
+
+def is_pinned(self: Tensor, device: Any = None) -> bool:
+    """Whether the tensor's memory came from ``pin_memory`` (page-locked where an accelerator exists)."""
+    if not self.is_cpu:
+        return False
+    root = _root(self._data)
+    return _pinned.get(id(root)) is root
+
+
+def pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """A copy of the tensor in pinned host memory (the tensor itself when already pinned)."""
+    if not self.is_cpu:
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if is_pinned(self):
+        return self
+    return PinMemory.apply(self)
+
+
+# -- the legacy constructor -------------------------------------------------------------------------------
+def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
+    """``x.new(2, 3)`` / ``x.new(torch.Size(...))``: uninitialised of that size; ``x.new([1, 2])``: a tensor of
+    that data; ``x.new(t)``: ``t`` itself (same dtype required); all in ``x``'s dtype and device."""
+    dev = device if device is not None else self.device
+    if not args:
+        return empty(0, dtype=self.dtype, device=dev)
+    first = args[0]
+    if len(args) == 1 and isinstance(first, Tensor):
+        if first.dtype != self.dtype:
+            raise TypeError(f"expected {self.dtype} (got {first.dtype})")
+        return first.detach()
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args) or (
+            len(args) == 1 and isinstance(first, Size)):
+        return empty(*args, dtype=self.dtype, device=dev)
+    if len(args) == 1:
+        return tensor(first, dtype=self.dtype, device=dev)
+    raise TypeError(f"new() received an invalid combination of arguments - got {tuple(type(a).__name__ for a in args)}")
+
+
+methods({"storage": storage, "untyped_storage": untyped_storage, "pin_memory": pin_memory, "is_pinned": is_pinned,
+         "new": new})
