@@ -35,7 +35,7 @@ import sys
 import time
 import traceback
 
-from .env import export_torchrun_env, rank_layout  # noqa: F401 (rank_layout: used by tests)
+from disttorch.launcher.env import export_torchrun_env, rank_layout  # noqa: F401 (rank_layout: for tests)
 
 USAGE = "usage: python -m disttorch.launcher.bootstrap [-m module | script.py] [args...]"
 PREFIX_FORMAT = "[rank {}] "
