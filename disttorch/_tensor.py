@@ -436,6 +436,9 @@ class Tensor(TensorConversions):
         """Run an in-place op with autograd: ``compute(alias)`` builds the new value out of place
         from a copy of this tensor's current value; then the value is written into this tensor's
         storage and this tensor (and its base, for a view) takes the new history."""
+        from disttorch._ops._register import check_no_overlap
+
+        check_no_overlap(self)
         self._check_inplace()
         base = self._base
         if base is not None and self._extra is not None:

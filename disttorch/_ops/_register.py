@@ -94,6 +94,7 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     """
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        check_no_overlap(self)
         if self._needs_graph_for_inplace(*args, *kwargs.values()):
             return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
         if raw is not None and not kwargs and _raw_applies(self, args, cast):
@@ -132,6 +133,18 @@ def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callab
 
 
 _SCALAR_CATEGORY = {bool: D.BOOL, int: D.INT, float: D.FLOAT, complex: D.COMPLEX}
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")
+
+
+def check_no_overlap(target: Tensor) -> None:
+    """Refuse, as PyTorch does, to write into a tensor of which several elements share one memory location
+    (an expanded tensor: stride 0 along a dimension of size above 1)."""
+    arr = target._data
+    if any(stride == 0 and size > 1 for stride, size in zip(arr.strides, arr.shape)):
+        raise RuntimeError(_OVERLAP)
 
 
 def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
@@ -175,6 +188,7 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
     """Honour ``out=`` like PyTorch: resize ``out`` if needed, keep its dtype if the result casts to it."""
     if out is None:
         return result
+    check_no_overlap(out)
     if result.dtype.category > out.dtype.category:
         raise RuntimeError(f"result type {type_word(result.dtype)} can't be cast to the desired output type "
                            f"{type_word(out.dtype)}")

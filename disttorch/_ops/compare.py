@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -305,6 +306,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{_c_name(mask.dtype)}")
+    broadcast_shape(mask._data.shape, input._data.shape)  # PyTorch's message when they do not broadcast
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -315,6 +317,13 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if isinstance(value, complex) and input._data.dtype.kind != "c":
         raise RuntimeError(f"value cannot be converted to type {_c_name(input.dtype)} without overflow")
     return MaskedFill.apply(input, to_device_of(mask, input), None, value=value)
+
+
+def _masked_fill_into(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """masked_fill_: the mask broadcasts to this tensor (named first in the message when it cannot)."""
+    if mask._data.dtype.kind == "b":
+        broadcast_shape(self._data.shape, mask._data.shape)
+    return masked_fill(self, mask, value)
 
 
 def _c_name(dt: D.dtype) -> str:
@@ -461,7 +470,7 @@ methods({
     "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
     "isreal": isreal, "isclose": isclose, "allclose": allclose, "equal": equal,
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin,
-    "masked_fill": masked_fill, "masked_fill_": inplace(masked_fill),
+    "masked_fill": masked_fill, "masked_fill_": inplace(_masked_fill_into, name="masked_fill_"),
     "where": lambda self, condition, other: where(condition, self, other),
     "remainder": remainder, "fmod": fmod, "atan2": atan2, "arctan2": atan2, "hypot": hypot, "copysign": copysign,
     "remainder_": _remainder_, "fmod_": inplace(fmod), "atan2_": _atan2_, "arctan2_": _atan2_,

@@ -6,25 +6,51 @@ from typing import Any
 
 from disttorch._tensor import Tensor
 
-from .._register import inplace, methods, write_out
+from .._register import inplace, methods, type_word, write_out
 from .._util import wrap_dim
 from .parse import _index_array, _parse
 from .primitives import _check_put_dtype, _index, _put, _value_for
 
+# PyTorch's index-dtype rule per op: (accepted dtype names, exception, message; {} is the index's dtype word)
+_INDEX_DTYPES = {
+    "index_select": (("int64", "int32"), RuntimeError, "index_select(): Expected dtype int32 or int64 for index"),
+    "index_add": (("int64", "int32"), RuntimeError, "index_add_(): Expected dtype int32/int64 for index but got: {}"),
+    "index_copy": (("int64",), RuntimeError, "index_copy_(): Expected a long tensor for index, but got {}"),
+    "index_fill": (("int64",), IndexError, "index_fill_(): Expected dtype int64 for index."),
+}
+
+
+def _check_index_dtype(index: Any, op: str) -> None:
+    accepted, exc, message = _INDEX_DTYPES[op]
+    if isinstance(index, Tensor) and index.dtype.name not in accepted:
+        raise exc(message.format(type_word(index.dtype)))
+
+
+def _out_of_range(op: str, bad: int, dim: int, size: int, ndim: int) -> Exception:
+    """PyTorch's error for an index outside the dim (its CPU kernels word it differently per op and dim)."""
+    if op == "index_select":
+        if dim == 1 and ndim > 1:
+            return RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+        return IndexError("index out of range in self")
+    text = f"index {bad} is out of bounds for dimension {dim} with size {size}"
+    if op == "index_add":
+        return RuntimeError(text)
+    return IndexError(f"index_copy_(): {text}" if op == "index_copy" else text)
+
 
 def _dim_index(input: Tensor, dim: int, index: Any, op: str) -> tuple[tuple, int]:
-    """Index tuple selecting ``index`` (a vector) along ``dim``."""
+    """Index tuple selecting ``index`` (a vector) along ``dim``. Only index_fill takes negative positions."""
+    _check_index_dtype(index, op)
     arr = _index_array(index, op, input)
     if arr.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     dim = wrap_dim(dim, input.ndim)
     size = input._data.shape[dim] if input.ndim else 1
     arr = arr.reshape(-1)
-    if arr.size and (int(arr.min()) < -size or int(arr.max()) >= size):
-        if op == "index_select":
-            raise IndexError("index out of range in self")
-        bad = int(arr.max()) if int(arr.max()) >= size else int(arr.min())
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    low = -size if op == "index_fill" else 0
+    if arr.size and (int(arr.min()) < low or int(arr.max()) >= size):
+        bad = int(arr[(arr < low) | (arr >= size)][0])
+        raise _out_of_range(op, bad, dim, size, input.ndim)
     if input.ndim == 0:
         return (arr.reshape(()) if arr.size == 1 else arr,), dim
     return (slice(None),) * dim + (arr,), dim

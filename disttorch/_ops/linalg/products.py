@@ -322,6 +322,19 @@ def _check_add_dtype(input: Tensor, mat2: Tensor) -> None:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {_sname(input)} and {_sname(mat2)}")
 
 
+def check_addmm_dtypes(input: Tensor, mat1: Tensor, mat2: Tensor) -> None:
+    """addmm's dtype checks in PyTorch's order (F.linear with a bias makes the same ones)."""
+    _check_add_dtype(input, mat2)
+    if mat1._data.dtype != mat2._data.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_sname(mat1)} and {_sname(mat2)}")
+
+
+def check_mm_dtypes(a: Tensor, b: Tensor) -> None:
+    """mm's dtype check (F.linear without a bias makes the same one)."""
+    if a._data.dtype != b._data.dtype:
+        _mm_dtype_error(a, b)
+
+
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
     for name, t in (("mat1", mat1), ("mat2", mat2)):
@@ -331,9 +344,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_x(mat1.shape)} and "
                            f"{_shape_x(mat2.shape)})")
     _check_expand(input._data.shape, (mat1._data.shape[0], mat2._data.shape[1]))
-    if mat1._data.dtype != mat2._data.dtype:
-        _mm_dtype_error(mat1, mat2)
-    _check_add_dtype(input, mat2)
+    check_addmm_dtypes(input, mat1, mat2)
     return write_out(Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha), out)
 
 

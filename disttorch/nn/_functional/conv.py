@@ -213,19 +213,29 @@ def _tuple(value: Any, nd: int, what: str) -> tuple:
                                             f"to match the convolution dimensions, but got {what}={list(got)}")
 
 
+def _check_weight_dtype(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(weight.dtype)}")
+
+
+def _check_bias_dtype(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({type_word(input.dtype).lower()}) and bias type "
+                           f"({type_word(bias.dtype).lower()}) should be the same")
+
+
 def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, name: str, stride: tuple,
-                  dilation: tuple, groups: int) -> bool:
+                  dilation: tuple, groups: int, transposed: bool) -> bool:
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
                            f"of size: {list(input.shape)}")
     if weight.ndim != nd + 2:
         raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
                            f"match the convolution dimensions, but got stride={list(stride)}")
-    if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {type_word(input.dtype)} but found {type_word(weight.dtype)}")
-    if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({type_word(input.dtype).lower()}) and bias type "
-                           f"({type_word(bias.dtype).lower()}) should be the same")
+    # PyTorch's convolution compares the bias's dtype first; the transposed ones, the weight's first
+    checks = [_check_weight_dtype, _check_bias_dtype]
+    for check in checks[::-1] if not transposed else checks:
+        check(input, weight, bias)
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):
@@ -265,7 +275,7 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, paddi
           groups: int, nd: int, name: str) -> Tensor:
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
-    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups)
+    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups, transposed=False)
     lo, hi = _padding(padding, weight, stride, dilation, nd)
     if unbatched:
         input = input.unsqueeze(0)
@@ -287,7 +297,7 @@ def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: 
                     output_padding: Any, groups: int, dilation: Any, nd: int, name: str) -> Tensor:
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
-    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups)
+    unbatched = _check_common(input, weight, bias, nd, name, stride, dilation, groups, transposed=True)
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
     pad = _tuple(padding, nd, "padding")

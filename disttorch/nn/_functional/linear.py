@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from disttorch._ops.linalg.products import check_addmm_dtypes, check_mm_dtypes
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 
@@ -57,6 +58,10 @@ __all__ = ["linear", "bilinear"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    if bias is None:
+        check_mm_dtypes(input, weight)
+    else:
+        check_addmm_dtypes(bias, input, weight)
     return Linear.apply(input, weight, bias)
 
 

@@ -246,6 +246,9 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) ->
     if weight is not None and weight._data.size != C:
         raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no classes but got "
                            f"weight tensor of shape: {list(weight._data.shape)}")
+    if input._data.dtype.kind != "f":
+        kernel = "nll_loss_out_frame" if nd <= 2 else "nll_loss2d_forward_out_frame"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,

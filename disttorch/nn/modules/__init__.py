@@ -14,3 +14,5 @@ from .rnn import *
 from .attention import *
 from .transformer import *
 from .batchnorm_sync import *
+from .batchnorm import *
+from .instancenorm import *

@@ -7,14 +7,19 @@ from disttorch._ops.creation import empty
 from disttorch._tensor import Tensor
 from disttorch.nn import functional as F
 from disttorch.nn import init
+from disttorch.nn.modules._paths import publish_at
+from disttorch.nn.modules.attention import MultiheadAttention
 from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import Parameter
 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Tanh",
     "Sigmoid", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid", "PReLU", "RReLU", "GLU", "Softmax",
-    "LogSoftmax", "Softmin", "Softmax2d", "Threshold", "Tanhshrink", "Softshrink", "Hardshrink",
+    "LogSoftmax", "Softmin", "Softmax2d", "Threshold", "Tanhshrink", "Softshrink", "Hardshrink", "MultiheadAttention",
 ]
+
+# PyTorch defines MultiheadAttention in nn.modules.activation; here it lives in attention.py.
+publish_at(__name__, MultiheadAttention)
 
 
 def _inplace_only(inplace: bool) -> str:
@@ -288,3 +293,4 @@ class Softmax2d(Module):
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+

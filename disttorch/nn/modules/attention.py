@@ -9,15 +9,11 @@ from disttorch.autograd import grad_mode
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn._functional.attention import _multi_head_attention
-from disttorch.nn.modules.linear import Linear
+from disttorch.nn.modules.linear import NonDynamicallyQuantizableLinear
 from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import Parameter, optional_parameter
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """The output projection of MultiheadAttention (a plain Linear; the name shows in repr as in PyTorch)."""
 
 
 class MultiheadAttention(Module):

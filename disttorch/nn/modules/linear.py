@@ -44,6 +44,10 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The output projection of MultiheadAttention (a plain Linear; the name shows in repr as in PyTorch)."""
+
+
 class Bilinear(Module):
     """y = x1^T A x2 + b, initialised like PyTorch (uniform in +-1/sqrt(in1_features))."""
 
