@@ -143,7 +143,8 @@ def check_no_overlap(target: Tensor) -> None:
     """Refuse, as PyTorch does, to write into a tensor of which several elements share one memory location
     (an expanded tensor: stride 0 along a dimension of size above 1)."""
     arr = target._data
-    if any(stride == 0 and size > 1 for stride, size in zip(arr.strides, arr.shape)):
+    strides = arr.strides
+    if 0 in strides and any(stride == 0 and size > 1 for stride, size in zip(strides, arr.shape)):
         raise RuntimeError(_OVERLAP)
 
 
