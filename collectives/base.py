@@ -196,3 +196,26 @@ def check_reduce(dtype: Any, op: ReduceOp) -> None:
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
     if kind == "c" and op is not _AVG:
         raise ValueError(f"all_reduce does not support {op} on complex tensors")
+
+
+class ObjectsThroughHost:
+    """For a communicator that moves Python objects and waits on monitored barriers through a host communicator
+    ``self._host`` (the NCCL communicator, torch.distributed's group view): those methods, written once."""
+
+    __slots__ = ()
+    _host: Communicator
+
+    def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
+        self._host.monitored_barrier(timeout, wait_all_ranks)
+
+    def broadcast_object(self, obj: Any, root: int) -> Any:
+        return self._host.broadcast_object(obj, root)
+
+    def all_gather_object(self, obj: Any) -> list:
+        return self._host.all_gather_object(obj)
+
+    def gather_object(self, obj: Any, root: int) -> list | None:
+        return self._host.gather_object(obj, root)
+
+    def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
+        return self._host.scatter_object(objs, root)

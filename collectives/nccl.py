@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Sequence
 
-from .base import CollectiveError, Communicator, ReduceOp, Work, as_bytes, check_reduce
+from .base import CollectiveError, Communicator, ObjectsThroughHost, ReduceOp, Work, as_bytes, check_reduce
 
 # ncclDataType_t / ncclRedOp_t values (stable across NCCL 2.x); cupy's named constants win where present
 _DTYPES = {"int8": 0, "uint8": 1, "int32": 2, "uint32": 3, "int64": 4, "uint64": 5, "float16": 6,
@@ -78,7 +78,7 @@ class NCCLWork(Work):
         return True
 
 
-class NCCLCommunicator(Communicator):
+class NCCLCommunicator(ObjectsThroughHost, Communicator):
     """The ranks of ``host`` (an MPI communicator), one CUDA device each."""
 
     name = "nccl"
@@ -289,22 +289,7 @@ class NCCLCommunicator(Communicator):
         self._cp.cuda.Device(self._device).synchronize()
         return self._host.barrier(async_op)
 
-    def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
-        self._host.monitored_barrier(timeout, wait_all_ranks)
-
     # -- objects, groups, teardown (through the host communicator) -------------------------------------
-    def broadcast_object(self, obj: Any, root: int) -> Any:
-        return self._host.broadcast_object(obj, root)
-
-    def all_gather_object(self, obj: Any) -> list:
-        return self._host.all_gather_object(obj)
-
-    def gather_object(self, obj: Any, root: int) -> list | None:
-        return self._host.gather_object(obj, root)
-
-    def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
-        return self._host.scatter_object(objs, root)
-
     def split(self, ranks: Sequence[int], local: bool = False) -> Communicator | None:
         host = self._host.split(ranks, local)  # type: ignore[call-arg]
         return None if host is None else NCCLCommunicator(host, self._device, self.timeout, self._enforce)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from disttorch.collectives.base import Communicator, ReduceOp, Work
+from disttorch.collectives.base import Communicator, ObjectsThroughHost, ReduceOp, Work
 
 from .process_group import ProcessGroup, _default_group
 
 __all__ = ["GroupCommunicator"]
 
 
-class GroupCommunicator:
+class GroupCommunicator(ObjectsThroughHost):
     """The collectives of ``group`` (None: the default group) on raw arrays; ``rank`` and ``size`` are within
     the group. Raises ValueError before ``init_process_group``."""
 
@@ -83,21 +83,6 @@ class GroupCommunicator:
     # -- on the host communicator --------------------------------------------------------------------------
     def barrier(self, async_op: bool = False) -> Work | None:
         return self._host.barrier(async_op)
-
-    def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
-        self._host.monitored_barrier(timeout, wait_all_ranks)
-
-    def broadcast_object(self, obj: Any, root: int) -> Any:
-        return self._host.broadcast_object(obj, root)
-
-    def all_gather_object(self, obj: Any) -> list:
-        return self._host.all_gather_object(obj)
-
-    def gather_object(self, obj: Any, root: int) -> list | None:
-        return self._host.gather_object(obj, root)
-
-    def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
-        return self._host.scatter_object(objs, root)
 
     def poll(self) -> None:
         """Drive progress of the group's outstanding nonblocking operations (MPI advances them only inside MPI
