@@ -41,19 +41,20 @@ def _clean_env() -> dict:
             if not k.startswith(("PMI", "OMPI_", "MV2_", "SLURM_", "MPI_", "HYDRA", "I_MPI")) and k not in NAMES}
 
 
-SCRIPT = ("import os, disttorch; "
-          "print(*(os.environ[n] for n in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE')))")
+# each rank writes its variables to its own file (two ranks printing at once may interleave their lines)
+SCRIPT = ("import os, sys, disttorch; v = [os.environ[n] for n in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', "
+          "'LOCAL_WORLD_SIZE')]; open(os.path.join(sys.argv[1], 'rank' + v[0]), 'w').write(' '.join(v))")
 
 
 @pytest.mark.timeout(120)
-def test_a_torchrun_script_runs_under_plain_mpiexec():
+def test_a_torchrun_script_runs_under_plain_mpiexec(tmp_path):
     mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
     if mpiexec is None:
         pytest.fail("mpiexec (the mpich wheel) is a test dependency and must be installed")
-    done = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=100, env=_clean_env())
+    done = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
+                          text=True, timeout=100, env=_clean_env())
     assert done.returncode == 0, done.stderr
-    assert sorted(done.stdout.split("\n")[:2]) == ["0 2 0 2", "1 2 1 2"]
+    assert (tmp_path / "rank0").read_text() == "0 2 0 2" and (tmp_path / "rank1").read_text() == "1 2 1 2"
 
 
 def test_a_plain_process_gets_no_variables():
