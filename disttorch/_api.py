@@ -46,7 +46,7 @@ from ._legacy_types import *
 from . import cuda, linalg, nn, utils
 from . import distributed
 from . import optim
-from . import accelerator, fft, fx, jit, multiprocessing, onnx, special, testing
+from . import accelerator, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
 from .serialization import save, load
 

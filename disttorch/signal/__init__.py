@@ -1,0 +1,2 @@
+"""``torch.signal``: the window functions of ``torch.signal.windows``."""
+from . import windows
