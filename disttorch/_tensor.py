@@ -59,7 +59,7 @@ def _as_array(arr: Any) -> Any:
 
 
 class Tensor(TensorConversions):
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version", "_base", "_grad",
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "_base", "_grad",
                  "_accum", "_extra", "__weakref__")
 
     # -- construction ------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ class Tensor(TensorConversions):
         t._requires_grad = requires_grad
         t._grad_fn = None
         t._output_nr = 0
-        t._version = [0]
+        t._vc = [0]
         t._base = None
         t._grad = None
         t._accum = None
@@ -185,7 +185,7 @@ class Tensor(TensorConversions):
         """A view whose base was modified in place since its history was recorded takes its history
         from the base's current one."""
         hv = self._extra.get("hv")
-        if hv is not None and hv != self._version[0] and self._base._requires_grad:
+        if hv is not None and hv != self._vc[0] and self._base._requires_grad:
             from disttorch._ops.inplace_view import view_history
 
             view_history(self)
@@ -196,7 +196,12 @@ class Tensor(TensorConversions):
 
     @property
     def _version_counter(self) -> int:
-        return self._version[0]
+        return self._vc[0]
+
+    @property
+    def _version(self) -> int:
+        """PyTorch's in-place version counter of this tensor's storage (shared with its views)."""
+        return self._vc[0]
 
     @property
     def is_sparse(self) -> bool:
@@ -307,7 +312,7 @@ class Tensor(TensorConversions):
 
     def detach(self) -> Tensor:
         t = Tensor._from_array(self._data)
-        t._version = self._version  # shares storage and version counter, but is not a view for autograd
+        t._vc = self._vc  # shares storage and version counter, but is not a view for autograd
         return t
 
     def detach_(self) -> Tensor:
@@ -379,7 +384,7 @@ class Tensor(TensorConversions):
 
     def _inplace_accumulate(self, other: Tensor) -> None:
         self._data += other._data
-        self._version[0] += 1
+        self._vc[0] += 1
 
     def _cast_np(self, np_dtype: Any) -> Tensor:
         from disttorch._ops.creation import to_dtype_op
@@ -454,11 +459,11 @@ class Tensor(TensorConversions):
 
             rebase_view(self, base, result)
             self._data[...] = result._data
-            self._version[0] += 1
+            self._vc[0] += 1
             view_history(self)  # the view's history: its region of the base's new one
             return self
         self._data[...] = result._data
-        self._version[0] += 1
+        self._vc[0] += 1
         if result._grad_fn is None and self._grad_fn is not None:
             # overwritten by a value that does not depend on the old one: no gradient flows back
             from disttorch._ops.inplace_view import Overwritten
@@ -470,7 +475,7 @@ class Tensor(TensorConversions):
             self._grad_fn, self._output_nr, self._requires_grad = result._grad_fn, result._output_nr, True
             saved = result._grad_fn.__dict__.get("_saved_out")
             if saved is not None:  # the saved output now lives in this tensor's storage
-                saved.data, saved.version, saved.expected = self._data, self._version, self._version[0]
+                saved.data, saved.version, saved.expected = self._data, self._vc, self._vc[0]
         return self
 
     # -- device / dtype moves ----------------------------------------------------------------------
@@ -496,7 +501,7 @@ def _init(t: Tensor, arr: Any, requires_grad: bool = False) -> None:
     t._requires_grad = requires_grad
     t._grad_fn = None
     t._output_nr = 0
-    t._version = [0]
+    t._vc = [0]
     t._base = None
     t._grad = None
     t._accum = None
@@ -513,7 +518,7 @@ def _with_grad_fn(arr: Any, node: Any, output_nr: int) -> Tensor:
         t._requires_grad = False
         t._grad_fn = None
     t._output_nr = output_nr
-    t._version = [0]
+    t._vc = [0]
     t._base = None
     t._grad = None
     t._accum = None

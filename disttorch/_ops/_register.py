@@ -108,7 +108,7 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
                 raise RuntimeError(_shape_message(self, _broadcast_shape(self, args[0]))) from None
         else:
             write_result(self, fn(self, *args, **kwargs), cast)
-        self._version[0] += 1
+        self._vc[0] += 1
         return self
 
     inplace_method.__name__ = inplace_method.__qualname__ = name or (getattr(fn, "__name__", "op") + "_")
@@ -125,7 +125,7 @@ def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callab
         self._data = new._data
         if new._grad_fn is not None:
             self._grad_fn, self._output_nr = new._grad_fn, new._output_nr
-        self._version[0] += 1
+        self._vc[0] += 1
         return self
 
     inplace_view_method.__name__ = inplace_view_method.__qualname__ = name or (getattr(view, "__name__", "op") + "_")
@@ -196,7 +196,7 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
     if out._data.shape != result._data.shape:
         out._data = array_module(out._data).empty(result._data.shape, out._data.dtype)
     out._data[...] = result._data
-    out._version[0] += 1
+    out._vc[0] += 1
     return out
 
 

@@ -111,7 +111,7 @@ def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
     flat = self._data.reshape(-1)
     values = [callable(v) for v in flat.tolist()]
     self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
-    self._version[0] += 1
+    self._vc[0] += 1
     return self
 
 
@@ -121,7 +121,7 @@ def map_(self: Tensor, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> T
     other = np.broadcast_to(tensor._data, self._data.shape)
     values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(), other.reshape(-1).tolist())]
     self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
-    self._version[0] += 1
+    self._vc[0] += 1
     return self
 
 
@@ -132,7 +132,7 @@ def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any]
     ys = np.broadcast_to(y._data, self._data.shape).reshape(-1).tolist()
     values = [callable(a, b, c) for a, b, c in zip(self._data.reshape(-1).tolist(), xs, ys)]
     self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
-    self._version[0] += 1
+    self._vc[0] += 1
     return self
 
 

@@ -152,4 +152,4 @@ def mark_current(view: Tensor) -> None:
     """Record that ``view``'s history matches its storage's current version."""
     if view._extra is None:
         view._extra = {}
-    view._extra["hv"] = view._version[0]
+    view._extra["hv"] = view._vc[0]

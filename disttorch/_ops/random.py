@@ -317,7 +317,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 # -- in-place samplers (no graph: they overwrite the value) -----------------------------------------------
 def _fill_from(self: Tensor, arr: Any) -> Tensor:
     self._data[...] = arr
-    self._version[0] += 1
+    self._vc[0] += 1
     return self
 
 

@@ -33,7 +33,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
         keep = min(n, arr.size)
         new[:keep] = arr.reshape(-1)[:keep]
         self._data = new.reshape(shape)
-    self._version[0] += 1
+    self._vc[0] += 1
     return self
 
 
@@ -58,7 +58,7 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Any = 
             n = math.prod(normalize_shape((size,)))
             data = flat[storage_offset:storage_offset + n].reshape(normalize_shape((size,)))
         self._data = data
-        self._version = source._version
+        self._vc = source._vc
     else:
         raise TypeError(f"set_(): expected a Tensor as source, got {type(source).__name__}")
     return self

@@ -61,7 +61,7 @@ class BackwardCFunction(Node, FunctionCtx):
                     _raise_modified_output(t, self)
                 out.append(_tensor_from_saved(t, self))
                 continue
-            if t is not None and t._version[0] != version:
+            if t is not None and t._vc[0] != version:
                 _raise_modified(t, version, self)
             out.append(t)
         return tuple(out)
@@ -137,7 +137,7 @@ class Function(FunctionCtx):
                 if record and o._grad_fn is None and o._requires_grad:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
                                        "operation.")
-                o._version[0] += 1
+                o._vc[0] += 1
                 wrapped = o
             elif id(o) in input_ids:
                 wrapped = _alias(o)  # an input returned as is becomes a new output of this node
@@ -166,7 +166,7 @@ def _alias(t: Any) -> Any:
     from disttorch._tensor import Tensor
 
     out = Tensor._from_array(t._data)
-    out._version = t._version
+    out._vc = t._vc
     out._base = t if t._base is None else t._base
     return out
 
@@ -178,7 +178,7 @@ def _save(t: Any, node: Any, outputs: tuple, results: list) -> tuple:
     for i, (o, r) in enumerate(zip(outputs, results)):
         if (t is o or t is r) and r._grad_fn is node:
             return (SavedOutput(r, i), 0)
-    return (t, t._version[0])
+    return (t, t._vc[0])
 
 
 def _own_attrs(cls: type) -> set:

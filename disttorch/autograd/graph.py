@@ -183,8 +183,8 @@ class SavedOutput:
 
     def __init__(self, tensor: Any, output_nr: int = 0) -> None:
         self.data = tensor._data
-        self.version = tensor._version
-        self.expected = tensor._version[0]
+        self.version = tensor._vc
+        self.expected = tensor._vc[0]
         self.output_nr = output_nr
 
 
@@ -219,7 +219,7 @@ class Op(Node):
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
         for t, version in saved:
-            if t is not None and t._version[0] != version and version >= 0:
+            if t is not None and t._vc[0] != version and version >= 0:
                 _raise_modified(t, version, self)
         return tuple(t for t, _ in saved)
 
@@ -285,9 +285,9 @@ def _record(node: Op, inputs: tuple, out: Any) -> Any:
     if cls.save_inputs:
         needs = cls.saved_needs
         if needs is None or None not in edges:
-            node._saved_in = [(t, t._version[0]) if t is not None else (None, 0) for t in inputs]
+            node._saved_in = [(t, t._vc[0]) if t is not None else (None, 0) for t in inputs]
         else:  # an input only some gradients read is version-checked only when one of those is needed
-            node._saved_in = [(t, t._version[0] if any(edges[j] is not None for j in needs[i]) else -1)
+            node._saved_in = [(t, t._vc[0] if any(edges[j] is not None for j in needs[i]) else -1)
                               if t is not None else (None, 0) for i, t in enumerate(inputs)]
     if type(out) is tuple:
         results = []
@@ -324,16 +324,16 @@ def _wrap_plain(node: Op, inputs: tuple, out: Any) -> Any:
 
 
 def _share_view(view: Any, base: Any) -> None:
-    view._version = base._version
+    view._vc = base._vc
     view._base = base if base._base is None else base._base
     if view._grad_fn is not None:  # the version its history belongs to (see _ops/inplace_view.py)
-        view._extra = {"hv": base._version[0]}
+        view._extra = {"hv": base._vc[0]}
 
 
 def _raise_modified(t: Any, version: int, node: Node) -> None:
     fn = t.grad_fn  # (a view's history is refreshed first, as PyTorch reports it)
     producer = f", which is output {t._output_nr} of {_forward_name(fn)}," if fn is not None else ""
-    raise RuntimeError(_modified_message(f"[{t.type_name()} {list(t.shape)}]{producer}", t._version[0], version))
+    raise RuntimeError(_modified_message(f"[{t.type_name()} {list(t.shape)}]{producer}", t._vc[0], version))
 
 
 def _raise_modified_output(saved: SavedOutput, node: Node) -> None:
@@ -373,5 +373,5 @@ def bind_tensor_constructors(from_array: Callable[[Any], Any], with_grad_fn: Cal
 
 def _tensor_from_saved(saved: SavedOutput, node: Node) -> Any:
     t = _TENSOR_WITH_GRAD_FN(saved.data, node, saved.output_nr)
-    t._version = saved.version
+    t._vc = saved.version
     return t

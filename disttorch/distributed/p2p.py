@@ -35,7 +35,7 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
         return -1
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
     source = pg.communicator_for(tensor._data).recv(tensor._data, peer, tag)
-    tensor._version[0] += 1
+    tensor._vc[0] += 1
     return pg.ranks[source]
 
 
@@ -55,7 +55,7 @@ def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 
         return None
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
     raw = pg.communicator_for(tensor._data).irecv(tensor._data, peer, tag)
-    tensor._version[0] += 1
+    tensor._vc[0] += 1
 
     def source() -> int | None:
         r = raw.result()

@@ -19,7 +19,7 @@ def _copy_rows(targets: list[Tensor], rows: Any) -> Callable[[], None]:
     def post() -> None:
         for i, t in enumerate(targets):
             t._data[...] = rows[i]
-            t._version[0] += 1
+            t._vc[0] += 1
     return post
 
 
@@ -39,7 +39,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None, async_
         op = _op(op)
     arr = tensor._data
     raw = pg.communicator_for(arr).all_reduce(arr, op, async_op)
-    tensor._version[0] += 1  # inline: the hot path of DDP-style code
+    tensor._vc[0] += 1  # inline: the hot path of DDP-style code
     return Work(raw, result=[tensor]) if async_op else None
 
 

@@ -100,5 +100,5 @@ def _done(raw: _RawWork | None, async_op: bool, post: Callable[[], None] | None 
 def _in_place(tensor: Tensor, raw: _RawWork | None, async_op: bool, post: Callable[[], None] | None = None,
               ) -> Work | None:
     """Finish a collective that writes into ``tensor``: bump its version, wrap ``raw`` when ``async_op``."""
-    tensor._version[0] += 1
+    tensor._vc[0] += 1
     return _done(raw, async_op, post, [tensor])

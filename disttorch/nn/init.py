@@ -90,7 +90,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     with no_grad():
         tensor._data[...] = val
-        tensor._version[0] += 1
+        tensor._vc[0] += 1
     return tensor
 
 
@@ -106,7 +106,7 @@ def _write(tensor: Tensor, arr: Any) -> Tensor:
     """Copy a host array into ``tensor`` in place (one version bump)."""
     with no_grad():
         tensor._data[...] = tensor._xp.asarray(arr, dtype=tensor._data.dtype)
-        tensor._version[0] += 1
+        tensor._vc[0] += 1
     return tensor
 
 
@@ -219,7 +219,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
             for c in range(cols):
                 zero_rows = rng.permutation(rows)[:num_zeros]
                 tensor._data[tensor._xp.asarray(zero_rows), c] = 0
-            tensor._version[0] += 1
+            tensor._vc[0] += 1
     return tensor
 
 

@@ -22,7 +22,7 @@ class Parameter(Tensor):
             data = empty(0)
         p = object.__new__(cls)
         _init(p, data._data, False)
-        p._version = data._version
+        p._vc = data._vc
         if requires_grad:
             p.requires_grad_(True)
         return p
@@ -92,4 +92,4 @@ def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
         else:
             g._requires_grad = False
         g._data[...] = 0
-        g._version[0] += 1
+        g._vc[0] += 1

@@ -52,7 +52,7 @@ def _run_one(p: Tensor, st: dict, keys: tuple[str, ...], kernel: Callable, hp: d
     if arr.ndim == 0:  # 0-dim arrays turn into scalars in ufuncs; work on 1-element views instead
         arr, g, s = arr.reshape(1), g.reshape(1), {k: v.reshape(1) for k, v in s.items()}
     kernel(p._xp, arr, g, s, False, stepv, **hp)
-    p._version[0] += 1
+    p._vc[0] += 1
 
 
 def _run_flat(opt: Any, ps: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
@@ -80,7 +80,7 @@ def _run_flat(opt: Any, ps: list[Tensor], keys: tuple[str, ...], kernel: Callabl
         pf = pf.view(ps[0]._data.dtype)
     for p, (start, stop) in zip(ps, offsets):
         p._data[...] = pf[start:stop].reshape(p._data.shape)
-        p._version[0] += 1
+        p._vc[0] += 1
 
 
 def _valid(views: dict[str, list], sts: list[dict], keys: tuple[str, ...]) -> bool:

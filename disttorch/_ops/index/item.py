@@ -56,7 +56,7 @@ def __setitem__(self: Tensor, index: Any, value: Any) -> None:
         self._data[idx] = arr
     except ValueError:
         raise RuntimeError(_broadcast_message(self._data, np.shape(arr), idx)) from None
-    self._version[0] += 1
+    self._vc[0] += 1
 
 
 methods({"__getitem__": __getitem__, "__setitem__": __setitem__})

@@ -327,7 +327,7 @@ def _run(op: type[Op], input: Tensor, inplace: bool, **attrs: Any) -> Tensor:
     if input._needs_graph_for_inplace():
         return input._apply_inplace(lambda s: op.apply(s, **attrs))
     input._data[...] = op.apply(input, **attrs)._data
-    input._version[0] += 1
+    input._vc[0] += 1
     return input
 
 
@@ -500,7 +500,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         if input._needs_graph_for_inplace():
             return input._apply_inplace(lambda s: s * slope)
         input._data *= slope._data
-        input._version[0] += 1
+        input._vc[0] += 1
         return input
     return input * slope
 

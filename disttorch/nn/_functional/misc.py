@@ -311,7 +311,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     result = input / denom
     if out is not None:
         out._data = result._data.copy()
-        out._version[0] += 1
+        out._vc[0] += 1
         return out
     return result
 

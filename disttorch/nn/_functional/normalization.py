@@ -56,7 +56,7 @@ class Normalize(Op):
             value = value.reshape(-1, t.shape[0]).mean(axis=0).astype(t._data.dtype, copy=False)
             t._data *= 1 - momentum
             t._data += momentum * value
-            t._version[0] += 1
+            t._vc[0] += 1
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, b = self.saved_inputs

@@ -88,7 +88,7 @@ def _renorm_(weight: Tensor, index: Any, max_norm: float, norm_type: float) -> N
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     with no_grad():
         w[rows] = (w[rows] * scale[:, None]).astype(w.dtype)
-        weight._version[0] += 1
+        weight._vc[0] += 1
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,

@@ -171,7 +171,7 @@ class ModuleState:
 
         def copy() -> None:
             param._data[...] = src
-            param._version[0] += 1
+            param._vc[0] += 1
 
         return copy
 

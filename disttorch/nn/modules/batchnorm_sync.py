@@ -59,7 +59,7 @@ class _SyncBatchNormOp(Op):
                 if t is not None:
                     t._data *= 1 - momentum
                     t._data += momentum * value.astype(t._data.dtype, copy=False)
-                    t._version[0] += 1
+                    t._vc[0] += 1
         invstd = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False).reshape(pshape)
         xhat = (x - mean.astype(x.dtype, copy=False).reshape(pshape)) * invstd
         self.xhat, self.invstd, self.total, self.axes, self.pshape = xhat, invstd, total, axes, pshape

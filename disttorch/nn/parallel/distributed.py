@@ -181,7 +181,7 @@ class DistributedDataParallel(Module):
             for t in ts:
                 n = t._data.size
                 t._data[...] = flat[off:off + n].reshape(t._data.shape)
-                t._version[0] += 1
+                t._vc[0] += 1
                 off += n
 
     def _sync_module_states(self) -> None:
@@ -360,7 +360,7 @@ class DistributedDataParallel(Module):
                     p._grad = Tensor._from_array(b.slices[pos].copy())
                 else:
                     g._data[...] = b.slices[pos]
-                    g._version[0] += 1
+                    g._vc[0] += 1
 
     def _unfinished_message(self) -> str:
         missing = [i for i, r in enumerate(self._ready) if not r]

@@ -38,7 +38,7 @@ def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
     current = group[key]
     if isinstance(current, Tensor):  # a Tensor lr is updated in place so that the optimizer keeps it
         current._data[...] = value.item() if isinstance(value, Tensor) else value
-        current._version[0] += 1
+        current._vc[0] += 1
     else:
         group[key] = value
 
