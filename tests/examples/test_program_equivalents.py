@@ -104,6 +104,19 @@ def test_char_gpt(fused):
     assert np.array_equal(to_np(greedy_ours), to_np(greedy_theirs))
 
 
+def test_char_gpt_attention_paths_agree():
+    cfg = dict(vocab=11, context=6, width=8, heads=2, layers=1)
+    disttorch.manual_seed(0)
+    fused = gpt_classes(disttorch).GPT(**cfg, fused=True)
+    masked = gpt_classes(disttorch).GPT(**cfg, fused=False)
+    masked.load_state_dict(fused.state_dict())
+    idx = disttorch.from_numpy(np.random.default_rng(4).integers(0, 11, size=(3, 6)))
+    with disttorch.no_grad():
+        a, _ = fused(idx)
+        b, _ = masked(idx)
+    np.testing.assert_allclose(to_np(a), to_np(b), rtol=RTOL, atol=1e-6)
+
+
 # -- 2. word-level language models --------------------------------------------------------------------------------
 
 
@@ -174,12 +187,19 @@ def test_word_transformer_lm_and_whole_model_save(tmp_path):
     chunks = lm_chunks(cfg["ntoken"])
     assert_losses(train_transformer(disttorch, ours, chunks), train_transformer(torch, theirs, chunks))
 
+    ours.eval()
+    theirs.eval()
+    x_np = chunks[1][0]
+    with disttorch.no_grad():
+        out_ours = ours(disttorch.from_numpy(x_np), disttorch.nn.Transformer.generate_square_subsequent_mask(5))
+    with torch.no_grad():
+        out_theirs = theirs(torch.from_numpy(x_np), torch.nn.Transformer.generate_square_subsequent_mask(5))
+    np.testing.assert_allclose(to_np(out_ours), to_np(out_theirs), rtol=RTOL, atol=1e-5)
+
     path = tmp_path / "model.pt"
     disttorch.save(ours, path)
     loaded = disttorch.load(path, weights_only=False)
-    assert type(loaded) is type(ours) and loaded is not ours
-    ours.eval()
-    loaded.eval()
+    assert type(loaded) is type(ours) and loaded is not ours and not loaded.training
     x = disttorch.from_numpy(chunks[0][0])
     mask = disttorch.nn.Transformer.generate_square_subsequent_mask(x.shape[0])
     with disttorch.no_grad():
