@@ -4,3 +4,4 @@ from . import arith, compare, creation, index, linalg, random, reduce, shape, so
 from . import fill, inplace_shape, storage  # Tensor methods only: copy_/fill_..., x.t_()..., resize_/share_memory_
 from . import combinatorics, repeat_diff, statistics, windows
 from . import exp_log_extras, float_repr, integer_math, matrix_extras, views_extra, storage_views
+from . import tensor_queries  # flags and small Tensor methods (is_mps, is_signed, dist, ...)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._ops._register import type_word
+from disttorch._ops._register import methods, type_word
 from disttorch._ops.reduce import Softmax
 from disttorch._ops.unary import _special
 from disttorch._tensor import Tensor, _wrap_dim
@@ -555,3 +555,5 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmin", _stacklevel, negate=True)
 
+
+methods({"hardshrink": hardshrink, "prelu": prelu})  # Tensor methods, as in PyTorch
