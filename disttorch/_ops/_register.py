@@ -16,6 +16,7 @@ from typing import Any, Callable
 from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
+from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
@@ -81,7 +82,7 @@ def methods(table: dict[str, Any]) -> None:
 
 # -- in-place forms ---------------------------------------------------------------------------------------
 def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, name: str | None = None,
-            cast: bool = False) -> Callable[..., Tensor]:
+            cast: bool = False, tracked: bool = True) -> Callable[..., Tensor]:
     """The in-place method of ``fn(self, *args, **kwargs)``.
 
     When autograd is involved, ``fn`` runs out of place and the tensor takes the result and its history
@@ -90,13 +91,19 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     operand is a number or a tensor of the same array type. Else ``fn``'s result is copied in. A result
     whose dtype category is wider than the tensor's is refused, as PyTorch refuses it (``cast=True``: written
     in the tensor's dtype whatever it is, as ``copy_`` and ``fill_`` do), and a refused or failed operation
-    leaves the tensor as it was.
+    leaves the tensor as it was. ``tracked=False`` is for ops autograd does not know (``logical_and_``...): as in
+    PyTorch, the values change and the tensor keeps its history.
     """
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_no_overlap(self)
         if self._needs_graph_for_inplace(*args, *kwargs.values()):
-            return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+            if tracked:
+                return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+            with grad_mode.no_grad():  # (PyTorch allows this even on a leaf that requires grad)
+                write_result(self, fn(self.detach(), *args, **kwargs), cast)
+            self._vc[0] += 1
+            return self
         if raw is not None and not kwargs and _raw_applies(self, args, cast):
             try:
                 if args:

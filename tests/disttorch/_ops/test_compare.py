@@ -308,3 +308,16 @@ def test_grad_fn_names():
         assert getattr(disttorch, name)(x, 2.0).grad_fn.name() == getattr(torch, name)(tx, 2.0).grad_fn.name()
     assert disttorch.where(x > 0.4, x, x).grad_fn.name() == "WhereBackward0"
     assert x.masked_fill(x > 0.4, 0.0).grad_fn.name() == "MaskedFillBackward0"
+
+
+def test_logical_inplace_ops_are_not_tracked_by_autograd():
+    # PyTorch does not record logical_*_ : the values change, the history (and gradient path) stays
+    for mod in (disttorch, torch):
+        a = mod.tensor([0.5, 0.0, -2.0], requires_grad=True)
+        h = a * 3
+        h.logical_and_(mod.tensor([1.0, 1.0, 0.0]))
+        assert h.grad_fn.name() == "MulBackward0" and h.tolist() == [1.0, 0.0, 0.0]
+        h.sum().backward()
+        assert a.grad.tolist() == [3.0, 3.0, 3.0]
+        leaf = mod.tensor([1.0, 0.0], requires_grad=True)
+        assert leaf.logical_not_().tolist() == [0.0, 1.0] and leaf.is_leaf
