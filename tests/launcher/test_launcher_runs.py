@@ -93,7 +93,9 @@ def test_failure_after_mpi_init_aborts_through_mpi():
     r = launch("--nproc-per-node", 3, RANK_SCRIPT, "mpi", 2)
     assert r.returncode == 1, r
     assert "disttorchrun: rank 2 (pid" in r.err and "ValueError: failure after MPI_Init" in r.err, r
-    assert rank_lines(r.out)[0][1] == "allreduce=6 size=3", r
+    # the all-reduce ran on 3 ranks before the failure; a rank that MPI_Abort kills may lose the output it had
+    # in flight (a known gap of the output path), so any rank that printed it proves it
+    assert any("allreduce=6 size=3" in lines for lines in rank_lines(r.out).values()), r
 
 
 def test_restart_after_failure():
