@@ -6,6 +6,7 @@ from typing import Any, Callable
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
+from disttorch.backends import backend_for_array
 
 from .._register import type_word, write_out
 
@@ -47,3 +48,8 @@ def float_fn(op: type[Op], name: str) -> Callable[..., Tensor]:
 
     fn.__name__ = fn.__qualname__ = name
     return fn
+
+
+def kernel(arr: Any, name: str) -> Callable[..., Any]:
+    """The backend kernel ``name`` for ``arr`` (a backend without it raises NotImplementedError naming both)."""
+    return backend_for_array(arr).kernels[name]

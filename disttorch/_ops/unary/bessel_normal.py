@@ -15,8 +15,7 @@ from disttorch.backends import array_module
 from .._register import elementwise, inplace, methods, write_out
 from .._util import promote_operands
 from ..compare import where
-from ._common import float_fn, floating
-from .gamma import kernel
+from ._common import float_fn, floating, kernel
 
 __all__ = ["i0", "i0_"]
 

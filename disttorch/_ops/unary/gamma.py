@@ -4,27 +4,17 @@ default float dtype (igamma refuses them, as PyTorch does); the values are backe
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import backend_for_array
 
 from .._register import elementwise, inplace, methods, type_word, write_out
 from .._util import promote_operands
-from ._common import float_fn, floating
+from ._common import float_fn, floating, kernel
 
 __all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "igamma", "igammac"]
-
-
-def kernel(arr: Any, name: str) -> Callable[..., Any]:
-    """The backend kernel ``name`` for the array ``arr``."""
-    backend = backend_for_array(arr)
-    fn = backend.kernels.get(name)
-    if fn is None:
-        raise NotImplementedError(f"\"{name}\" is not implemented by the {backend.name} backend (no {name!r} kernel)")
-    return fn
 
 
 Lgamma = elementwise("Lgamma", lambda xp, x: kernel(x, "lgamma")(x), lambda g, x, out: g * digamma(x))

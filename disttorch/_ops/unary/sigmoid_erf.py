@@ -7,33 +7,24 @@ from typing import Any
 
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module, backend_for_array
+from disttorch.backends import array_module
 
 from .._register import elementwise, inplace, methods, write_out
 from ..compare import where
-from ._common import cj, float_fn, floating
+from ._common import cj, float_fn, floating, kernel
 
 __all__ = ["sigmoid", "logit", "erf", "erfc", "erfinv", "sigmoid_", "logit_", "erf_", "erfc_"]
 
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _special(x: Any, name: str) -> Any:
-    """The backend's kernel ``name`` ("erf", "erfc", "erfinv") on the array ``x``."""
-    backend = backend_for_array(x)
-    kernel = backend.kernels.get(name)
-    if kernel is None:
-        raise NotImplementedError(f"\"{name}\" is not implemented by the {backend.name} backend (no {name!r} kernel)")
-    return kernel(x)
-
-
 Sigmoid = elementwise("Sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)), lambda g, x, out: g * cj(out * (1 - out)),
                       save="out")
-Erf = elementwise("Erf", lambda xp, x: _special(x, "erf"),
+Erf = elementwise("Erf", lambda xp, x: kernel(x, "erf")(x),
                   lambda g, x, out: g * (-(x * x)).exp() * (2 / _SQRT_PI))
-Erfc = elementwise("Erfc", lambda xp, x: _special(x, "erfc"),
+Erfc = elementwise("Erfc", lambda xp, x: kernel(x, "erfc")(x),
                    lambda g, x, out: g * (-(x * x)).exp() * (-2 / _SQRT_PI))
-Erfinv = elementwise("Erfinv", lambda xp, x: _special(x, "erfinv"),
+Erfinv = elementwise("Erfinv", lambda xp, x: kernel(x, "erfinv")(x),
                      lambda g, x, out: g * (out * out).exp() * (_SQRT_PI / 2), save="out")
 
 

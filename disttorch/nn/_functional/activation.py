@@ -17,7 +17,7 @@ import numpy as np
 from disttorch import _dtype as D
 from disttorch._ops._register import methods, type_word
 from disttorch._ops.reduce import Softmax
-from disttorch._ops.unary import _special
+from disttorch._ops.unary import kernel
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
@@ -124,7 +124,8 @@ class _Pointwise(Op):
 
 
 def _erf(a: Any) -> Any:
-    return _special(np.asarray(a) if isinstance(a, np.generic) else a, "erf")
+    a = np.asarray(a) if isinstance(a, np.generic) else a
+    return kernel(a, "erf")(a)
 
 
 
