@@ -124,3 +124,14 @@ def same_error(fn: Callable, arrays: Sequence[np.ndarray], match: str | None = N
     else:
         assert match in str(t_exc), f"bad test: {match!r} not in torch's message {str(t_exc)!r}"
         assert match in str(o_exc), f"{match!r} not in {str(o_exc)!r}"
+
+
+def same_special_values(ours: Any, theirs: Any, rtol: float, atol: float) -> None:
+    """Same dtype, NaN where torch has NaN, the same signed infinities, and close finite values."""
+    o = np.asarray(ours.detach().numpy(), np.float64)
+    t = theirs.detach().numpy().astype(np.float64)
+    assert str(ours.dtype) == str(theirs.dtype)
+    np.testing.assert_array_equal(np.isnan(o), np.isnan(t))
+    np.testing.assert_array_equal(np.isinf(o) * np.sign(o), np.isinf(t) * np.sign(t))
+    m = np.isfinite(t)
+    np.testing.assert_allclose(o[m], t[m], rtol=rtol, atol=atol)
