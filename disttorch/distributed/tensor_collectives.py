@@ -73,10 +73,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
     n = pg.size()
     if len(tensor_list) != n:
         raise RuntimeError(f"all_gather: invalid output tensor list (expected length {n}, got {len(tensor_list)})")
-    for i, t in enumerate(tensor_list):
-        if t.shape != tensor.shape or t.dtype != tensor.dtype:
-            raise RuntimeError(f"all_gather: invalid tensor size at index {i} (expected {tuple(tensor.shape)} "
-                               f"{tensor.dtype}, got {tuple(t.shape)} {t.dtype})")
+    _check_rows("all_gather", tensor_list, tensor, show_dtype=True)
     out = _empty_like_rows(tensor, n)
     raw = pg.communicator_for(out).all_gather(out, tensor._data, async_op)
     return _done(raw, async_op, _copy_rows(tensor_list, out), tensor_list)
@@ -111,10 +108,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.
     n = pg.size()
     if len(input_list) != n:
         raise RuntimeError(f"reduce_scatter: invalid input tensor list (expected length {n}, got {len(input_list)})")
-    for i, t in enumerate(input_list):
-        if t.shape != output.shape or t.dtype != output.dtype:
-            raise RuntimeError(f"reduce_scatter: invalid tensor size at index {i} (expected {tuple(output.shape)}, "
-                               f"got {tuple(t.shape)})")
+    _check_rows("reduce_scatter", input_list, output)
     stacked = output._xp.stack([t._data for t in input_list]) if n else None
     raw = pg.communicator_for(output._data).reduce_scatter(output._data, stacked, _op(op), async_op)
     return _in_place(output, raw, async_op)
@@ -133,6 +127,16 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
     chunks = inp.reshape((n, *out.shape)) if inp.flags.c_contiguous else inp.ravel().reshape((n, *out.shape))
     raw = pg.communicator_for(out).reduce_scatter(out, chunks, _op(op), async_op)
     return _in_place(output, raw, async_op)
+
+
+def _check_rows(op: str, tensors: list[Tensor], like: Tensor, show_dtype: bool = False) -> None:
+    """Every tensor of a collective's list has ``like``'s shape and dtype (PyTorch's message names the index)."""
+    for i, t in enumerate(tensors):
+        if t.shape != like.shape or t.dtype != like.dtype:
+            expected, got = f"{tuple(like.shape)}", f"{tuple(t.shape)}"
+            if show_dtype:
+                expected, got = f"{expected} {like.dtype}", f"{got} {t.dtype}"
+            raise RuntimeError(f"{op}: invalid tensor size at index {i} (expected {expected}, got {got})")
 
 
 def _root_list(pg: Any, root: int, tensors: list | None, op: str, role: str) -> bool:
@@ -175,10 +179,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     root = _group_rank(pg, src, group_src, default=0)
     inputs = None
     if _root_list(pg, root, scatter_list, "scatter", "source"):
-        for i, t in enumerate(scatter_list):  # type: ignore[arg-type]
-            if t.shape != tensor.shape or t.dtype != tensor.dtype:
-                raise RuntimeError(f"scatter: invalid tensor size at index {i} (expected {tuple(tensor.shape)}, "
-                                   f"got {tuple(t.shape)})")
+        _check_rows("scatter", scatter_list, tensor)  # type: ignore[arg-type]
         inputs = tensor._xp.stack([t._data for t in scatter_list])  # type: ignore[union-attr]
     raw = pg.communicator_for(tensor._data).scatter(tensor._data, inputs, root, async_op)
     return _in_place(tensor, raw, async_op)
