@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import engine, graph
+from . import engine, functional, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
@@ -14,7 +14,7 @@ from .graph import Node
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "Variable", "once_differentiable", "InplaceFunction", "Node", "graph"]
+           "Variable", "once_differentiable", "InplaceFunction", "Node", "graph", "functional"]
 
 
 def _as_list(x: Any) -> list:
