@@ -8,13 +8,21 @@ PyTorch.
 
 This module gathers, under torch's module name, the parts that live one sub-family per file:
 ``process_group`` (groups, ranks, the dispatch rule), ``world`` (init, teardown, new_group),
-``tensor_collectives``, ``p2p``, ``object_collectives``, ``work`` (async handles) and ``group_communicator``
+``tensor_collectives``, ``p2p``, ``object_collectives``, ``settings`` (debug level, availability),
+``work`` (async handles) and ``group_communicator``
 (a group's collectives on raw arrays).
 """
 from disttorch.collectives.base import ReduceOp
 
 from .group_communicator import GroupCommunicator, _get_communicator  # noqa: F401 (re-exported)
-from .object_collectives import all_gather_object, broadcast_object_list, gather_object, scatter_object_list
+from .object_collectives import (
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    recv_object_list,
+    scatter_object_list,
+    send_object_list,
+)
 from .p2p import P2POp, batch_isend_irecv, irecv, isend, recv, send
 from .process_group import (
     Backend,
@@ -31,6 +39,17 @@ from .process_group import (
     get_world_size,
     group,
     reduce_op,
+)
+from .settings import (
+    DebugLevel,
+    default_pg_timeout,
+    get_debug_level,
+    get_default_backend_for_device,
+    get_pg_count,
+    is_backend_available,
+    set_debug_level,
+    set_debug_level_from_env,
+    supports_complex,
 )
 from .tensor_collectives import (
     all_gather,
@@ -61,6 +80,8 @@ from .world import (
     is_nccl_available,
     is_torchelastic_launched,
     new_group,
+    new_subgroups,
+    new_subgroups_by_enumeration,
 )
 
 __all__ = [
@@ -72,4 +93,7 @@ __all__ = [
     "is_available", "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
     "is_torchelastic_launched", "isend", "monitored_barrier", "new_group", "recv", "reduce", "reduce_op",
     "reduce_scatter", "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
+    "send_object_list", "recv_object_list", "new_subgroups", "new_subgroups_by_enumeration", "DebugLevel",
+    "default_pg_timeout", "get_debug_level", "set_debug_level", "set_debug_level_from_env", "is_backend_available",
+    "get_default_backend_for_device", "get_pg_count", "supports_complex",
 ]

@@ -215,3 +215,48 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
         return fallback_rank
     raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
                        "`get_node_local_rank` to work, but be aware that this may be incorrect.")
+
+
+def new_subgroups(group_size: int | None = None, group: Any = None, timeout: timedelta | None = None,
+                  backend: str | None = None, pg_options: Any = None, group_desc: str | None = None,
+                  ) -> tuple[ProcessGroup | None, list[ProcessGroup]]:
+    """Consecutive subgroups of ``group_size`` ranks (default: the ranks of one node); every rank calls it.
+    Returns (this rank's subgroup, all subgroups)."""
+    if group is not None:
+        raise ValueError("The group argument of new_subgroups is not supported: subgroups split the world")
+    n = _default_group().size()
+    if group_size is None:
+        group_size = get_local_world_size()
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    if group_size > n:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size ({n})")
+    if n % group_size != 0:
+        raise ValueError(f"The world size ({n}) must be divisible by 'group_size={group_size}'")
+    return new_subgroups_by_enumeration([list(range(s, s + group_size)) for s in range(0, n, group_size)],
+                                        timeout=timeout, backend=backend)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list: list[list[int]], timeout: timedelta | None = None,
+                                 backend: str | None = None, pg_options: Any = None, group_desc: str | None = None,
+                                 ) -> tuple[ProcessGroup | None, list[ProcessGroup]]:
+    """One subgroup per rank list (a rank in at most one); every rank calls it, in the same order.
+    Returns (this rank's subgroup or None, the subgroups this rank belongs to as torch returns them)."""
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    owner: dict[int, int] = {}
+    for i, ranks in enumerate(ranks_per_subgroup_list):
+        for r in ranks:
+            if r in owner:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {ranks_per_subgroup_list[owner[r]]} and "
+                                 f"{ranks}")
+            owner[r] = i
+    me = _default_group().rank()
+    mine, subgroups = None, []
+    for ranks in ranks_per_subgroup_list:
+        pg = new_group(ranks, timeout=timeout, backend=backend)
+        if isinstance(pg, ProcessGroup):
+            subgroups.append(pg)
+            if me in ranks:
+                mine = pg
+    return mine, subgroups

@@ -193,6 +193,15 @@ def objects(r, n):
     mine = [None]
     dist.scatter_object_list(mine, [f"to {k}" for k in range(n)] if r == 0 else None, src=0)
     check(mine == [f"to {r}"], "scatter_object_list")
+    if n > 1:  # a ring: each rank sends to the next and receives from the previous
+        if r % 2 == 0:
+            dist.send_object_list([r, {"from": r}, "x" * 1000 * r], dst=(r + 1) % n)
+        got = [None, None, None]
+        sender = dist.recv_object_list(got, src=(r - 1) % n)
+        if r % 2 == 1:
+            dist.send_object_list([r, {"from": r}, "x" * 1000 * r], dst=(r + 1) % n)
+        p = (r - 1) % n
+        check(sender == p and got == [p, {"from": p}, "x" * 1000 * p], f"send/recv_object_list {got[:2]}")
 
 
 def groups(r, n):
@@ -226,6 +235,16 @@ def groups(r, n):
         same(t, np.full(3, 7.0, np.float32), "non-member tensor untouched")
     dist.destroy_process_group(g) if r in members else None
     dist.barrier()
+    mine, subgroups = dist.new_subgroups_by_enumeration([[k] for k in range(n)])
+    check(dist.get_process_group_ranks(mine) == [r] and len(subgroups) == 1, "new_subgroups_by_enumeration")
+    mine, _ = dist.new_subgroups(group_size=1)
+    t = torch.full((2,), float(r))
+    dist.all_reduce(t, group=mine)
+    same(t, np.full(2, float(r), np.float32), "all_reduce inside a subgroup of one")
+    whole, _ = dist.new_subgroups(group_size=n)
+    t = torch.ones(1)
+    dist.all_reduce(t, group=whole)
+    same(t, np.full(1, float(n), np.float32), "all_reduce inside a subgroup of all")
 
 
 def misc(r, n):

@@ -138,3 +138,40 @@ def test_monitored_barrier_and_timeout():
     result = _mpirun.run(FAULTS, ["hangs"], 2, timeout=60, DISTTORCH_DEBUG="DETAIL")
     for line in ("PASS monitored_barrier rank 0", "PASS monitored_barrier rank 1", "PASS timeout rank 0"):
         assert line in result.output, result.output
+
+
+def test_settings_match_torch(world):
+    real = pytest.importorskip("torch").distributed
+    assert dist.default_pg_timeout == real.default_pg_timeout
+    assert {k: int(v) for k, v in dist.DebugLevel.__members__.items()} == \
+        {k: int(v) for k, v in real.DebugLevel.__members__.items()}
+    assert int(dist.get_debug_level()) == int(real.get_debug_level())
+    for op in ("SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR"):
+        assert dist.supports_complex(getattr(dist.ReduceOp, op)) == real.supports_complex(getattr(real.ReduceOp, op))
+    for device in ("cpu", "cuda", torch.device("cuda:1")):
+        assert dist.get_default_backend_for_device(device) == real.get_default_backend_for_device(str(device))
+    assert dist.is_backend_available("gloo") and not dist.is_backend_available("xccl")
+    before = dist.get_pg_count()
+    dist.new_group([0])
+    assert dist.get_pg_count() == before + 1
+
+
+def test_debug_level_from_env(monkeypatch):
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "detail")
+    dist.set_debug_level_from_env()
+    assert dist.get_debug_level() == dist.DebugLevel.DETAIL
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "LOUD")
+    with pytest.raises(ValueError, match="TORCH_DISTRIBUTED_DEBUG"):
+        dist.set_debug_level_from_env()
+    dist.set_debug_level(dist.DebugLevel.OFF)
+
+
+def test_subgroups_in_a_world_of_one(world):
+    mine, groups = dist.new_subgroups(group_size=1)
+    assert dist.get_process_group_ranks(mine) == [0] and len(groups) == 1
+    with pytest.raises(ValueError, match="must be positive"):
+        dist.new_subgroups(group_size=0)
+    with pytest.raises(ValueError, match=r"Rank 0 has appeared in both subgroup \[0\] and \[0\]"):
+        dist.new_subgroups_by_enumeration([[0], [0]])
+    with pytest.raises(ValueError, match="Invalid destination rank"):
+        dist.send_object_list([1], dst=0)
