@@ -18,6 +18,7 @@ from .registry import (
     register_backend,
     reload_entry_points,
     unregister_backend,
+    writable,
 )
 
 from . import cpu, cuda, cudnn, mha, mkldnn, mps, openmp, opt_einsum
@@ -33,6 +34,7 @@ __all__ = [
     "array_module",
     "backend_for_array",
     "data_ptr",
+    "writable",
     "device_types",
     "get_backend",
     "register_backend",

@@ -111,6 +111,20 @@ def data_ptr(arr: Any) -> int:
     return int(iface["data"][0])
 
 
+def writable(arr: Any) -> Any:
+    """``arr`` itself, or for a read-only numpy view whose memory is writable (``broadcast_to``'s result: an
+    expanded tensor) a writable array with the same memory, shape and strides. Device arrays have no such flag."""
+    if type(arr) is not np.ndarray or arr.flags.writeable:
+        return arr
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        return arr
+    offset = data_ptr(arr) - data_ptr(root)
+    return np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
+
+
 def device_types() -> list[str]:
     if not _entry_points_loaded:
         _load_entry_points()

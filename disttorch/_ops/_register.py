@@ -11,6 +11,7 @@ ops. See docs/autograd.md.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 from disttorch import _dtype as D
@@ -18,7 +19,7 @@ from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, writable
 
 __all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
            "write_out"]
@@ -82,7 +83,7 @@ def methods(table: dict[str, Any]) -> None:
 
 # -- in-place forms ---------------------------------------------------------------------------------------
 def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, name: str | None = None,
-            cast: bool = False, tracked: bool = True) -> Callable[..., Tensor]:
+            cast: bool = False, tracked: bool = True, on_expanded: str = "refuse") -> Callable[..., Tensor]:
     """The in-place method of ``fn(self, *args, **kwargs)``.
 
     When autograd is involved, ``fn`` runs out of place and the tensor takes the result and its history
@@ -92,11 +93,20 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     whose dtype category is wider than the tensor's is refused, as PyTorch refuses it (``cast=True``: written
     in the tensor's dtype whatever it is, as ``copy_`` and ``fill_`` do), and a refused or failed operation
     leaves the tensor as it was. ``tracked=False`` is for ops autograd does not know (``logical_and_``...): as in
-    PyTorch, the values change and the tensor keeps its history.
+    PyTorch, the values change and the tensor keeps its history. ``on_expanded``: what a tensor whose elements
+    share memory (an expanded one) gets: ``"refuse"`` PyTorch's overlap error, ``"allow"`` the write (``fill_``,
+    ``zero_``: every aliased element takes one value), ``"deprecated"`` the write after PyTorch's warning
+    (``masked_fill_``, ``index_fill_``).
     """
+    op_name = name or (getattr(fn, "__name__", "op") + "_")
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        check_no_overlap(self)
+        if on_expanded == "refuse" or self._needs_graph_for_inplace(*args, *kwargs.values()):
+            check_no_overlap(self)
+        elif overlaps(self._data):
+            if on_expanded == "deprecated":
+                warn_expanded(op_name)
+            self._data = writable(self._data)
         if self._needs_graph_for_inplace(*args, *kwargs.values()):
             if tracked:
                 return self._apply_inplace(lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
@@ -118,7 +128,7 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
         self._vc[0] += 1
         return self
 
-    inplace_method.__name__ = inplace_method.__qualname__ = name or (getattr(fn, "__name__", "op") + "_")
+    inplace_method.__name__ = inplace_method.__qualname__ = op_name
     return inplace_method
 
 
@@ -146,13 +156,23 @@ _OVERLAP = ("unsupported operation: more than one element of the written-to tens
             "location. Please clone() the tensor before performing the operation.")
 
 
+def overlaps(arr: Any) -> bool:
+    """Whether several elements of ``arr`` share one memory location (stride 0 along a dimension above 1)."""
+    strides = arr.strides
+    return 0 in strides and any(stride == 0 and size > 1 for stride, size in zip(strides, arr.shape))
+
+
 def check_no_overlap(target: Tensor) -> None:
     """Refuse, as PyTorch does, to write into a tensor of which several elements share one memory location
-    (an expanded tensor: stride 0 along a dimension of size above 1)."""
-    arr = target._data
-    strides = arr.strides
-    if 0 in strides and any(stride == 0 and size > 1 for stride, size in zip(strides, arr.shape)):
+    (an expanded tensor)."""
+    if overlaps(target._data):
         raise RuntimeError(_OVERLAP)
+
+
+def warn_expanded(op_name: str) -> None:
+    warnings.warn(f"Use of {op_name} on expanded tensors is deprecated. Please clone() the tensor before "
+                  f"performing this operation. This also applies to advanced indexing e.g. tensor[mask] = scalar",
+                  UserWarning, stacklevel=3)
 
 
 def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:

@@ -15,7 +15,7 @@ from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 
-from ._register import inplace, methods
+from ._register import _OVERLAP, check_no_overlap, inplace, methods, overlaps
 from ._util import as_tensor_like
 from .compare import masked_fill
 from .creation import zeros_like
@@ -57,6 +57,7 @@ def _copied(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 def _filled(self: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor):
+        check_no_overlap(self)  # PyTorch fills an expanded tensor from a number only
         if value.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
@@ -72,6 +73,8 @@ def _fill_all(arr: Any, value: Any) -> None:
     if getattr(value, "ndim", 0) != 0:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                            "dimensions.")
+    if hasattr(value, "ndim") and overlaps(arr):  # a tensor's value (a number is written into expanded tensors)
+        raise RuntimeError(_OVERLAP)
     arr[...] = value
 
 
@@ -138,8 +141,8 @@ def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any]
 
 methods({
     "copy_": inplace(_copied, _set_all, "copy_", cast=True),
-    "fill_": inplace(_filled, _fill_all, "fill_", cast=True),
-    "zero_": inplace(_zeroed, lambda arr: _set_all(arr, 0), "zero_", cast=True),
+    "fill_": inplace(_filled, _fill_all, "fill_", cast=True, on_expanded="allow"),
+    "zero_": inplace(_zeroed, lambda arr: _set_all(arr, 0), "zero_", cast=True, on_expanded="allow"),
     "fill_diagonal_": inplace(_diagonal_filled, name="fill_diagonal_", cast=True),
     "apply_": apply_, "map_": map_, "map2_": map2_,
 })

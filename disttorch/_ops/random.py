@@ -14,7 +14,7 @@ from disttorch._device import _default_device, get_default_device, to_device
 from disttorch._tensor import Tensor
 from disttorch.backends import backend_for_array, get_backend
 
-from ._register import methods
+from ._register import check_no_overlap, methods
 from ._util import normalize_shape
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn",
@@ -322,6 +322,8 @@ def _fill_from(self: Tensor, arr: Any) -> Tensor:
 
 
 def _rng_of(self: Tensor, generator: Generator | None) -> Any:
+    """The generator an in-place sampler of ``self`` draws from (after refusing an expanded ``self``)."""
+    check_no_overlap(self)
     return _generator_for(backend_for_array(self._data).device_type, generator)
 
 

@@ -103,7 +103,8 @@ def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
 
 
 index_add_, index_copy_ = inplace(index_add), inplace(index_copy)
-index_fill_, index_put_ = inplace(index_fill), inplace(index_put)
+index_fill_ = inplace(index_fill, on_expanded="deprecated")
+index_put_ = inplace(index_put, on_expanded="deprecated")
 
 methods({
     "index_select": index_select, "index_add": index_add, "index_add_": index_add_, "index_copy": index_copy,

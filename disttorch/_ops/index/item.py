@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from disttorch._tensor import Tensor
+from disttorch.backends import writable
 
-from .._register import methods
+from .._register import _OVERLAP, methods, overlaps, warn_expanded
 from .parse import _parse
 from .primitives import Index, IndexPut, View, _broadcast_message, _check_put_dtype, _value_for
 
@@ -52,8 +53,16 @@ def __setitem__(self: Tensor, index: Any, value: Any) -> None:
             arr = value.to(self.device)._data
     else:
         arr = value
+    data = self._data
+    if overlaps(data):  # an expanded tensor: PyTorch writes into it unless the written region aliases itself
+        if not adv:
+            if overlaps(data[idx]):
+                raise RuntimeError(_OVERLAP)
+        else:
+            warn_expanded("index_put_")
+        data = writable(data)
     try:
-        self._data[idx] = arr
+        data[idx] = arr
     except ValueError:
         raise RuntimeError(_broadcast_message(self._data, np.shape(arr), idx)) from None
     self._vc[0] += 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracle import same_error
+from oracle import same_error, torch
+
+import disttorch
 
 F32 = np.ones((2, 3), np.float32)
 F64 = np.ones((2, 3), np.float64)
@@ -90,6 +92,42 @@ def test_masked_fill_mask_errors(op, mask):
 ])
 def test_inplace_into_expanded_tensor(write):
     same_error(write, [np.ones(3, np.float32)])
+
+
+@pytest.mark.parametrize("write", [
+    lambda t, x: x.uniform_(), lambda t, x: x.normal_(), lambda t, x: x.__setitem__(slice(None), 5.0),
+    lambda t, x: x.__setitem__((slice(None), 0), t.tensor([1.0, 2.0])),
+    lambda t, x: x.transpose(0, 1).__setitem__(0, 3.0), lambda t, x: x.fill_(t.tensor(2.0)),
+])
+def test_more_writes_refused_on_expanded(write):
+    same_error(lambda t, b: write(t, b.expand(2, 3)), [np.zeros((1, 3), np.float32)])
+
+
+@pytest.mark.parametrize("write, warns", [
+    (lambda t, x: x.fill_(1.5), False), (lambda t, x: x.zero_(), False),
+    (lambda t, x: x.fill_(2), False), (lambda t, x: x.__setitem__(0, 5.0), False),
+    (lambda t, x: x.__setitem__((0, slice(1, None)), 4.0), False),
+    (lambda t, x: x.masked_fill_(t.tensor([True, False, True]), 2.0), True),
+    (lambda t, x: x.index_fill_(1, t.tensor([0, 2]), 3.0), True),
+    (lambda t, x: x.__setitem__((slice(None), t.tensor([True, False, True])), 2.0), True),
+    (lambda t, x: x.__setitem__((t.tensor([0]), 0), 7.0), True),
+])
+def test_writes_pytorch_allows_on_expanded(write, warns):
+    """Writes PyTorch performs on an expanded tensor (every aliased element takes one value): same values in the
+    expanded tensor and in the memory under it, and PyTorch's deprecation warning where it gives one."""
+    import warnings
+
+    results = []
+    for lib in (disttorch, torch):
+        base = lib.arange(3.0).reshape(1, 3)
+        x = base.expand(2, 3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            write(lib, x)
+        said = [str(w.message) for w in caught if "on expanded tensors is deprecated" in str(w.message)]
+        assert bool(said) == warns, (lib.__name__, said)
+        results.append((x.tolist(), base.tolist()))
+    assert results[0] == results[1]
 
 
 @pytest.mark.parametrize("shape, dim, index", [
