@@ -47,6 +47,8 @@ from ._ops.unary.bessel_normal import (
     xlog1py,
 )
 from ._ops.unary.gamma import zeta
+from ._ops.unary.polynomials import *  # noqa: F403 (the orthogonal polynomials)
+from ._ops.unary.polynomials import __all__ as _polynomials
 from ._tensor import Tensor
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
     "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr",
     "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
+    *_polynomials,
 ]
 
 psi = digamma
