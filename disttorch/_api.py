@@ -40,6 +40,8 @@ from ._ops.float_repr import *
 from ._ops.integer_math import *
 from ._ops.matrix_extras import *
 from ._ops.views_extra import *
+from ._ops.view_copies import *
+from ._ops.integration import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *
