@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracle import check, gradcheck, randn, same_error, torch
+from oracle import check, gradcheck, randn, same_error
 
 import disttorch
 
