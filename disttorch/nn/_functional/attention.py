@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._ops.creation import zeros
 from disttorch._ops.linalg import _broadcast_shapes
 from disttorch._ops.random import _generator_for
@@ -134,6 +135,7 @@ def _repeat_heads(t: Tensor, rep: int) -> Tensor:
     return expanded.reshape(*shape[:-3], shape[-3] * rep, *shape[-2:])
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
