@@ -318,7 +318,7 @@ class Glu(Op):
 
 # -- public functions ------------------------------------------------------------------------------------
 def _float_only(input: Tensor, kernel: str) -> None:
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fc" and not input.dtype.is_floating_point:  # bfloat16's numpy kind is V
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
 
 

@@ -65,8 +65,8 @@ class ScaledDotProductAttention(Op):
             self.keep = None
             if self.weights:
                 w = s.copy()  # the returned weights must not alias what backward reads
-        out = w @ v
-        return (out, w) if self.weights else out
+        out = (w @ v).astype(q.dtype, copy=False)  # bfloat16 products come back as float32 from numpy
+        return (out, w.astype(q.dtype, copy=False)) if self.weights else out
 
     def backward(self, grad: Tensor, grad_w: Tensor | None = None) -> tuple:
         q, k, v, mask = self.saved_inputs

@@ -157,7 +157,7 @@ class ConvForward(Op):
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        return _conv_forward(x, w, b, self.cfg, self.out)
+        return _conv_forward(x, w, b, self.cfg, self.out).astype(x.dtype, copy=False)  # bf16 matmul gives f32
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, _ = self.saved_inputs
@@ -177,7 +177,7 @@ class ConvInputGrad(Op):
     saved_needs = ((1,), (0,), ())
 
     def forward(self, gy: Any, w: Any, b: Any) -> Any:
-        return _conv_input_grad(gy, w, b, self.cfg, self.out)
+        return _conv_input_grad(gy, w, b, self.cfg, self.out).astype(gy.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         gy, w, _ = self.saved_inputs
@@ -195,7 +195,7 @@ class ConvWeightGrad(Op):
     saved_needs = ((1,), (0,))
 
     def forward(self, x: Any, gy: Any) -> Any:
-        return _conv_weight_grad(x, gy, self.cfg, self.out)
+        return _conv_weight_grad(x, gy, self.cfg, self.out).astype(x.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         x, gy = self.saved_inputs
