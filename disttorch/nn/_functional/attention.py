@@ -54,6 +54,7 @@ class ScaledDotProductAttention(Op):
         if self.safe:
             denom[denom == 0] = 1
         s /= denom
+        s = s.astype(q.dtype, copy=False)  # bfloat16 scores come back as float32 from numpy
         self.probs = s
         w = s
         if self.dropout_p > 0:
@@ -65,8 +66,8 @@ class ScaledDotProductAttention(Op):
             self.keep = None
             if self.weights:
                 w = s.copy()  # the returned weights must not alias what backward reads
-        out = (w @ v).astype(q.dtype, copy=False)  # bfloat16 products come back as float32 from numpy
-        return (out, w.astype(q.dtype, copy=False)) if self.weights else out
+        out = (w @ v).astype(q.dtype, copy=False)
+        return (out, w) if self.weights else out
 
     def backward(self, grad: Tensor, grad_w: Tensor | None = None) -> tuple:
         q, k, v, mask = self.saved_inputs
