@@ -45,7 +45,8 @@ from ._ops.integration import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *
-from . import cuda, linalg, nn, utils
+from . import amp, cpu, cuda, linalg, nn, utils
+from ._autocast_api import *
 from . import distributed
 from . import optim
 from . import accelerator, fft, fx, jit, multiprocessing, onnx, signal, special, testing

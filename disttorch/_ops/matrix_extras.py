@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 
 from ._register import inplace, methods, type_word, write_out
@@ -17,6 +18,7 @@ from .reduce.norms import vector_norm
 __all__ = ["addr", "renorm", "index_reduce"]
 
 
+@autocast_op("addr")
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1,
          out: Tensor | None = None) -> Tensor:
     for name, v in (("vec1", vec1), ("vec2", vec2)):

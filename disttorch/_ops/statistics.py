@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import disttorch
 from disttorch import _dtype as D
 from disttorch import return_types
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.backends import array_module
 
@@ -88,6 +89,7 @@ def corrcoef(input: Tensor) -> Tensor:
     return c.clip(-1, 1)
 
 
+@autocast_op("cdist")
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """p-norm distances between each row of ``x1`` and each row of ``x2`` (batched over leading dims)."""
     for name, t in (("X1", x1), ("X2", x2)):

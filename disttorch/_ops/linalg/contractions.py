@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, opt_einsum
@@ -333,6 +334,7 @@ class Trace(Op):
         return grad * _const(grad._xp.eye(n, m, dtype=grad._data.dtype))
 
 
+@autocast_op("trace")
 def trace(input: Tensor) -> Tensor:
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -28,8 +29,10 @@ class Matmul(Op):
     def forward(self, a: Any, b: Any) -> Any:
         self.nd = (a.ndim, b.ndim)
         if b.ndim == 2 and a.ndim > 2:  # one matrix product over the folded batch: much faster
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
-        return array_module(a).matmul(a, b)
+            y = (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
+        else:
+            y = array_module(a).matmul(a, b)
+        return y.astype(a.dtype, copy=False)  # numpy's bfloat16 matmul answers in float32
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
@@ -186,6 +189,7 @@ def _check_dot(a: Tensor, b: Tensor) -> None:
 
 
 # -- the public products -----------------------------------------------------------------------------------
+@autocast_op("matmul")
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with NumPy/PyTorch broadcasting rules for 1-D and batched operands."""
     if type(input) is not Tensor or type(other) is not Tensor:
@@ -214,6 +218,7 @@ def _matmul_op(self: Tensor, other: Any) -> Tensor:
     return matmul(self, other)
 
 
+@autocast_op("mm")
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     if input._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -229,11 +234,13 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out(Mm.apply(input, mat2), out)
 
 
+@autocast_op("bmm")
 def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     _check_bmm(input, mat2)
     return write_out(Bmm.apply(input, mat2), out)
 
 
+@autocast_op("mv")
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     _check_mv(None, input, vec)
     return write_out(Mv.apply(input, vec), out)
@@ -335,6 +342,7 @@ def check_mm_dtypes(a: Tensor, b: Tensor) -> None:
         _mm_dtype_error(a, b)
 
 
+@autocast_op("addmm")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
     for name, t in (("mat1", mat1), ("mat2", mat2)):
@@ -348,12 +356,14 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     return write_out(Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha), out)
 
 
+@autocast_op("addmv")
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
     _check_mv(input, mat, vec)
     return write_out(Addmv.apply(input, mat, vec, beta=beta, alpha=alpha), out)
 
 
+@autocast_op("baddbmm")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
             out: Tensor | None = None) -> Tensor:
     _check_bmm(batch1, batch2)
@@ -363,6 +373,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     return write_out(Baddbmm.apply(input, batch1, batch2, beta=beta, alpha=alpha), out)
 
 
+@autocast_op("addbmm")
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
            out: Tensor | None = None) -> Tensor:
     for name, t in (("batch1", batch1), ("batch2", batch2)):
@@ -381,6 +392,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
 
 
 # -- chains of products ---------------------------------------------------------------------------------------
+@autocast_op("multi_dot")
 def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """torch.linalg.multi_dot: a chain of matrix products; a 1-D first (last) operand is a row (column)
     vector."""
@@ -401,6 +413,7 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor
     return write_out(result, out)
 
 
+@autocast_op("chain_matmul")
 def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
     return multi_dot(list(matrices), out=out)
 

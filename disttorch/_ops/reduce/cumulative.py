@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import return_types
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -45,6 +46,7 @@ class Cumsum(Op):
         return _revcumsum(grad, self.axis) if grad._data.ndim else grad
 
 
+@autocast_op("cumsum")
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
     axis = one_dim(dim, input._data.ndim)
     acc, res = acc_dtypes(input, dtype, True)
@@ -92,6 +94,7 @@ def _cumprod_grad(x: Tensor, grad: Tensor, d: int, result: Tensor | None = None)
     return rest * _cumprod_grad(x1, grad * factor, d) + first * at_zero
 
 
+@autocast_op("cumprod")
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
     axis = one_dim(dim, input._data.ndim)
     acc, res = acc_dtypes(input, dtype, True)

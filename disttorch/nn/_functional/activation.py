@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._ops._register import methods, type_word
 from disttorch._ops.reduce import Softmax
 from disttorch._ops.unary import kernel
@@ -317,7 +318,7 @@ class Glu(Op):
 
 # -- public functions ------------------------------------------------------------------------------------
 def _float_only(input: Tensor, kernel: str) -> None:
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fc" and not input.dtype.is_floating_point:  # bfloat16's numpy kind is V
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
 
 
@@ -421,6 +422,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _run(Mish, input, inplace)
 
 
+@autocast_op("softplus")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     _float_only(input, "softplus_cpu")
     return Softplus.apply(input, beta=beta, threshold=threshold)
@@ -467,6 +469,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return Hardshrink.apply(input, lambd=lambd)
 
 
+@autocast_op("prelu")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     nd = input._data.ndim
     n = weight._data.size
@@ -545,14 +548,17 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklev
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 
+@autocast_op("softmax")
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmax", _stacklevel)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, True, "log_softmax", _stacklevel)
 
 
+@autocast_op("softmin")
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmin", _stacklevel, negate=True)
 

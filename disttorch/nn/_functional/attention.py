@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._ops.creation import zeros
 from disttorch._ops.linalg import _broadcast_shapes
 from disttorch._ops.random import _generator_for
@@ -53,6 +54,7 @@ class ScaledDotProductAttention(Op):
         if self.safe:
             denom[denom == 0] = 1
         s /= denom
+        s = s.astype(q.dtype, copy=False)  # bfloat16 scores come back as float32 from numpy
         self.probs = s
         w = s
         if self.dropout_p > 0:
@@ -64,7 +66,7 @@ class ScaledDotProductAttention(Op):
             self.keep = None
             if self.weights:
                 w = s.copy()  # the returned weights must not alias what backward reads
-        out = w @ v
+        out = (w @ v).astype(q.dtype, copy=False)
         return (out, w) if self.weights else out
 
     def backward(self, grad: Tensor, grad_w: Tensor | None = None) -> tuple:
@@ -134,6 +136,7 @@ def _repeat_heads(t: Tensor, rep: int) -> Tensor:
     return expanded.reshape(*shape[:-3], shape[-3] * rep, *shape[-2:])
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from disttorch._autocast import autocast_op
 from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -156,7 +157,7 @@ class ConvForward(Op):
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        return _conv_forward(x, w, b, self.cfg, self.out)
+        return _conv_forward(x, w, b, self.cfg, self.out).astype(x.dtype, copy=False)  # bf16 matmul gives f32
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, _ = self.saved_inputs
@@ -176,7 +177,7 @@ class ConvInputGrad(Op):
     saved_needs = ((1,), (0,), ())
 
     def forward(self, gy: Any, w: Any, b: Any) -> Any:
-        return _conv_input_grad(gy, w, b, self.cfg, self.out)
+        return _conv_input_grad(gy, w, b, self.cfg, self.out).astype(gy.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         gy, w, _ = self.saved_inputs
@@ -194,7 +195,7 @@ class ConvWeightGrad(Op):
     saved_needs = ((1,), (0,))
 
     def forward(self, x: Any, gy: Any) -> Any:
-        return _conv_weight_grad(x, gy, self.cfg, self.out)
+        return _conv_weight_grad(x, gy, self.cfg, self.out).astype(x.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         x, gy = self.saved_inputs
@@ -328,33 +329,39 @@ def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: 
     return out.squeeze(0) if unbatched else out
 
 
+@autocast_op("conv1d")
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
+@autocast_op("conv2d")
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+@autocast_op("conv3d")
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
                            "conv_transpose1d")
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
                            "conv_transpose2d")
 
 
+@autocast_op("conv_transpose3d")
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from disttorch._autocast import autocast_op
 from disttorch._ops.linalg.products import check_addmm_dtypes, check_mm_dtypes
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -25,7 +26,7 @@ class Linear(Op):
             y = x @ w.T
         if b is not None:
             y += b
-        return y
+        return y.astype(x.dtype, copy=False)  # numpy's bfloat16 matmul answers in float32
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, b = self.saved_inputs
@@ -57,6 +58,7 @@ def _2d(shape: tuple) -> str:
 __all__ = ["linear", "bilinear"]
 
 
+@autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         check_mm_dtypes(input, weight)

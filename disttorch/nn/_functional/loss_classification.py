@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -81,6 +82,7 @@ class BinaryCrossEntropyWithLogits(Op):
         return "BinaryCrossEntropyWithLogitsBackward0"
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -93,6 +95,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return BinaryCrossEntropy.apply(input, target, weight, reduction=red)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
@@ -251,6 +254,7 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) ->
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_word(input.dtype)}'")
 
 
+@autocast_op("nll_loss")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
              ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     red = _reduction(reduction, size_average, reduce)
@@ -260,6 +264,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
                            reduction=red, logits=False, probs=False, ndim=nd)
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
                   ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -289,6 +294,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 
 # -- kl divergence ---------------------------------------------------------------------------------------------
+@autocast_op("kl_div")
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     if size_average is not None or reduce is not None:

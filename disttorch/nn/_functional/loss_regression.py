@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from disttorch._autocast import autocast_op
 from disttorch._ops._util import promote_operands
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -87,6 +88,7 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean_
     raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
+@autocast_op("mse_loss")
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _size_warning(input, target)
@@ -97,6 +99,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     return MseLoss.apply(x, t, reduction=_reduction(reduction, size_average, reduce))
 
 
+@autocast_op("l1_loss")
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _size_warning(input, target)
@@ -107,6 +110,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     return _reduce((x - t).abs(), red)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     _size_warning(input, target)
@@ -119,6 +123,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     return SmoothL1Loss.apply(x, t, reduction=red, beta=beta)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     _size_warning(input, target)
@@ -130,6 +135,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return HuberLoss.apply(x, t, reduction=_reduction(reduction), delta=delta)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
                      size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:

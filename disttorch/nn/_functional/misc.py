@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -306,6 +307,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _from_array((x[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
+@autocast_op("normalize")
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     result = input / denom
@@ -316,6 +318,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     return result
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     from disttorch._ops.shape import broadcast_tensors
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
@@ -193,6 +194,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                                             "use_input_stats is false")
 
 
+@autocast_op("layer_norm")
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     if isinstance(normalized_shape, int):
@@ -210,6 +212,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Ten
     return _normalize(input, weight, bias, axes=axes, pshape=ns, eps=eps, label="NativeLayerNormBackward0")
 
 
+@autocast_op("group_norm")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     if input.ndim < 2:

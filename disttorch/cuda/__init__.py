@@ -83,3 +83,14 @@ class device:
 
     def __exit__(self, *exc: Any) -> None:
         set_device(self.prev)
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False without a CUDA device, as PyTorch answers; cupy devices of compute capability 8 and up have it."""
+    if not is_available():
+        return False
+    major = int(_backend().xp.cuda.Device().compute_capability[:1] or 0)
+    return major >= 8 or including_emulation
+
+
+from . import amp  # noqa: E402
