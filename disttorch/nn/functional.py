@@ -3,6 +3,7 @@ from ._functional.activation import *
 from ._functional.attention import *
 from ._functional.conv import *
 from ._functional.dropout import *
+from ._functional.extras import *
 from ._functional.linear import *
 from ._functional.loss import *
 from ._functional.misc import *

@@ -16,3 +16,4 @@ from .transformer import *
 from .batchnorm_sync import *
 from .batchnorm import *
 from .instancenorm import *
+from .extras import *
