@@ -13,6 +13,7 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 T_co = TypeVar("T_co", covariant=True)
 _INT64_MAX = 2**63 - 1
+_CHUNK = 32  # indices drawn per randint call with replacement, as PyTorch does
 
 
 def _fresh_generator() -> Generator:
@@ -66,7 +67,12 @@ class RandomSampler(Sampler[int]):
         n = len(self.data_source)
         gen = self.generator if self.generator is not None else _fresh_generator()
         if self.replacement:
-            yield from randint(0, n, (self.num_samples,), generator=gen, dtype=D.int64).tolist()
+            # Draw in small chunks: num_samples may be huge (1e10) and only a prefix is ever consumed.
+            for _ in range(self.num_samples // _CHUNK):
+                yield from randint(0, n, (_CHUNK,), generator=gen, dtype=D.int64).tolist()
+            rest = self.num_samples % _CHUNK
+            if rest:
+                yield from randint(0, n, (rest,), generator=gen, dtype=D.int64).tolist()
         else:
             for _ in range(self.num_samples // n):
                 yield from randperm(n, generator=gen).tolist()
