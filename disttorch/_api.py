@@ -44,6 +44,7 @@ from ._ops.creation import range_ as range
 from ._runtime import *
 from ._legacy_types import *
 from . import cuda, linalg, nn, utils
+from ._nn_aliases import *
 from . import distributed
 from . import optim
 from . import accelerator, fft, fx, jit, multiprocessing, onnx, signal, special, testing

@@ -16,3 +16,5 @@ from .transformer import *
 from .batchnorm_sync import *
 from .batchnorm import *
 from .instancenorm import *
+from .padding import *
+from .spatial import *
