@@ -48,6 +48,7 @@ from ._legacy_types import *
 from . import amp, cpu, cuda, linalg, nn, utils
 from ._autocast_api import *
 from .nn._torch_aliases import *
+from ._nn_aliases import *
 from . import distributed
 from . import optim
 from . import accelerator, fft, fx, jit, multiprocessing, onnx, signal, special, testing

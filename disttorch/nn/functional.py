@@ -10,3 +10,4 @@ from ._functional.misc import *
 from ._functional.normalization import *
 from ._functional.pooling import *
 from ._functional.sparse import *
+from ._functional.spatial import *

@@ -17,3 +17,5 @@ from .batchnorm_sync import *
 from .batchnorm import *
 from .instancenorm import *
 from .extras import *
+from .padding import *
+from .spatial import *
