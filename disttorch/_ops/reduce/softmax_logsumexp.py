@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import operator
-import warnings
 from typing import Any
 
 from disttorch import _dtype as D
 from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
+from disttorch._warn import warn_user
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
@@ -77,8 +77,8 @@ class Softmax(Op):
 
 
 def _softmax_dim(ndim: int, name: str) -> int:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                  "as an argument.", UserWarning, stacklevel=4)
+    warn_user(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+              "as an argument.")
     return 0 if ndim in (0, 1, 3) else 1
 
 

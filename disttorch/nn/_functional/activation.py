@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import operator
-import warnings
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from disttorch._ops._register import methods, type_word
 from disttorch._ops.reduce import Softmax
 from disttorch._ops.unary import kernel
 from disttorch._tensor import Tensor, _wrap_dim
+from disttorch._warn import warn_user
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -526,8 +526,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 # -- softmax family ----------------------------------------------------------------------------------------
 def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                  "as an argument.", stacklevel=stacklevel)
+    warn_user(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+              "as an argument.")
     return 0 if ndim in (0, 1, 3) else 1
 
 
