@@ -1,7 +1,6 @@
 """DataLoader options against torch: in_order, pin_memory, persistent workers across epochs, timeout, prefetch."""
 import pytest
 
-import disttorch
 from disttorch.utils import data as D
 
 torch = pytest.importorskip("torch")
