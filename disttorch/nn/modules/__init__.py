@@ -17,3 +17,4 @@ from .batchnorm_sync import *
 from .batchnorm import *
 from .instancenorm import *
 from .extras import *
+from .lazy import *
