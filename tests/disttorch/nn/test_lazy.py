@@ -76,9 +76,9 @@ def test_placeholders():
     assert repr(p) == repr(tp) == "<UninitializedParameter>"
     assert p.requires_grad and tp.requires_grad
     with pytest.raises(RuntimeError) as ours:
-        p.shape
+        _ = p.shape
     with pytest.raises(RuntimeError) as theirs:
-        tp.shape
+        _ = tp.shape
     assert str(ours.value) == str(theirs.value)
     p.materialize((2, 3), dtype=disttorch.float64)
     tp.materialize((2, 3), dtype=torch.float64)
