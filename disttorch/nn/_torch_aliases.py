@@ -16,6 +16,7 @@ __all__ = [
     "rrelu_", "hardshrink", "bilinear", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
     "cosine_similarity", "pairwise_distance", "pdist", "cosine_embedding_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "poisson_nll_loss", "triplet_margin_loss", "kl_div", "binary_cross_entropy_with_logits",
+    "ctc_loss",
 ]
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
@@ -216,3 +217,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None, reduction: int = 1) -> Tensor:
     return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_red(reduction),
                                               pos_weight=pos_weight)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: int = 1, zero_infinity: bool = False) -> Tensor:
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _red(reduction), zero_infinity)

@@ -6,6 +6,7 @@ from ._functional.dropout import *
 from ._functional.extras import *
 from ._functional.linear import *
 from ._functional.loss import *
+from ._functional.loss_ctc import *
 from ._functional.misc import *
 from ._functional.normalization import *
 from ._functional.pooling import *

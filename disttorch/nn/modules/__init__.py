@@ -17,6 +17,7 @@ from .batchnorm_sync import *
 from .batchnorm import *
 from .instancenorm import *
 from .extras import *
+from .lazy import *
 from .padding import *
 from .spatial import *
 
@@ -33,4 +34,3 @@ for _module, _classes in ((pooling, (_spatial.LPPool1d, _spatial.LPPool2d, _spat
     for _cls in _classes:
         setattr(_module, _cls.__name__, _cls)
     _publish_at(_module.__name__, *_classes)
-

@@ -11,7 +11,8 @@ from disttorch.nn.modules.loss import _Loss
 from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import optional_parameter
 
-__all__ = ["RMSNorm", "CosineSimilarity", "PairwiseDistance", "MultiLabelMarginLoss", "Container", "DataParallel"]
+__all__ = ["RMSNorm", "CosineSimilarity", "PairwiseDistance", "MultiLabelMarginLoss", "Container", "DataParallel",
+           "CTCLoss"]
 
 
 class RMSNorm(Module):
@@ -80,3 +81,13 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
+
+
+class CTCLoss(_Loss):
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
