@@ -184,7 +184,8 @@ def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 # -- local response normalisation -----------------------------------------------------------------------------------
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher dimensionality{'                          '}input (got {input.ndim} dimensions)")
+        gap = " " * 26  # PyTorch's message carries this run of spaces
+        raise ValueError(f"Expected 3D or higher dimensionality{gap}input (got {input.ndim} dimensions)")
     if input.numel() == 0:
         return input
     n, c = input.shape[:2]

@@ -169,7 +169,8 @@ def test_max_unpool_errors():
     assert disttorch.nn.MaxUnpool2d(2).stride == 2
 
 
-@pytest.mark.parametrize("shape,out", [((2, 3, 5, 6, 7), (2, 3, 4)), ((3, 4, 4, 5), 2), ((1, 2, 6, 3, 4), (None, 2, 4))])
+@pytest.mark.parametrize("shape,out", [((2, 3, 5, 6, 7), (2, 3, 4)), ((3, 4, 4, 5), 2),
+                                       ((1, 2, 6, 3, 4), (None, 2, 4))])
 def test_adaptive_max_pool3d(shape, out):
     x = randn(*shape)
     check(lambda m, a: m.nn.functional.adaptive_max_pool3d(a, out), [x])
