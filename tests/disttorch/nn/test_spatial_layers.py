@@ -218,3 +218,22 @@ def test_top_level_aliases():
     check(lambda m, a: m.adaptive_max_pool1d(a, 4), [x])
     check(lambda m, a: m.constant_pad_nd(a, [1, 2, 0, -1], 2.5), [x2])
     gradcheck(lambda m, a: m.constant_pad_nd(a, [1, 2, 0, -1], 2.5), [x2.astype(np.float64)])
+
+
+@pytest.mark.parametrize("shape,kw", [
+    ((2, 3, 5, 7), dict(size=(8, 4), mode="bicubic")),
+    ((2, 3, 5, 7), dict(scale_factor=2.5, mode="bicubic", align_corners=True)),
+    ((1, 2, 5, 7), dict(scale_factor=(1.7, 0.6), mode="bicubic")),
+    ((1, 2, 5, 7), dict(scale_factor=1.5, mode="bicubic", recompute_scale_factor=True)),
+    ((2, 3, 9), dict(size=4, mode="area")),
+    ((2, 3, 5, 7), dict(size=(3, 4), mode="area")),
+    ((1, 2, 4, 6, 5), dict(scale_factor=0.5, mode="area")),
+])
+def test_interpolate_bicubic_area(shape, kw):
+    x = randn(*shape)
+    check(lambda m, a: m.nn.functional.interpolate(a, **kw), [x], rtol=1e-4, atol=1e-5)
+    gradcheck(lambda m, a: m.nn.functional.interpolate(a, **kw), [x.astype(np.float64)])
+
+
+def test_interpolate_bicubic_area_errors():
+    same_error(lambda m, a: m.nn.functional.interpolate(a, size=3, mode="area", align_corners=True), [randn(1, 2, 5)])
