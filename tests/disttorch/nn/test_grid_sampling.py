@@ -47,3 +47,10 @@ def test_grid_sampling_errors():
                                                                                   randn(1, 2, 2, 2)])
     same_error(lambda m, a, b: m.nn.functional.grid_sample(a, b, padding_mode="wrap"), [randn(1, 1, 3, 3),
                                                                                          randn(1, 2, 2, 2)])
+
+
+def test_torch_level_forms():
+    x, g = randn(1, 2, 4, 4), np.random.default_rng(3).uniform(-1.2, 1.2, size=(1, 3, 3, 2)).astype(np.float32)
+    check(lambda m, a, b: m.grid_sampler(a, b, 0, 2, False), [x, g], rtol=1e-4, atol=1e-5)
+    check(lambda m, a, b: m.grid_sampler_2d(a, b, 1, 1, True), [x, g], grad=[True, False])
+    check(lambda m, t: m.affine_grid_generator(t, [1, 2, 3, 4], True), [randn(1, 2, 3)])
