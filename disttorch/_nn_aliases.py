@@ -8,7 +8,8 @@ from disttorch.nn import functional as F
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "convolution",
            "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "avg_pool1d", "adaptive_avg_pool1d",
-           "adaptive_max_pool1d", "constant_pad_nd", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
+           "adaptive_max_pool1d", "constant_pad_nd", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+           "grid_sampler", "grid_sampler_2d", "affine_grid_generator"]
 
 conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
 conv_transpose1d, conv_transpose2d, conv_transpose3d = F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d
@@ -61,3 +62,19 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple[Tensor, Tensor
 
 def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
     return F.pad(input, pad, "constant", value)
+
+
+_MODES, _PADDINGS = ("bilinear", "nearest", "bicubic"), ("zeros", "border", "reflection")
+
+
+def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                 align_corners: bool) -> Tensor:
+    """grid_sample with modes as enum numbers: 0 bilinear, 1 nearest; 0 zeros, 1 border, 2 reflection."""
+    return F.grid_sample(input, grid, _MODES[interpolation_mode], _PADDINGS[padding_mode], align_corners)
+
+
+grid_sampler_2d = grid_sampler
+
+
+def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
+    return F.affine_grid(theta, size, align_corners)

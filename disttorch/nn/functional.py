@@ -10,5 +10,6 @@ from ._functional.loss_ctc import *
 from ._functional.misc import *
 from ._functional.normalization import *
 from ._functional.pooling import *
+from ._functional.sampling import *
 from ._functional.sparse import *
 from ._functional.spatial import *

@@ -208,7 +208,27 @@ def _linear_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool
     return [(i0, (1 - lam1).astype(dtype)), (i1, lam1)]
 
 
-_LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5}
+def _cubic_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool, dtype: Any) -> list:
+    """Four taps per output (Keys' cubic convolution, A = -0.75), source indices clamped to the edge."""
+    j = np.arange(n_out).astype(dtype)
+    s = _scale(n_in, n_out, scale, align_corners, dtype)
+    src = s * j if align_corners else s * (j + dtype.type(0.5)) - dtype.type(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(dtype)
+    a = dtype.type(-0.75)
+
+    def near(x: Any) -> Any:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    b = base.astype(np.int64)
+    return [(np.clip(b + k - 1, 0, n_in - 1), w.astype(dtype)) for k, w in enumerate(weights)]
+
+
+_LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -255,6 +275,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         scales = None
     if antialias:
         raise NotImplementedError("antialias=True is not supported")
+    if mode == "area":
+        if nd not in (3, 4, 5):
+            raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {nd}D) for the "
+                                      "modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                                      f"nearest-exact (got {mode})")
+        from . import pooling
+        return [pooling.adaptive_avg_pool1d, pooling.adaptive_avg_pool2d,
+                pooling.adaptive_avg_pool3d][dim - 1](input, out_size)
     if mode in _LINEAR:
         if nd != _LINEAR[mode]:
             raise NotImplementedError(f"Got {nd}D input, but {mode} mode needs {_LINEAR[mode]}D input")
@@ -266,13 +294,16 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     dtype = input._data.dtype if input._data.dtype.kind == "f" else np.dtype(np.float32)
     for i, (n_in, n_out) in enumerate(zip(spatial, out_size)):
         sc = scales[i] if scales is not None else None
-        if mode in _LINEAR:
+        if mode == "bicubic":
+            taps = _cubic_taps(n_in, n_out, sc, bool(align_corners), dtype)
+        elif mode in _LINEAR:
             taps = _linear_taps(n_in, n_out, sc, bool(align_corners), dtype)
         else:
             taps = [(_nearest_taps(n_in, n_out, sc, mode == "nearest-exact"), None)]
         axes.append(_Axis(2 + i, n_in, taps))
     kind = {"nearest": "UpsampleNearest", "nearest-exact": "UpsampleNearestExact", "linear": "UpsampleLinear",
-            "bilinear": "UpsampleBilinear", "trilinear": "UpsampleTrilinear"}[mode]
+            "bilinear": "UpsampleBilinear", "trilinear": "UpsampleTrilinear",
+            "bicubic": "UpsampleBicubic"}[mode]
     return Resample.apply(input, axes=axes, node_name=f"{kind}{dim}DBackward0")
 
 

@@ -142,7 +142,7 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     kk = k[0] * k[1]
     if ck % kk:
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
-                           f"got input.size(1)={ck} and kernel_size=({k[0]}, {k[1]})")
+                           f"got input.size(1)={ck} and kernel_size=({k[0]}, {k[1]}).")
     bh = (o[0] + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
     bw = (o[1] + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
     if bh * bw != length:
@@ -152,10 +152,9 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
                            f"but got input.size(2)={length}.")
     c = ck // kk
     # the adjoint of unfold: a transposed convolution; trailing rows no block reaches are zero padding
-    y = _conv.conv_transpose2d(x.reshape(n * c, kk, bh, bw), _eye_kernel(x, *k), None, s, p, 0, 1, d)
-    ph, pw = o[0] - y.shape[-2], o[1] - y.shape[-1]
-    if ph or pw:
-        y = pad(y, (0, pw, 0, ph))
+    y = _conv.conv_transpose2d(x.reshape(n * c, kk, bh, bw), _eye_kernel(x, *k), None, s, 0, 0, 1, d)
+    # y covers the padded canvas up to the last block; crop the padding, zero-fill rows no block reaches
+    y = pad(y, (-p[1], o[1] + p[1] - y.shape[-1], -p[0], o[0] + p[0] - y.shape[-2]))
     out = y.reshape(n, c, o[0], o[1])
     return out if batched else out.squeeze(0)
 
@@ -185,7 +184,8 @@ def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 # -- local response normalisation -----------------------------------------------------------------------------------
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+        gap = " " * 26  # PyTorch's message carries this run of spaces
+        raise ValueError(f"Expected 3D or higher dimensionality{gap}input (got {input.ndim} dimensions)")
     if input.numel() == 0:
         return input
     n, c = input.shape[:2]
