@@ -1,16 +1,17 @@
-"""Small composites over existing ops (their gradients come from those ops): diagflat, dist."""
+"""Small composites over existing ops (their gradients come from those ops): diagflat, dist, frobenius_norm,
+nuclear_norm."""
 from __future__ import annotations
 
 from typing import Any
 
 from disttorch._tensor import Tensor
 
-from .._register import methods
+from .._register import methods, write_out
 from ..reduce.norms import vector_norm
 from ..shape.diagonal import diag_embed
 from ..shape.views import flatten
 
-__all__ = ["diagflat", "dist"]
+__all__ = ["diagflat", "dist", "frobenius_norm", "nuclear_norm"]
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
@@ -21,6 +22,22 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
 def dist(input: Tensor, other: Tensor, p: Any = 2) -> Tensor:
     """The p-norm of ``input - other`` (broadcast)."""
     return vector_norm(input - other, p)
+
+
+def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The 2-norm over at most two dimensions (the legacy spelling of linalg.vector_norm)."""
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions instead.")
+    return write_out(vector_norm(input, 2, dims, keepdim), out)
+
+
+def nuclear_norm(input: Tensor, dim: Any = (-2, -1), keepdim: Any = False, *, out: Tensor | None = None) -> Tensor:
+    """The sum of singular values over two dimensions (the legacy spelling of linalg.matrix_norm 'nuc')."""
+    from disttorch.linalg import matrix_norm  # the public module imports this package
+    if isinstance(dim, bool):  # nuclear_norm(input, keepdim) overload
+        dim, keepdim = (-2, -1), dim
+    return write_out(matrix_norm(input, "nuc", tuple(dim), keepdim), out)
 
 
 methods({"diagflat": diagflat, "dist": dist})

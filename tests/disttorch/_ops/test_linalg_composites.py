@@ -43,3 +43,31 @@ def test_vander(N):
 def test_vander_errors():
     same_error(lambda m, x: m.linalg.vander(x, N=1), [randn(3)])
     same_error(lambda m, x: m.linalg.vander(x), [np.array(2.0)])
+
+
+LEGACY = pytest.mark.filterwarnings("ignore::UserWarning")  # torch deprecates both legacy names
+
+
+@LEGACY
+@pytest.mark.parametrize("dim,keepdim", [((0, 1), False), ((1,), True), (1, False), ((-1, -2), True)])
+def test_frobenius_norm(dim, keepdim):
+    check(lambda m, a: m.frobenius_norm(a, dim, keepdim), [randn(2, 3, 4)])
+    gradcheck(lambda m, a: m.frobenius_norm(a, dim, keepdim), [randn(2, 3, 4)])
+
+
+@LEGACY
+def test_frobenius_norm_too_many_dims():
+    same_error(lambda m, a: m.frobenius_norm(a, (0, 1, 2)), [randn(2, 3, 4)])
+
+
+@LEGACY
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4)])
+def test_nuclear_norm(shape):
+    check(lambda m, a: m.nuclear_norm(a), [randn(*shape, dtype=np.float64)])
+    check(lambda m, a: m.nuclear_norm(a, True), [randn(*shape, dtype=np.float64)])
+    gradcheck(lambda m, a: m.nuclear_norm(a), [randn(*shape)])
+
+
+@LEGACY
+def test_nuclear_norm_dims_keepdim():
+    check(lambda m, a: m.nuclear_norm(a, (0, 2), True), [randn(3, 2, 4, dtype=np.float64)])
