@@ -1,5 +1,5 @@
 """Small composites over existing ops (their gradients come from those ops): diagflat, dist, frobenius_norm,
-nuclear_norm."""
+nuclear_norm, cholesky_solve, cholesky_inverse."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +10,11 @@ from .._register import methods, write_out
 from ..reduce.norms import vector_norm
 from ..shape.diagonal import diag_embed
 from ..shape.views import flatten
+from ._common import _mH
+from .inverses import inv, solve
+from .products import Matmul
 
-__all__ = ["diagflat", "dist", "frobenius_norm", "nuclear_norm"]
+__all__ = ["diagflat", "dist", "frobenius_norm", "nuclear_norm", "cholesky_solve", "cholesky_inverse"]
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
@@ -40,4 +43,19 @@ def nuclear_norm(input: Tensor, dim: Any = (-2, -1), keepdim: Any = False, *, ou
     return write_out(matrix_norm(input, "nuc", tuple(dim), keepdim), out)
 
 
-methods({"diagflat": diagflat, "dist": dist})
+def _from_factor(L: Tensor, upper: bool) -> Tensor:
+    """A = L L^H (or U^H U) rebuilt from its Cholesky factor, so that gradients reach the factor."""
+    return Matmul.apply(_mH(L), L) if upper else Matmul.apply(L, _mH(L))
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """X with A X = B, where A is given by its Cholesky factor."""
+    return write_out(solve(_from_factor(L, upper), B), out)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of A, given by its Cholesky factor."""
+    return write_out(inv(_from_factor(L, upper), fname="cholesky_inverse"), out)
+
+
+methods({"diagflat": diagflat, "dist": dist, "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse})

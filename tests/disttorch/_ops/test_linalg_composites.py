@@ -1,4 +1,5 @@
-"""diagflat, dist, linalg.diagonal and linalg.vander against PyTorch."""
+"""diagflat, dist, linalg.diagonal, linalg.vander, frobenius_norm, nuclear_norm, cholesky_solve and cholesky_inverse
+against PyTorch."""
 import numpy as np
 import pytest
 from oracle import check, gradcheck, randn, same_error
@@ -71,3 +72,34 @@ def test_nuclear_norm(shape):
 @LEGACY
 def test_nuclear_norm_dims_keepdim():
     check(lambda m, a: m.nuclear_norm(a, (0, 2), True), [randn(3, 2, 4, dtype=np.float64)])
+
+
+def _factor(*shape, upper=False, seed=0):
+    """A Cholesky factor of a well-conditioned SPD matrix (triangular, positive diagonal)."""
+    n = shape[-1]
+    a = randn(*shape, seed=seed, dtype=np.float64)
+    spd = a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+    low = np.linalg.cholesky(spd)
+    return np.swapaxes(low, -1, -2).copy() if upper else low
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("bshape,lshape", [((3, 2), (3, 3)), ((2, 4, 1), (2, 4, 4)), ((2, 3, 2), (3, 3))])
+def test_cholesky_solve(upper, bshape, lshape):
+    L = _factor(*lshape, upper=upper)
+    B = randn(*bshape, seed=2, dtype=np.float64)
+    check(lambda m, b, f: m.cholesky_solve(b, f, upper), [B, L])
+    check(lambda m, b, f: b.cholesky_solve(f, upper), [B, L])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_cholesky_inverse(upper, shape):
+    L = _factor(*shape, upper=upper)
+    check(lambda m, f: m.cholesky_inverse(f, upper), [L])
+    check(lambda m, f: f.cholesky_inverse(upper), [L])
+    gradcheck(lambda m, f: m.cholesky_inverse(f, upper), [L])
+
+
+def test_cholesky_solve_gradcheck():
+    gradcheck(lambda m, b, f: m.cholesky_solve(b, f), [randn(3, 2, seed=1), _factor(3, 3)])
