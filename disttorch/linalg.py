@@ -17,11 +17,11 @@ from disttorch._ops.shape import permute
 from disttorch._ops.unary import conj
 from disttorch._tensor import Tensor
 
-from ._ops.linalg import LinAlgError, inv, matmul, multi_dot, pinv, solve
+from ._ops.linalg import LinAlgError, inv, matmul, matrix_exp, multi_dot, pinv, solve
 
 __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slogdet", "inv", "inv_ex", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank",
-           "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander"]
+           "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander", "matrix_exp"]
 
 _const = Tensor._from_array
 _INF = math.inf

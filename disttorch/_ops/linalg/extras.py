@@ -1,7 +1,8 @@
 """Small composites over existing ops (their gradients come from those ops): diagflat, dist, frobenius_norm,
-nuclear_norm, cholesky_solve, cholesky_inverse."""
+nuclear_norm, cholesky_solve, cholesky_inverse, matrix_exp."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from disttorch._tensor import Tensor
@@ -14,7 +15,7 @@ from ._common import _mH
 from .inverses import inv, solve
 from .products import Matmul
 
-__all__ = ["diagflat", "dist", "frobenius_norm", "nuclear_norm", "cholesky_solve", "cholesky_inverse"]
+__all__ = ["diagflat", "dist", "frobenius_norm", "nuclear_norm", "cholesky_solve", "cholesky_inverse", "matrix_exp"]
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
@@ -58,4 +59,25 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = Non
     return write_out(inv(_from_factor(L, upper), fname="cholesky_inverse"), out)
 
 
-methods({"diagflat": diagflat, "dist": dist, "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse})
+def matrix_exp(A: Tensor) -> Tensor:
+    """exp(A) by scaling and squaring around a Taylor series; built from matmuls, so it is differentiable."""
+    from ._common import _check_square
+    from .inverses import _EyeLike
+    _check_square(A, "linalg.matrix_exp")
+    xp = A._xp
+    data = A._data
+    # scale so that every matrix has 1-norm <= 1/2; degree 18 is then below float64 rounding
+    norm = float(xp.abs(data).sum(-2).max()) if data.size else 0.0
+    squarings = max(0, int(math.ceil(math.log2(norm / 0.5)))) if norm > 0.5 else 0
+    X = A / (2.0 ** squarings)
+    eye = _EyeLike.apply(A)
+    result = eye
+    for k in range(18, 0, -1):  # Horner: I + X/1 (I + X/2 (I + ...))
+        result = eye + Matmul.apply(X, result) / k
+    for _ in range(squarings):
+        result = Matmul.apply(result, result)
+    return result
+
+
+methods({"diagflat": diagflat, "dist": dist, "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse,
+         "matrix_exp": matrix_exp})

@@ -103,3 +103,16 @@ def test_cholesky_inverse(upper, shape):
 
 def test_cholesky_solve_gradcheck():
     gradcheck(lambda m, b, f: m.cholesky_solve(b, f), [randn(3, 2, seed=1), _factor(3, 3)])
+
+
+@pytest.mark.parametrize("shape,scale", [((3, 3), 0.1), ((2, 4, 4), 1.0), ((3, 3), 5.0)])
+def test_matrix_exp(shape, scale):
+    a = randn(*shape, dtype=np.float64) * scale
+    check(lambda m, x: m.linalg.matrix_exp(x), [a], rtol=1e-9, atol=1e-9)
+    check(lambda m, x: m.matrix_exp(x), [a.astype(np.float32)], rtol=1e-4, atol=1e-4)
+    check(lambda m, x: x.matrix_exp(), [a], rtol=1e-9, atol=1e-9)
+    gradcheck(lambda m, x: m.linalg.matrix_exp(x), [a])
+
+
+def test_matrix_exp_non_square():
+    same_error(lambda m, x: m.linalg.matrix_exp(x), [randn(2, 3)])
