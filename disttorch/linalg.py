@@ -17,11 +17,11 @@ from disttorch._ops.shape import permute
 from disttorch._ops.unary import conj
 from disttorch._tensor import Tensor
 
-from ._ops.linalg import LinAlgError, inv, matmul, multi_dot, pinv, solve
+from ._ops.linalg import LinAlgError, inv, matmul, matrix_exp, multi_dot, pinv, solve
 
 __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slogdet", "inv", "inv_ex", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank",
-           "matrix_power", "vector_norm", "matrix_norm", "norm"]
+           "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander", "matrix_exp"]
 
 _const = Tensor._from_array
 _INF = math.inf
@@ -194,3 +194,20 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
             raise RuntimeError(f"linalg.vector_norm: Expected a number for ord, got {ord}")
         result = vector_norm(A, ord, dim, keepdim, dtype=dtype)
     return write_out(result, out)
+
+
+# -- small composites --------------------------------------------------------------------------------
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """torch.diagonal with the last two dimensions as the default."""
+    from disttorch._ops.shape.diagonal import diagonal as _diagonal
+    return _diagonal(A, offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """Columns x**0, x**1, ..., x**(N-1) along a new last dimension."""
+    n = (x._data.shape[-1] if x._data.ndim else 0) if N is None else N
+    if x._data.ndim < 1 or n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    from disttorch._ops.shape import unsqueeze
+    powers = _const(x._xp.arange(n)).to(x.dtype)
+    return unsqueeze(x, -1) ** powers

@@ -39,8 +39,10 @@ from .decompositions import __all__ as _decompositions
 from .inverses import *  # noqa: F403
 from .inverses import LinalgDet, LinalgInvEx, LinalgSlogdet, LinalgSolveEx, _slogdet, inv, solve  # noqa: F401
 from .inverses import __all__ as _inverses
+from .extras import *  # noqa: F403
+from .extras import __all__ as _extras
 from .products import *  # noqa: F403
 from .products import Addbmm, Addmm, Addmv, Baddbmm, Bmm, Dot, Matmul, Mm, Mv, Vdot, multi_dot  # noqa: F401
 from .products import __all__ as _products
 
-__all__ = _products + _contractions + _inverses + _decompositions
+__all__ = _products + _contractions + _inverses + _decompositions + _extras
