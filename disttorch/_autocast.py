@@ -85,6 +85,18 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
         on = saved
 
 
+def cast_input(name: str, value: Any) -> Any:
+    """``value`` cast as op ``name``'s policy says, for ops that test ``on`` in their own body."""
+    dev = _device_type((value,), {})
+    if dev is None or not enabled.get(dev, False):
+        return value
+    if name in LOWER[dev]:
+        return _cast(value, dtypes[dev], False)
+    if name in FP32[dev]:
+        return _cast(value, D.float32, True)
+    return value
+
+
 def autocast_op(name: str) -> Callable[[Callable], Callable]:
     """Give ``fn`` autocast's cast policy for op ``name`` (looked up per device in LOWER / FP32)."""
 

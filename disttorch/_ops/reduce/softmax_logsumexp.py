@@ -4,8 +4,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from disttorch import _autocast
 from disttorch import _dtype as D
-from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch._warn import warn_user
 from disttorch.autograd.graph import Op
@@ -87,6 +87,8 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
     nd = input._data.ndim
     if dim is None:
         dim = _softmax_dim(nd, name)
+    if _autocast.on:  # cast in the body, not by a wrapper: the implicit-dim warning's stack level stays right
+        input = _autocast.cast_input(name, input)
     axis = _wrap_dim(operator.index(dim), nd)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
@@ -96,12 +98,10 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 
-@autocast_op("softmax")
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
     return _softmax(input, dim, dtype, False)
 
 
-@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
     return _softmax(input, dim, dtype, True)
 

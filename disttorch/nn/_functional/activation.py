@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from disttorch import _autocast
 from disttorch import _dtype as D
 from disttorch._autocast import autocast_op
 from disttorch._ops._register import methods, type_word
@@ -536,6 +537,8 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklev
     nd = input._data.ndim
     if dim is None:
         dim = _get_softmax_dim(name, nd, stacklevel + 1)
+    if _autocast.on:  # cast in the body, not by a wrapper: the implicit-dim warning's stack level stays right
+        input = _autocast.cast_input(name, input)
     axis = _wrap_dim(operator.index(dim), nd)
     if negate:
         input = -input
@@ -548,17 +551,14 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklev
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 
-@autocast_op("softmax")
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmax", _stacklevel)
 
 
-@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, True, "log_softmax", _stacklevel)
 
 
-@autocast_op("softmin")
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmin", _stacklevel, negate=True)
 
