@@ -21,16 +21,24 @@ from .lazy import *
 from .padding import *
 from .spatial import *
 
-# PyTorch's module paths for classes defined in spatial.py and extras.py (pickles name a class by its module)
-from . import channelshuffle, container, distance, fold, loss, normalization, pixelshuffle, pooling, upsampling
-from . import extras as _extras
-from . import spatial as _spatial
+# PyTorch's module paths for classes defined in spatial.py, extras.py and lazy.py (pickles name a class by its
+# module): each listed class is also an attribute of PyTorch's module and names it as its __module__
+from . import channelshuffle, distance, fold, pixelshuffle, upsampling  # noqa: F401 (files at PyTorch's paths)
+from . import batchnorm, container, conv, extras, instancenorm, lazy, linear, loss, normalization, pooling, spatial
 from ._paths import publish_at as _publish_at
+from .. import parameter as _parameter
 
-for _module, _classes in ((pooling, (_spatial.LPPool1d, _spatial.LPPool2d, _spatial.LPPool3d, _spatial.MaxUnpool1d,
-                                     _spatial.MaxUnpool2d, _spatial.MaxUnpool3d)),
-                          (normalization, (_spatial.LocalResponseNorm, _extras.RMSNorm)),
-                          (loss, (_extras.MultiLabelMarginLoss,)), (container, (_extras.Container,))):
+_AT_TORCH_PATHS = {
+    pooling: (spatial, "LPPool1d LPPool2d LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d"),
+    normalization: (None, "LocalResponseNorm RMSNorm"), loss: (extras, "MultiLabelMarginLoss CTCLoss"),
+    container: (extras, "Container"), linear: (lazy, "LazyLinear"),
+    conv: (lazy, "LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d"),
+    batchnorm: (lazy, "LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d"),
+    instancenorm: (lazy, "LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d"),
+    _parameter: (lazy, "UninitializedParameter UninitializedBuffer"),
+}
+for _module, (_source, _names) in _AT_TORCH_PATHS.items():
+    _classes = [globals()[n] if _source is None else getattr(_source, n) for n in _names.split()]
     for _cls in _classes:
         setattr(_module, _cls.__name__, _cls)
     _publish_at(_module.__name__, *_classes)
