@@ -31,30 +31,65 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (Linux /proc), or None where that cannot be told."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+_PROCESS_STARTED = _start_time(os.getpid()) or time.time()
+
+
+def _started_after(pid: int, when: float) -> bool:
+    """Whether process ``pid`` started after time ``when``: then a file last written at ``when`` under its
+    pid is not its own (the pid was reused)."""
+    started = _start_time(pid)
+    return started is not None and started > when + 1.0
+
+
 def remove_stale_temporaries(path: str) -> None:
     """Remove the temporaries of interrupted saves to ``path``: those from this host whose process has
     ended, and those from other hosts older than a day (a save in progress elsewhere is left alone)."""
     directory, base = os.path.split(os.path.abspath(path))
-    pattern = re.compile(r"\." + re.escape(base) + r"\.([A-Za-z0-9_-]+)-(\d+)\.[0-9a-f]+\.tmp")
+    remove_stale_temporaries_in(directory, re.escape(base))
+
+
+def remove_stale_temporaries_in(directory: str, base_pattern: str) -> list[str]:
+    """:func:`remove_stale_temporaries` for every target in ``directory`` whose name matches the regular
+    expression ``base_pattern`` (a checkpointer's ``<prefix>_<step>.pt``: an interrupted save of step 50 is
+    cleaned by the save of step 60). Returns the names removed."""
+    pattern = re.compile(r"\.(?:" + base_pattern + r")\.([A-Za-z0-9_-]+)-(\d+)\.[0-9a-f]+\.tmp")
     try:
         entries = list(os.scandir(directory))
     except OSError:
-        return
-    now = time.time()
+        return []
+    now, removed = time.time(), []
     for entry in entries:
         m = pattern.fullmatch(entry.name)
         if m is None:
             continue
         host, pid = m.group(1), int(m.group(2))
         try:
+            mtime = entry.stat(follow_symlinks=False).st_mtime
             if host == _HOST:
-                stale = pid != os.getpid() and not _pid_alive(pid)
+                if pid == os.getpid():  # ours only if written since this process started
+                    stale = mtime < _PROCESS_STARTED - 1.0
+                else:
+                    stale = not _pid_alive(pid) or _started_after(pid, mtime)
             else:
-                stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER_S
+                stale = now - mtime > _STALE_AFTER_S
             if stale:
                 os.unlink(entry.path)
+                removed.append(entry.name)
         except OSError:
             pass
+    return removed
 
 
 def _atomic_write(path: Any, write: Callable[[IO[bytes]], None]) -> None:
