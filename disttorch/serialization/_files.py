@@ -162,10 +162,51 @@ def open_zip(f: Any) -> tuple[zipfile.ZipFile, Any]:
             raise corrupted(f, "it looks like a bare pickle file (PyTorch's legacy format before 1.6), which is "
                                "not read; save it again with a current torch.save")
         try:
-            return zipfile.ZipFile(fh), close
+            zf = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise corrupted(f, f"not a readable zip archive ({exc})") from None
+        try:
+            check_entries(f, zf, fh)
+        except BaseException:
+            zf.close()
+            raise
+        return zf, close
     except BaseException:
         if close is not None:
             close.close()
         raise
+
+
+_METHODS = {zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def check_entries(f: Any, zf: zipfile.ZipFile, fh: Any) -> None:
+    """Refuse compressed entries (neither torch.save nor disttorch.save compresses; inflating would let a
+    small file claim any amount of memory) and entries whose recorded size runs past the end of the file,
+    before anything is read."""
+    where = fh.tell()
+    size = fh.seek(0, io.SEEK_END)
+    fh.seek(where)
+    for info in zf.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
+            raise corrupted(f, f"entry {info.filename} is compressed ({method}); neither torch.save nor "
+                               "disttorch.save compresses, so the archive was repacked: store it uncompressed "
+                               "(zip -0) to load it")
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+            raise corrupted(f, f"entry {info.filename} claims {info.file_size} bytes at offset {info.header_offset} "
+                               f"of a {size}-byte file")
+
+
+def read_entry_into(zf: zipfile.ZipFile, name: str, out: Any) -> None:
+    """Read the stored entry ``name`` into ``out`` (a contiguous numpy array of exactly its size), in
+    pieces (4 MiB), so that loading needs no second copy of a storage."""
+    view = memoryview(out.reshape(-1).view("u1"))
+    with zf.open(name) as src:
+        done = 0
+        while done < len(view):
+            chunk = src.read(min(1 << 22, len(view) - done))
+            if not chunk:
+                raise EOFError(f"entry {name} ends after {done} of {len(view)} bytes")
+            view[done:done + len(chunk)] = chunk
+            done += len(chunk)
