@@ -216,8 +216,13 @@ def test_stale_temporaries_removed_at_next_save(tmp_path):
     assert len(temps) == 1 and temps[0].startswith(".checkpoint_00000020.pt."), temps
     busy = tmp_path / f".checkpoint_00000040.pt.{_host()}-1.abc123.tmp"  # pid 1 lives: a save in progress
     busy.write_bytes(b"")
+    reused = tmp_path / f".checkpoint_00000050.pt.{_host()}-{os.getpid()}.def456.tmp"  # our pid, but from before
+    reused.write_bytes(b"")  # this process started (a restarted container that reuses its pids)
+    os.utime(reused, (1e9, 1e9))
+    mine = tmp_path / f".checkpoint_00000060.pt.{_host()}-{os.getpid()}.fedcba.tmp"  # a save of this process
+    mine.write_bytes(b"")
     ckpt.save(30)  # another step's name: the partial file of step 20 goes all the same
-    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".tmp")) == [busy.name]
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".tmp")) == sorted([busy.name, mine.name])
     assert _steps(ckpt) == [10, 30]
 
 
