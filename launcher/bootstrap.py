@@ -16,7 +16,11 @@ program runs first in every rank and
    collective. Otherwise it exits with the code and the launcher (``disttorchrun``) tears the job down.
 
 When ``DISTTORCH_RUN_DIR`` is set (``disttorchrun`` sets it), small JSON records of the rank's start,
-exit code, traceback tail and end of output are written there for the launcher's failure report.
+exit code (``os._exit`` included), traceback tail and end are written there for the launcher's failure
+report. The end of a rank is its process ending (the prefixing helper watches its parent), never its output
+streams closing: a rank that redirects its own stdout/stderr (``os.dup2``) is not taken for dead. An
+exception in any of the rank's threads is printed with the rank's number (``threading.excepthook``) and
+becomes the traceback of the failure report if the rank then fails.
 
 This file uses the standard library and, to select the device where cupy is installed, disttorch's cuda
 backend (``disttorch.backends``) only: nothing of the framework (the Tensor) is initialised before the
@@ -28,10 +32,12 @@ import importlib.util
 import json
 import os
 import runpy
+import select
 import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 
@@ -59,8 +65,13 @@ def write_record(kind: str, rank: int, data: dict) -> None:
 
 
 # -- line prefixing -------------------------------------------------------------------------------
-def _tee(rank: int, sources: dict[int, int]) -> None:
-    """Child process: copy each pipe in ``sources`` (read fd -> destination fd) line by line, prefixed."""
+WATCH_S = 0.2  # how often the prefixing helper checks whether the rank is still alive
+
+
+def _tee(rank: int, sources: dict[int, int], rank_pid: int, drained: int) -> None:
+    """Child process: copy each pipe in ``sources`` (read fd -> destination fd) line by line, prefixed.
+    Writes a byte to ``drained`` once every pipe is at its end, and the rank's "ended" record once the rank's
+    process (its parent) is gone: output ending is not the rank ending (it may have redirected fds 1 and 2)."""
     prefix = PREFIX_FORMAT.format(rank).encode()
     sel = selectors.DefaultSelector()
     pending: dict[int, bytes] = {}
@@ -77,8 +88,10 @@ def _tee(rank: int, sources: dict[int, int]) -> None:
             except OSError:
                 return  # nobody reads any more; keep draining so the rank never blocks
 
-    while sources and sel.get_map():
-        for key, _ in sel.select():
+    def pump(timeout: float) -> bool:
+        """Pass on what is there (waiting up to ``timeout``); whether anything happened."""
+        events = sel.select(timeout)
+        for key, _ in events:
             fd = key.fd
             try:
                 chunk = os.read(fd, 65536)
@@ -87,11 +100,16 @@ def _tee(rank: int, sources: dict[int, int]) -> None:
             except OSError:
                 chunk = b""
             data = pending[fd] + chunk
-            if not chunk:  # end of output: the rank (and every process sharing its fds) is gone
+            if not chunk:  # end of this output (the rank closed or redirected it, or it is gone)
                 if data:
                     emit(sources[fd], prefix + data + b"\n")
                 sel.unregister(fd)
                 os.close(fd)
+                if not sel.get_map():
+                    try:
+                        os.write(drained, b"x")
+                    except OSError:
+                        pass
                 continue
             lines = data.split(b"\n")
             pending[fd] = lines.pop()
@@ -100,13 +118,26 @@ def _tee(rank: int, sources: dict[int, int]) -> None:
                 pending[fd] = b""
             if lines:
                 emit(sources[fd], b"".join(prefix + line + b"\n" for line in lines))
-    write_record("eof", rank, {})
+        return bool(events)
+
+    while os.getppid() == rank_pid:  # the rank lives (once it exits, this process is re-parented)
+        if sel.get_map():
+            pump(WATCH_S)
+        else:
+            time.sleep(WATCH_S)
+    deadline = time.monotonic() + 0.5  # its last words first, then the record
+    while sel.get_map() and pump(0.05) and time.monotonic() < deadline:
+        pass
+    write_record("ended", rank, {})
+    while sel.get_map():  # output still held open by processes the rank left behind
+        pump(None)
 
 
 def start_prefixing(rank: int) -> tuple[int, int, int] | None:
     """Route fds 1 and 2 through a forked child that prefixes every line.
 
-    Returns the child's pid and copies of the original fds 1 and 2 (for :func:`finish_prefixing`)."""
+    Returns the read end of the child's "drained" pipe and copies of the original fds 1 and 2 (for
+    :func:`finish_prefixing`)."""
     if not hasattr(os, "fork"):
         return None
     sys.stdout.flush()
@@ -114,6 +145,8 @@ def start_prefixing(rank: int) -> tuple[int, int, int] | None:
     saved = os.dup(1), os.dup(2)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    done_r, done_w = os.pipe()
+    rank_pid = os.getpid()
     pid = os.fork()
     if pid == 0:  # the tee: ignore the job's signals (it ends when the rank's output ends)
         try:
@@ -122,25 +155,26 @@ def start_prefixing(rank: int) -> tuple[int, int, int] | None:
                 signal.signal(sig, signal.SIG_IGN)
             os.close(out_w)
             os.close(err_w)
-            keep = {0, 1, 2, out_r, err_r}  # (the saved copies of 1 and 2 are closed too)
+            keep = {0, 1, 2, out_r, err_r, done_w}  # (the saved copies of 1 and 2 are closed too)
             for fd in _open_fds():  # drop MPI's sockets (PMI) and everything else the rank had open
                 if fd not in keep:
                     try:
                         os.close(fd)
                     except OSError:
                         pass
-            _tee(rank, {out_r: 1, err_r: 2})
+            _tee(rank, {out_r: 1, err_r: 2}, rank_pid, done_w)
         finally:
-            os._exit(0)
+            _REAL_EXIT(0)
     os.close(out_r)
     os.close(err_r)
+    os.close(done_w)
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     os.close(out_w)
     os.close(err_w)
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
-    return pid, *saved
+    return done_r, *saved
 
 
 def _open_fds() -> list[int]:
@@ -155,7 +189,7 @@ def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
     interpreter shutdown or MPI_Finalize may still print is not lost, just not prefixed)."""
     if tee is None:
         return
-    tee_pid, out, err = tee
+    drained, out, err = tee
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -165,14 +199,13 @@ def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
     os.dup2(err, 2)
     os.close(out)
     os.close(err)
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:  # output held by a still-running child of the script must not block us
-        try:
-            if os.waitpid(tee_pid, os.WNOHANG)[0]:
-                return
-        except ChildProcessError:
-            return
-        time.sleep(0.01)
+    # wait (a while) until the tee has passed everything on; output held open by a still-running child of the
+    # script must not block us
+    try:
+        select.select([drained], [], [], 5.0)
+        os.close(drained)
+    except (OSError, ValueError):
+        pass
 
 
 # -- the rank's environment -----------------------------------------------------------------------
@@ -247,6 +280,48 @@ def mpi_abort(code: int) -> None:
         pass
 
 
+_REAL_EXIT = os._exit
+_THREAD_ERRORS: list[str] = []  # the traceback of the first uncaught exception in a thread other than main
+
+
+def record_os_exit(rank: int) -> None:
+    """Make ``os._exit(code)`` of the script write the rank's exit record first, so the launcher reports
+    the code the rank chose, not the signal that later tore the job down. (Forked children of the rank
+    pass straight through.)"""
+    rank_pid = os.getpid()
+
+    def _exit(code: int) -> None:
+        if os.getpid() == rank_pid:
+            try:
+                value = int(code) & 0xFF
+                write_record("exit", rank, {"code": value, "error": _THREAD_ERRORS[-TRACEBACK_TAIL:],
+                                            "interrupted": False, "how": "os._exit"})
+            except Exception:
+                pass
+        _REAL_EXIT(code)
+
+    os._exit = _exit
+
+
+def report_thread_exceptions(rank: int) -> None:
+    """``threading.excepthook``: print an uncaught exception of a thread with the rank's number and keep
+    its traceback for the failure report."""
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        lines = traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        if not _THREAD_ERRORS:
+            _THREAD_ERRORS.extend([f"uncaught exception in thread {name!r}:", *"".join(lines).splitlines()])
+        try:
+            sys.stderr.write(f"rank {rank}: uncaught exception in thread {name!r}:\n" + "".join(lines))
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    threading.excepthook = hook
+
+
 def run_target(argv: list[str]) -> None:
     """Run ``script.py args`` or ``-m module args`` as ``__main__`` with ``sys.argv`` set as Python would."""
     if argv[0] == "-m":
@@ -275,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     if tee is not None:
         os.environ["DISTTORCH_OUTPUT_PREFIXED"] = "1"  # for code that would add "[rank N] " itself
     write_record("start", rank, {"pid": os.getpid(), "host": socket.gethostname()})
+    record_os_exit(rank)
+    report_thread_exceptions(rank)
     select_cuda_device(local_rank)
     code, error = 0, []
     try:
@@ -287,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:
         code, error = 1, _script_traceback(exc)
         sys.stderr.write(f"rank {rank} failed with an uncaught exception:\n" + "".join(error))
-    lines = "".join(error).splitlines()[-TRACEBACK_TAIL:]
+    lines = ("".join(error).splitlines() or (_THREAD_ERRORS if code not in (0, 130) else []))[-TRACEBACK_TAIL:]
     write_record("exit", rank, {"code": code, "error": lines, "interrupted": code == 130 and bool(error)})
     if code not in (0, 130):
         mpi_abort(code)

@@ -204,7 +204,7 @@ def plan(args: argparse.Namespace, env: dict | None = None) -> Job:
         rank_env.update({name: str(threads) for name in THREAD_VARS})
 
     target = [sys.executable, BOOTSTRAP] + (["-m"] if args.module else []) + [args.script, *args.script_args]
-    run_root = os.path.join(tempfile.gettempdir(), f"disttorchrun-{os.getpid()}")
+    run_root = os.path.join(tempfile.gettempdir(), "disttorchrun-XXXXXXXX")  # run_job makes a private one
     return Job(kind=kind, exe=exe, nprocs=nprocs, nproc_per_node=ppn, nnodes=args.nnodes, hosts=hosts,
                rank_env=rank_env, mpi_args=shlex.split(args.mpi_args), target=target,
                oversubscribe=not hosts and nprocs is not None and nprocs > cores, max_restarts=args.max_restarts,

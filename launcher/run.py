@@ -10,8 +10,10 @@ import re
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -101,15 +103,38 @@ def _die_with_launcher(sig: int):
     return preexec
 
 
+_LOG_PROBLEMS_SAID: set[str | None] = set()
+
+
+def _close_quietly(fh: object) -> None:
+    try:
+        fh.close()  # type: ignore[attr-defined]
+    except OSError:
+        pass
+
+
+def private_run_root() -> str:
+    """A new directory for the ranks' records that only this user can enter (``tempfile.mkdtemp``: a random
+    name, mode 0700), checked to be a real directory owned by us: no other local user can plant records
+    that would make the launcher tear a job down."""
+    root = tempfile.mkdtemp(prefix="disttorchrun-")
+    st = os.lstat(root)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"the run directory {root} is not a private directory of this user "
+                           f"(mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid})")
+    return root
+
+
 # -- records written by the bootstrap -------------------------------------------------------------
 def read_records(run_dir: str) -> dict[str, dict[int, dict]]:
-    records: dict[str, dict[int, dict]] = {"start": {}, "exit": {}, "eof": {}}
+    records: dict[str, dict[int, dict]] = {"start": {}, "exit": {}, "ended": {}}
     try:
         names = os.listdir(run_dir)
     except OSError:
         return records
     for name in names:
-        m = re.fullmatch(r"rank_(\d+)\.(start|exit|eof)\.json", name)
+        m = re.fullmatch(r"rank_(\d+)\.(start|exit|ended)\.json", name)
         if not m:
             continue
         try:
@@ -121,9 +146,10 @@ def read_records(run_dir: str) -> dict[str, dict[int, dict]]:
 
 
 def failed_ranks(records: dict[str, dict[int, dict]]) -> list[int]:
-    """Ranks that exited with a non-zero code, or whose output ended without an exit record (killed)."""
+    """Ranks that exited with a non-zero code, or whose process ended without an exit record (killed). A rank
+    whose output streams closed is not one of them (it may have redirected its stdout/stderr)."""
     bad = [r for r, rec in records["exit"].items() if rec.get("code")]
-    bad += [r for r in records["eof"] if r not in records["exit"]]
+    bad += [r for r in records["ended"] if r not in records["exit"]]
     return bad
 
 
@@ -144,6 +170,7 @@ class Attempt:
         self.tails: dict[int, collections.deque] = collections.defaultdict(lambda: collections.deque(maxlen=TAIL_LINES))
         self.launcher_lines: collections.deque = collections.deque(maxlen=200)
         self.files: dict[tuple[int, str], object] = {}
+        self.broken_logs: set[tuple[int, str]] = set()
         self.pending = {"stdout": b"", "stderr": b""}
         self.log_root = os.path.join(job.log_dir, f"attempt_{number}") if job.log_dir else None
         self.signal_received: int | None = None
@@ -157,15 +184,31 @@ class Attempt:
         out.buffer.write(data)
         out.flush()
 
-    def _log(self, rank: int, stream: str, data: bytes) -> None:
+    def _log(self, rank: int, stream: str, data: bytes) -> bool:
+        """Append to the rank's log file; False (said once per job) when that fails: a full or failing disk
+        must not stop the launcher, or the job."""
         key = (rank, stream)
-        fh = self.files.get(key)
-        if fh is None:
-            folder = os.path.join(self.log_root, str(rank))
-            os.makedirs(folder, exist_ok=True)
-            fh = self.files[key] = open(os.path.join(folder, f"{stream}.log"), "ab")
-        fh.write(data)
-        fh.flush()
+        if key in self.broken_logs:
+            return False
+        try:
+            fh = self.files.get(key)
+            if fh is None:
+                folder = os.path.join(self.log_root, str(rank))
+                os.makedirs(folder, exist_ok=True)
+                fh = self.files[key] = open(os.path.join(folder, f"{stream}.log"), "ab")
+            fh.write(data)
+            fh.flush()
+            return True
+        except OSError as exc:
+            self.broken_logs.add(key)
+            fh = self.files.pop(key, None)
+            if fh is not None:
+                _close_quietly(fh)
+            if self.job.log_dir not in _LOG_PROBLEMS_SAID:
+                _LOG_PROBLEMS_SAID.add(self.job.log_dir)
+                say(f"cannot write the log of rank {rank} ({stream}) under {self.log_root}: {exc}; the job goes on, "
+                    "and the output that cannot be logged goes to this console instead")
+            return False
 
     def _line(self, stream: str, line: bytes) -> None:
         m = PREFIX.match(line)
@@ -178,8 +221,8 @@ class Attempt:
         if self.log_root is None:
             self._console(stream, line)
             return
-        self._log(rank, stream, body)
-        if self.job.tee & (1 if stream == "stdout" else 2):
+        logged = self._log(rank, stream, body)
+        if not logged or self.job.tee & (1 if stream == "stdout" else 2):
             self._console(stream, line)
 
     def _feed(self, stream: str, chunk: bytes) -> None:
@@ -234,7 +277,7 @@ class Attempt:
     # the run ----------------------------------------------------------------------------------
     def run(self) -> int:
         shutil.rmtree(self.run_dir, ignore_errors=True)
-        os.makedirs(self.run_dir, exist_ok=True)
+        os.mkdir(self.run_dir, 0o700)
         env = dict(os.environ)
         env.update(self.env)
         self.proc = subprocess.Popen(self.cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -248,7 +291,7 @@ class Attempt:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
             for fh in self.files.values():
-                fh.close()
+                _close_quietly(fh)
         return self.proc.returncode
 
     def _pump(self) -> None:
@@ -294,9 +337,10 @@ class Attempt:
             lines = rec.get("error") or list(self.tails[rank])
             what = "traceback" if rec.get("error") else "output"
             where = self._where(records, rank)
-            return Failure(rank, rec["code"], f"rank {rank}{where} failed with exit code {rec['code']}; "
+            how = f" (it called {rec['how']}({rec['code']}))" if rec.get("how") else ""
+            return Failure(rank, rec["code"], f"rank {rank}{where} failed with exit code {rec['code']}{how}; "
                                                f"last lines of its {what}:", lines[-TAIL_LINES:] or ["(no output)"])
-        vanished = [(rec["time"], r) for r, rec in records["eof"].items() if r not in exits]
+        vanished = [(rec["time"], r) for r, rec in records["ended"].items() if r not in exits]
         if self.job.kind == mpi.LOCAL and returncode < 0:
             vanished = vanished or [(0.0, 0)]
         if vanished or returncode != 0:
@@ -340,6 +384,11 @@ def run_job(job: Job) -> int:
     if job.log_dir:
         say(f"rank output goes to {os.path.abspath(job.log_dir)}/attempt_<k>/<rank>/{{stdout,stderr}}.log")
     code = 0
+    try:
+        job.run_root = private_run_root()
+    except (OSError, RuntimeError) as exc:
+        say(f"error: cannot make a private run directory: {exc}")
+        return 1
     try:
         for number in range(job.max_restarts + 1):
             attempt = Attempt(job, number)

@@ -24,6 +24,13 @@ full unpickling (only for files you trust). In both modes PyTorch's names resolv
 objects (``torch.nn.modules.linear.Linear`` -> ``disttorch.nn.modules.linear.Linear``). Checkpoints in
 disttorch's first format (``archive/format`` = ``disttorch-checkpoint 1``) still load; a ``.safetensors``
 path is read with :mod:`disttorch.utils.safetensors`, as ``torch.load`` does.
+
+Loading is bounded by what the file stores: each storage is read once, straight into its array (no
+second copy), and every tensor is a strided view of its storage (an expanded, stride-0 tensor of a
+few bytes stays a few bytes; many views of one storage share it). Compressed zip entries are refused
+(neither torch.save nor disttorch.save writes them; inflating would let a small file claim any amount
+of memory), and every size a header claims (zip entries, storages' element counts, ``.npy`` headers
+of the first format) is checked against the bytes the file holds before anything is allocated.
 """
 from __future__ import annotations
 

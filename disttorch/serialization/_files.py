@@ -31,30 +31,65 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (Linux /proc), or None where that cannot be told."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+_PROCESS_STARTED = _start_time(os.getpid()) or time.time()
+
+
+def _started_after(pid: int, when: float) -> bool:
+    """Whether process ``pid`` started after time ``when``: then a file last written at ``when`` under its
+    pid is not its own (the pid was reused)."""
+    started = _start_time(pid)
+    return started is not None and started > when + 1.0
+
+
 def remove_stale_temporaries(path: str) -> None:
     """Remove the temporaries of interrupted saves to ``path``: those from this host whose process has
     ended, and those from other hosts older than a day (a save in progress elsewhere is left alone)."""
     directory, base = os.path.split(os.path.abspath(path))
-    pattern = re.compile(r"\." + re.escape(base) + r"\.([A-Za-z0-9_-]+)-(\d+)\.[0-9a-f]+\.tmp")
+    remove_stale_temporaries_in(directory, re.escape(base))
+
+
+def remove_stale_temporaries_in(directory: str, base_pattern: str) -> list[str]:
+    """:func:`remove_stale_temporaries` for every target in ``directory`` whose name matches the regular
+    expression ``base_pattern`` (a checkpointer's ``<prefix>_<step>.pt``: an interrupted save of step 50 is
+    cleaned by the save of step 60). Returns the names removed."""
+    pattern = re.compile(r"\.(?:" + base_pattern + r")\.([A-Za-z0-9_-]+)-(\d+)\.[0-9a-f]+\.tmp")
     try:
         entries = list(os.scandir(directory))
     except OSError:
-        return
-    now = time.time()
+        return []
+    now, removed = time.time(), []
     for entry in entries:
         m = pattern.fullmatch(entry.name)
         if m is None:
             continue
         host, pid = m.group(1), int(m.group(2))
         try:
+            mtime = entry.stat(follow_symlinks=False).st_mtime
             if host == _HOST:
-                stale = pid != os.getpid() and not _pid_alive(pid)
+                if pid == os.getpid():  # ours only if written since this process started
+                    stale = mtime < _PROCESS_STARTED - 1.0
+                else:
+                    stale = not _pid_alive(pid) or _started_after(pid, mtime)
             else:
-                stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER_S
+                stale = now - mtime > _STALE_AFTER_S
             if stale:
                 os.unlink(entry.path)
+                removed.append(entry.name)
         except OSError:
             pass
+    return removed
 
 
 def _atomic_write(path: Any, write: Callable[[IO[bytes]], None]) -> None:
@@ -127,10 +162,51 @@ def open_zip(f: Any) -> tuple[zipfile.ZipFile, Any]:
             raise corrupted(f, "it looks like a bare pickle file (PyTorch's legacy format before 1.6), which is "
                                "not read; save it again with a current torch.save")
         try:
-            return zipfile.ZipFile(fh), close
+            zf = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise corrupted(f, f"not a readable zip archive ({exc})") from None
+        try:
+            check_entries(f, zf, fh)
+        except BaseException:
+            zf.close()
+            raise
+        return zf, close
     except BaseException:
         if close is not None:
             close.close()
         raise
+
+
+_METHODS = {zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def check_entries(f: Any, zf: zipfile.ZipFile, fh: Any) -> None:
+    """Refuse compressed entries (neither torch.save nor disttorch.save compresses; inflating would let a
+    small file claim any amount of memory) and entries whose recorded size runs past the end of the file,
+    before anything is read."""
+    where = fh.tell()
+    size = fh.seek(0, io.SEEK_END)
+    fh.seek(where)
+    for info in zf.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
+            raise corrupted(f, f"entry {info.filename} is compressed ({method}); neither torch.save nor "
+                               "disttorch.save compresses, so the archive was repacked: store it uncompressed "
+                               "(zip -0) to load it")
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+            raise corrupted(f, f"entry {info.filename} claims {info.file_size} bytes at offset {info.header_offset} "
+                               f"of a {size}-byte file")
+
+
+def read_entry_into(zf: zipfile.ZipFile, name: str, out: Any) -> None:
+    """Read the stored entry ``name`` into ``out`` (a contiguous numpy array of exactly its size), in
+    pieces (4 MiB), so that loading needs no second copy of a storage."""
+    view = memoryview(out.reshape(-1).view("u1"))
+    with zf.open(name) as src:
+        done = 0
+        while done < len(view):
+            chunk = src.read(min(1 << 22, len(view) - done))
+            if not chunk:
+                raise EOFError(f"entry {name} ends after {done} of {len(view)} bytes")
+            view[done:done + len(chunk)] = chunk
+            done += len(chunk)

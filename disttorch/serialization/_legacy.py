@@ -26,6 +26,28 @@ def is_legacy(names: list[str]) -> bool:
     return f"{ROOT}/data.json" in names
 
 
+def _read_npy(zf: zipfile.ZipFile, name: str, index: int) -> np.ndarray:
+    """An .npy entry, after checking that the size its header claims is the size the entry holds."""
+    fmt = np.lib.format
+    with zf.open(name) as fh:
+        version = fmt.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"array {index}: unsupported .npy version {version}")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+        if dtype.hasobject:
+            raise ValueError(f"array {index}: object arrays are not loaded")
+        count = 1
+        for n in shape:
+            count *= int(n)
+        holds = zf.getinfo(name).file_size - fh.tell()
+        if count * dtype.itemsize != holds:
+            raise ValueError(f"array {index}: its header claims {count} x {dtype.itemsize} bytes, the entry holds "
+                             f"{holds}")
+        data = np.frombuffer(bytearray(fh.read(holds)), dtype)
+    return data.reshape(shape, order="F" if fortran else "C")
+
+
 def finish_tensor(t: Tensor, requires_grad: bool, parameter: bool) -> Tensor:
     if parameter:
         from disttorch.nn.parameter import Parameter
@@ -52,8 +74,7 @@ class _Decoder:
         dt = _DTYPES.get(meta.get("dtype")) if isinstance(meta, dict) else None
         if dt is None:
             raise ValueError(f"array {index} has no valid dtype")
-        with self.zf.open(f"{ROOT}/arrays/{index}.npy") as fh:
-            arr = np.lib.format.read_array(fh, allow_pickle=False)
+        arr = _read_npy(self.zf, f"{ROOT}/arrays/{index}.npy", index)
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         stored = dt.np if dt.np.kind != "V" else np.dtype(f"u{dt.np.itemsize}")

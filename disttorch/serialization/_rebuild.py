@@ -13,6 +13,7 @@ from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.backends import array_module
 from disttorch.serialization import _names as N
+from disttorch.serialization._files import read_entry_into
 from disttorch.serialization._location import Placer
 
 
@@ -57,12 +58,14 @@ class StorageReader:
         hit = self.storages.get(key)
         if hit is not None:
             return hit
-        raw = self.zf.read(f"{self.root}/data/{key}")
+        name = f"{self.root}/data/{key}"
+        stored = self.zf.getinfo(name).file_size  # (checked against the file's size when it was opened)
         dt = np.dtype(np.uint8) if storage_type.dtype is None else storage_type.dtype.np
-        if len(raw) != numel * dt.itemsize:
-            raise ValueError(f"storage {key} holds {len(raw)} bytes, expected {numel} x {dt.itemsize}")
+        if stored != numel * dt.itemsize:
+            raise ValueError(f"storage {key} holds {stored} bytes, expected {numel} x {dt.itemsize}")
         bits = np.dtype(f"u{dt.itemsize}") if dt.kind == "V" else dt  # bfloat16: its bits in the file's order
-        arr = np.frombuffer(bytearray(raw), bits.newbyteorder(self.byteorder))
+        arr = np.empty(numel, bits.newbyteorder(self.byteorder))
+        read_entry_into(self.zf, name, arr)
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         placed = self.place(Tensor._from_array(arr.view(dt)), location)

@@ -17,15 +17,26 @@ With a process group (``disttorch.distributed``): rank 0 writes the file (atomic
 returns, the checkpoint is complete for everyone. On ``resume`` rank 0 picks the latest checkpoint it can
 read and broadcasts its path; every rank loads it and reports back, and if any rank could not (a file
 system it does not see, a damaged file), every rank raises the same error naming the ranks: a
-disagreement is an error, never a hang. Only the last ``keep_last`` checkpoints are kept.
+disagreement is an error, never a hang.
+
+"Latest" means latest saved, not highest step: rank 0 keeps the order of its saves in ``<prefix>.order``
+(a small JSON file next to the checkpoints), so a deliberate roll-back (``resume(path)`` of an older
+checkpoint, then training on) keeps its new checkpoints and the next auto-resume continues the new line.
+Only the last ``keep_last`` saves are kept; files that the order does not list (copied in, damaged, or
+written before the order existed) are never deleted and are tried after the listed ones, highest step first.
+Unreadable files are skipped with a warning naming them; if checkpoints exist but none can be read,
+``resume`` raises instead of starting afresh. Each save also removes the temporaries that interrupted saves
+of any step left behind.
 
 (Not ``utils.checkpoint``: in PyTorch that name means activation checkpointing.)
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -33,6 +44,7 @@ import numpy as np
 __all__ = ["Checkpointer", "list_checkpoints", "capture_rng_state", "restore_rng_state"]
 
 FORMAT = "disttorch-resume 1"
+ORDER_FORMAT = "disttorch-resume-order 1"
 _NAME = re.compile(r"^(?P<prefix>.+)_(?P<step>\d+)\.pt$")
 
 
@@ -71,8 +83,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 
 # -- files ----------------------------------------------------------------------------------------
-def list_checkpoints(directory: str, prefix: str = "checkpoint") -> list[tuple[int, str]]:
-    """``(step, path)`` of the checkpoints in ``directory``, oldest first."""
+def _by_step(directory: str, prefix: str) -> list[tuple[int, str]]:
     try:
         names = os.listdir(directory)
     except FileNotFoundError:
@@ -81,8 +92,61 @@ def list_checkpoints(directory: str, prefix: str = "checkpoint") -> list[tuple[i
     for name in names:
         m = _NAME.match(name)
         if m and m.group("prefix") == prefix:
-            found.append((int(m.group("step")), os.path.join(directory, name)))
+            found.append((int(m.group("step")), name))
     return sorted(found)
+
+
+def _order_path(directory: str, prefix: str) -> str:
+    return os.path.join(directory, f"{prefix}.order")
+
+
+def _read_order(directory: str, prefix: str) -> list[str]:
+    """The checkpoint names in the order they were saved (oldest first); [] without an order file, with a
+    warning when it cannot be read."""
+    path = _order_path(directory, prefix)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"disttorch.utils.resume: ignoring unreadable save order {path}: {type(exc).__name__}: {exc}",
+                      stacklevel=3)
+        return []
+    saves = doc.get("saves") if isinstance(doc, dict) and doc.get("format") == ORDER_FORMAT else None
+    if not isinstance(saves, list) or not all(isinstance(n, str) for n in saves):
+        warnings.warn(f"disttorch.utils.resume: ignoring unreadable save order {path}: not a {ORDER_FORMAT!r} file",
+                      stacklevel=3)
+        return []
+    return saves
+
+
+def _write_order(directory: str, prefix: str, saves: list[str]) -> None:
+    from disttorch.serialization._files import _atomic_write
+
+    text = json.dumps({"format": ORDER_FORMAT, "saves": saves}, indent=0).encode()
+    _atomic_write(_order_path(directory, prefix), lambda fh: fh.write(text))
+
+
+def _ordered(directory: str, prefix: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """``(unlisted, listed)`` checkpoint files as ``(step, name)``: those the save order does not name, by
+    step, and those it names, in save order (oldest first both)."""
+    present = dict((name, step) for step, name in _by_step(directory, prefix))
+    listed, seen = [], set()
+    for name in _read_order(directory, prefix):
+        if name in present and name not in seen:
+            listed.append((present[name], name))
+            seen.add(name)
+    unlisted = [(step, name) for name, step in present.items() if name not in seen]
+    return sorted(unlisted), listed
+
+
+def list_checkpoints(directory: str, prefix: str = "checkpoint") -> list[tuple[int, str]]:
+    """``(step, path)`` of the checkpoints in ``directory``, oldest first: first the files the save order
+    does not list (by step), then the saves it lists, in the order they were made."""
+    directory = os.fspath(directory)
+    unlisted, listed = _ordered(directory, prefix)
+    return [(step, os.path.join(directory, name)) for step, name in unlisted + listed]
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -112,8 +176,8 @@ class Checkpointer:
     ``objects``: the things to save, by name, e.g. ``model=..., optimizer=..., scheduler=..., sampler=...``.
     Anything with ``state_dict``/``load_state_dict`` is saved through them (a ``DistributedDataParallel``
     model too); a sampler without them (``DistributedSampler``) has its ``epoch`` saved and restored with
-    ``set_epoch``. ``keep_last``: how many checkpoints to keep (older ones are deleted after each save;
-    ``None`` keeps all). ``save_rng``: also save and restore every rank's random states.
+    ``set_epoch``. ``keep_last``: how many checkpoints to keep (the earlier saves are deleted after each
+    save, by save order, not step; ``None`` keeps all). ``save_rng``: also save and restore every rank's random states.
     """
 
     def __init__(self, directory: str | os.PathLike, *, keep_last: int | None = 3, prefix: str = "checkpoint",
@@ -138,6 +202,7 @@ class Checkpointer:
         return os.path.join(self.directory, f"{self.prefix}_{int(step):08d}.pt")
 
     def checkpoints(self) -> list[tuple[int, str]]:
+        """``(step, path)`` of this checkpointer's files, oldest first (see :func:`list_checkpoints`)."""
         return list_checkpoints(self.directory, self.prefix)
 
     # -- saving -----------------------------------------------------------------------------------
@@ -171,10 +236,11 @@ class Checkpointer:
         if rank == 0:
             try:
                 os.makedirs(self.directory, exist_ok=True)
+                self._remove_stale_temporaries()
                 document = {"format": FORMAT, "step": int(step), "epoch": epoch, "position": position,
                             "world_size": world, "objects": self._states(), "rng": rngs, "extra": extra}
                 disttorch.save(document, path)
-                self._prune()
+                self._record_and_prune(os.path.basename(path))
             except Exception as exc:  # tell the other ranks instead of leaving them at the barrier below
                 error = f"{type(exc).__name__}: {exc}"
         if dist:
@@ -185,25 +251,38 @@ class Checkpointer:
             raise RuntimeError(f"saving checkpoint {path} failed on rank 0: {error}")
         return path
 
-    def _prune(self) -> None:
-        if self.keep_last is None:
-            return
-        for _step, old in self.checkpoints()[:-self.keep_last]:
-            try:
-                os.remove(old)
-            except FileNotFoundError:
-                pass
+    def _remove_stale_temporaries(self) -> None:
+        from disttorch.serialization._files import remove_stale_temporaries_in
+
+        names = re.escape(self.prefix) + r"_\d+\.pt|" + re.escape(os.path.basename(_order_path("", self.prefix)))
+        remove_stale_temporaries_in(self.directory, names)
+
+    def _record_and_prune(self, name: str) -> None:
+        """Put ``name`` last in the save order, delete the listed saves beyond ``keep_last`` (oldest first),
+        then write the order. Files the order does not list are left alone."""
+        _unlisted, listed = _ordered(self.directory, self.prefix)
+        saves = [n for _step, n in listed if n != name] + [name]
+        if self.keep_last is not None and len(saves) > self.keep_last:
+            for old in saves[:-self.keep_last]:
+                try:
+                    os.remove(os.path.join(self.directory, old))
+                except FileNotFoundError:
+                    pass
+            saves = saves[-self.keep_last:]
+        _write_order(self.directory, self.prefix, saves)
 
     # -- resuming ---------------------------------------------------------------------------------
     def latest(self) -> tuple[str | None, dict[str, Any] | None, list[str]]:
-        """The newest checkpoint this process can read: ``(path, data, skipped)``; ``skipped`` names the
-        newer files that could not be read and why."""
+        """The most recently saved checkpoint this process can read: ``(path, data, skipped)``; ``skipped``
+        names the newer files that could not be read and why. Each skipped file is also warned about."""
         skipped = []
         for _step, path in reversed(self.checkpoints()):
             try:
                 return path, _read(path), skipped
             except Exception as exc:
-                skipped.append(f"{path}: {type(exc).__name__}: {exc}")
+                note = f"{path}: {type(exc).__name__}: {exc}"
+                skipped.append(note)
+                warnings.warn(f"disttorch.utils.resume: skipping unreadable checkpoint {note}", stacklevel=3)
         return None, None, skipped
 
     def resume(self, path: str | None = None) -> dict[str, Any] | None:
@@ -217,8 +296,9 @@ class Checkpointer:
             try:
                 if path is None:
                     path, data, skipped = self.latest()
-                    for note in skipped:
-                        print(f"disttorch.utils.resume: skipping unreadable checkpoint {note}", flush=True)
+                    if path is None and skipped:  # checkpoints exist: starting afresh would be silent data loss
+                        raise RuntimeError(f"no readable checkpoint in {self.directory} ({len(skipped)} skipped: "
+                                           + "; ".join(skipped) + ")")
                 else:
                     data = _read(path)
             except Exception as exc:

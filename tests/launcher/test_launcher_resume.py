@@ -33,4 +33,4 @@ def test_killed_rank_resumes_bit_for_bit(tmp_path):
         assert np.array_equal(a[name].numpy(), b[name].numpy()), name  # bit for bit
         assert a[name].numpy().tobytes() == b[name].numpy().tobytes(), name
     kept = sorted(p.name for p in (tmp_path / "b").iterdir())
-    assert kept == ["checkpoint_00000009.pt", "checkpoint_00000012.pt"]  # --keep-last 2
+    assert kept == ["checkpoint.order", "checkpoint_00000009.pt", "checkpoint_00000012.pt"]  # --keep-last 2

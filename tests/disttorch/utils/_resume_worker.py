@@ -60,4 +60,11 @@ elif scenario == "unreadable":
         say(f"rank {rank}: RuntimeError: {exc}")
     else:
         say(f"rank {rank}: no error")
+elif scenario == "rollback":  # saves 10, 20, 30; back to 20; save 21: every rank continues from 21, not 30
+    ckpt.keep_last = 2
+    for step in (10, 20, 30):
+        ckpt.save(step)
+    ckpt.resume(ckpt.path_for(20))
+    ckpt.save(21)
+    say(f"rank {rank}: resumed step {ckpt.resume()['step']}")
 dist.destroy_process_group()
