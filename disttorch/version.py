@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from disttorch import __version__
 
-__all__ = ["__version__", "cuda", "hip", "xpu", "rocm", "debug", "git_version"]
+__all__ = ["__version__", "hip", "xpu", "rocm", "debug", "git_version",
+           "cuda"]  # noqa: F822 (cuda comes from the module __getattr__)
 
 hip = None
 xpu = None

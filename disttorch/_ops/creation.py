@@ -10,8 +10,15 @@ import numpy as np
 
 from disttorch import _dtype as D
 from disttorch._device import _default_device, to_device
-from disttorch._layouts import contiguous_format, dim_order_of, in_order, is_contiguous_as, like_order, preserve_format, \
-    suggested_format
+from disttorch._layouts import (
+    contiguous_format,
+    dim_order_of,
+    in_order,
+    is_contiguous_as,
+    like_order,
+    preserve_format,
+    suggested_format,
+)
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module as _array_module
