@@ -63,7 +63,8 @@ def test_quantile_errors_as_pytorch():
         (lambda lib: lib.quantile(lib.arange(10.0), 0.5, interpolation="foo"),
          "interpolation must be one of linear, lower, higher, midpoint or nearest, but got foo"),
         (lambda lib: lib.quantile(lib.tensor([]), 0.5), "input tensor must be non-empty"),
-        (lambda lib: lib.nanquantile(lib.arange(4.0), lib.tensor([0.5, 2.0])), r"q values must be in the range \[0, 1\]"),
+        (lambda lib: lib.nanquantile(lib.arange(4.0), lib.tensor([0.5, 2.0])),
+         r"q values must be in the range \[0, 1\]"),
     ]
     for call, message in cases:
         for lib in (disttorch, torch):
