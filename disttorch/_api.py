@@ -42,8 +42,11 @@ from ._ops.matrix_extras import *
 from ._ops.views_extra import *
 from ._ops.view_copies import *
 from ._ops.integration import *
+from ._ops.tensor_extras import *
 from ._ops.creation import range_ as range
 from ._runtime import *
+from ._layouts import *
+from ._runtime_flags import *
 from ._legacy_types import *
 from . import amp, cpu, cuda, linalg, nn, utils
 from ._autocast_api import *
@@ -51,6 +54,7 @@ from .nn._torch_aliases import *
 from ._nn_aliases import *
 from . import distributed
 from . import optim
+from . import random, version
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
 from .serialization import save, load

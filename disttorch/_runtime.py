@@ -77,9 +77,7 @@ def is_complex(t: Tensor) -> bool:
 
 
 def is_nonzero(t: Tensor) -> bool:
-    if t.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return bool(t)
+    return t.is_nonzero()
 
 
 def numel(t: Tensor) -> int:
@@ -123,11 +121,15 @@ def set_printoptions(precision: int | None = None, threshold: int | None = None,
     _print_options["sci_mode"] = sci_mode
 
 
-_deterministic = [False]
+_deterministic = [False, False]  # [enabled, warn only]
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    _deterministic[0] = bool(mode)
+    _deterministic[:] = [bool(mode), bool(warn_only)]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic[1]
 
 
 def are_deterministic_algorithms_enabled() -> bool:

@@ -156,7 +156,11 @@ class Tensor(TensorConversions):
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from disttorch._layouts import is_contiguous_as
+
+        return is_contiguous_as(self._data, memory_format)
 
     def data_ptr(self) -> int:
         return data_ptr(self._data)
@@ -208,8 +212,10 @@ class Tensor(TensorConversions):
         return False
 
     @property
-    def layout(self) -> str:
-        return "torch.strided"
+    def layout(self) -> Any:
+        from disttorch._layouts import strided
+
+        return strided
 
     def type_name(self) -> str:
         prefix = "torch.cuda." if self.is_cuda else "torch."

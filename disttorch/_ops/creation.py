@@ -10,8 +10,18 @@ import numpy as np
 
 from disttorch import _dtype as D
 from disttorch._device import _default_device, to_device
+from disttorch._layouts import (
+    contiguous_format,
+    dim_order_of,
+    in_order,
+    is_contiguous_as,
+    like_order,
+    preserve_format,
+    suggested_format,
+)
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
+from disttorch.backends import array_module as _array_module
 from disttorch.backends import backend_for_array, get_backend
 
 from ._register import methods
@@ -215,9 +225,21 @@ def empty(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, re
     return _factory(None, normalize_shape(size), dtype, device, requires_grad)
 
 
-def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Tensor:
-    return _factory(None, normalize_shape((size,)), dtype, device, requires_grad)
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None, layout: Any = None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` with exactly these (element) strides, on its own memory."""
+    shape, strides = normalize_shape((size,)), tuple(int(s) for s in stride)
+    if len(shape) != len(strides):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality of strides "
+                           f"({len(strides)})")
+    if any(s < 0 for s in strides):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: "
+                           f"{list(strides)}")
+    span = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+    flat = _factory(None, (span,), dtype, device, False)._data
+    item = flat.dtype.itemsize
+    arr = _array_module(flat).lib.stride_tricks.as_strided(flat, shape, tuple(s * item for s in strides))
+    return _leaf(_from_array(arr), requires_grad)
 
 
 def full(size: Any, fill_value: Any, *, out: Any = None, dtype: Any = None, device: Any = None,
@@ -314,30 +336,37 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     return _leaf(t, requires_grad)
 
 
-def _like(fill: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+def _like(fill: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool, memory_format: Any = None,
+          ) -> Tensor:
     dt = dtype if dtype is not None else input.dtype
     dev = device if device is not None else input.device
-    return _factory(fill, tuple(input.shape), dt, dev, requires_grad)
+    out = _factory(fill, tuple(input.shape), dt, dev, requires_grad)
+    if input._data.flags.c_contiguous and (memory_format is None or memory_format is preserve_format):
+        return out
+    order = like_order(input._data, memory_format)
+    if order is not None:
+        out._data = in_order(out._data, order, _array_module(out._data))
+    return out
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
                layout: Any = None, memory_format: Any = None) -> Tensor:
-    return _like(0, input, dtype, device, requires_grad)
+    return _like(0, input, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
               layout: Any = None, memory_format: Any = None) -> Tensor:
-    return _like(1, input, dtype, device, requires_grad)
+    return _like(1, input, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
                layout: Any = None, memory_format: Any = None) -> Tensor:
-    return _like(None, input, dtype, device, requires_grad)
+    return _like(None, input, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, layout: Any = None, memory_format: Any = None) -> Tensor:
-    return _like(fill_value, input, dtype, device, requires_grad)
+    return _like(fill_value, input, dtype, device, requires_grad, memory_format)
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:
@@ -398,6 +427,15 @@ def _parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any, bool]:
 
 
 def tensor_to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    fmt = kwargs.get("memory_format")
+    if fmt is not None and fmt is not preserve_format:
+        kwargs = {k: v for k, v in kwargs.items() if k != "memory_format"}
+        moved = tensor_to(self, *args, **kwargs)
+        if moved is self and suggested_format(self._data) is fmt:  # nothing to change: PyTorch aliases too
+            return self
+        if is_contiguous_as(moved._data, fmt):
+            return moved
+        return Clone.apply(moved, order=dim_order_of(fmt, moved._data.shape))
     device, dtype, copy = _parse_to_args(args, dict(kwargs))
     np_dtype = D.to_dtype(dtype).np if dtype is not None else None
     backend = index = None
@@ -416,21 +454,35 @@ def tensor_to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 
 class Clone(Op):
+    """A copy laid out in memory in dim ``order`` (None: row-major)."""
+
     def forward(self, x: Any) -> Any:
-        return x.copy()
+        if self.order is None:
+            return x.copy()
+        inverse = sorted(range(x.ndim), key=self.order.__getitem__)
+        return x.transpose(self.order).copy().transpose(inverse)
 
     def backward(self, grad: Tensor) -> Tensor:
         return grad
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
-    return Clone.apply(input)
+    """A copy; by default (``torch.preserve_format``) with ``input``'s strides when it is dense."""
+    return Clone.apply(input, order=like_order(input._data, memory_format))
 
 
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
-    if self._data.flags.c_contiguous:
+    if memory_format is None or memory_format is contiguous_format:
+        if self._data.flags.c_contiguous:
+            return self
+        return Clone.apply(self, order=None)
+    if memory_format is preserve_format:
+        if self._data.flags.c_contiguous:
+            return self
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    if is_contiguous_as(self._data, memory_format):
         return self
-    return Clone.apply(self)
+    return Clone.apply(self, order=dim_order_of(memory_format, self._data.shape))
 
 
 def _rebuild_tensor(arr: np.ndarray, device: str, requires_grad: bool) -> Tensor:

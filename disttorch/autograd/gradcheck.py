@@ -61,6 +61,7 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
               fast_mode: bool = False, **_: Any) -> bool:
     """Compare the analytical Jacobian (via autograd.grad) with finite differences, in float64."""
     from disttorch import autograd
+    from disttorch._layouts import contiguous_format
     from disttorch._ops.creation import zeros_like
 
     inputs = _tensors(inputs)
@@ -83,7 +84,7 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                                   np.complex128 if inputs[i]._data.dtype.kind == "c" else np.float64)
             for r in range(o.numel()):
                 out = _flat_outputs(func(*inputs))[j]
-                g = zeros_like(out)
+                g = zeros_like(out, memory_format=contiguous_format)  # so that reshape(-1) is a view
                 g._data.reshape(-1)[r] = 1
                 (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=False)
                 if gi is not None:

@@ -49,8 +49,12 @@ class ModuleMoving:
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                                 f"dtype={dtype}")
 
+        fmt = kwargs.get("memory_format")  # channels_last(_3d): for the 4-d (5-d) parameters and buffers only
+        ndim = {"channels_last": 4, "channels_last_3d": 5}.get(getattr(fmt, "_name", None))
+
         def convert(t: Tensor) -> Tensor:
-            return t.to(device, dtype if t.is_floating_point() or t.is_complex() else None)
+            t = t.to(device, dtype if t.is_floating_point() or t.is_complex() else None)
+            return t.contiguous(memory_format=fmt) if ndim == t.ndim else t
 
         return self._apply(convert)
 
