@@ -149,8 +149,8 @@ def test_register_kl_most_specific_and_errors() -> None:
         with pytest.raises(ValueError) as info:
             D.kl_divergence(D.MultivariateNormal(lib.zeros(2), lib.eye(2)), D.MultivariateNormal(lib.zeros(3),
                                                                                                    lib.eye(3)))
-        errs.append(str(info.value))
+        errs.append(" ".join(str(info.value).split()))  # torch's text has runs of spaces
         with pytest.raises(NotImplementedError) as info:
             D.kl_divergence(D.Binomial(2, lib.tensor([0.5])), D.Binomial(3, lib.tensor([0.5])))
-        errs.append(str(info.value))
+        errs.append(" ".join(str(info.value).split()))  # torch's text has runs of spaces
     assert errs[:2] == errs[2:]
