@@ -40,7 +40,9 @@ class Cauchy(Distribution):
         return _t.full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 
     def rsample(self, sample_shape: Any = ()) -> Any:
-        return self.loc + _noise("standard_cauchy", self._extended_shape(sample_shape), self.loc) * self.scale
+        # tan(pi (U - 1/2)) is standard Cauchy (cupy's generator has no standard_cauchy)
+        u = _noise("random", self._extended_shape(sample_shape), self.loc)
+        return self.loc + _t.tan(math.pi * (u - 0.5)) * self.scale
 
     def log_prob(self, value: Any) -> Any:
         if self._validate_args:

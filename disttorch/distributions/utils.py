@@ -113,7 +113,7 @@ def _expand_params(self: Any, cls: type, batch_shape: Any, names: tuple, _instan
 
 def _noise(kind: str, shape: Any, like: Any, **kw: Any) -> Any:
     """A tensor of ``shape`` (``like``'s dtype and device) drawn from the device generator: ``kind`` is one of
-    the numpy-Generator methods (standard_normal, standard_exponential, standard_cauchy, random, gumbel...)."""
+    the Generator methods numpy and cupy share (standard_normal, standard_exponential, random)."""
     shape = tuple(shape)
     arr = getattr(_rng(like), kind)(size=shape, **kw)
     return _t.as_tensor(arr, device=like.device).to(like.dtype)
