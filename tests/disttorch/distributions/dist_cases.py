@@ -121,3 +121,29 @@ def rsample_gradient(make: Callable, n: int = 40000, seed: int = 0, rtol: float 
                                                  for p in leaves])
     for g, w in zip(got[0], want[0]):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * np.abs(w).max() + 0.03)  # noise of a mean
+
+
+def gradcheck_case(make: Callable, value: Any, value_dtype: str | None = None, entropy: bool = True) -> None:
+    """float64 gradcheck of log_prob (and entropy) in every floating vector parameter the case builds (matrix
+    parameters are held fixed: a one-entry perturbation leaves the symmetric / triangular set they live in;
+    their gradients are compared with torch's instead)."""
+    leaves: list = []
+    make(disttorch, leaf_maker(disttorch, "float64", leaves))
+    v = disttorch.tensor(np.asarray(value, dtype=value_dtype or "float64"))
+
+    def rebuild(*inputs: Any) -> Any:
+        it = iter(inputs)
+
+        def P(values: Any, grad: bool = True, dt: str | None = None) -> Any:
+            t = disttorch.tensor(np.asarray(values, dtype=dt or "float64"))
+            return next(it) if grad and t.dtype.is_floating_point and t.dim() < 2 else t
+        d = make(disttorch, P)
+        out = d.log_prob(v).sum()
+        if entropy:
+            try:
+                out = out + d.entropy().sum()
+            except NotImplementedError:
+                pass
+        return out
+    inputs = [p.detach().clone().requires_grad_(True) for p in leaves if p.dim() < 2]
+    assert disttorch.autograd.gradcheck(rebuild, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dist_cases import compare, sample_moments
+from dist_cases import compare, gradcheck_case, sample_moments
 from oracle import assert_close, torch
 
 import disttorch
@@ -88,3 +88,9 @@ def test_validation_errors_like_torch(call) -> None:
             call(lib)
         errors.append((info.type, str(info.value).split(" found invalid values")[0].split("\n")[0]))
     assert errors[0] == errors[1], errors
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck_float64(name: str) -> None:
+    make, value = CASES[name]
+    gradcheck_case(make, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dist_cases import compare, rsample_gradient, sample_moments
+from dist_cases import compare, gradcheck_case, rsample_gradient, sample_moments
 from oracle import assert_close, torch
 
 import disttorch
@@ -144,3 +144,9 @@ def test_mixture_sample_shape_and_cdf() -> None:
         outs.append((tuple(d.sample((5, 2)).shape), d.cdf(lib.tensor([0.3, 1.2], dtype=lib.float64))))
     assert outs[0][0] == outs[1][0]
     assert_close(outs[0][1], outs[1][1], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck_float64(name: str) -> None:
+    make, value = CASES[name]
+    gradcheck_case(make, value)
