@@ -147,3 +147,25 @@ def gradcheck_case(make: Callable, value: Any, value_dtype: str | None = None, e
         return out
     inputs = [p.detach().clone().requires_grad_(True) for p in leaves if p.dim() < 2]
     assert disttorch.autograd.gradcheck(rebuild, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def wrong_shape_error(make: Callable, value_dtype: str = "float64") -> tuple:
+    """log_prob of a value whose shape fits neither batch nor event shape: the error type and text, ours and
+    torch's (None when every shape would broadcast)."""
+    out = []
+    for lib in (disttorch, torch):
+        d = make(lib, lambda v, **k: lib.tensor(np.asarray(v, dtype=k.get("dt") or "float64")))
+        batch, event = tuple(d.batch_shape), tuple(d.event_shape)
+        if batch and batch[-1] > 1:
+            shape = batch[:-1] + (batch[-1] + 1,) + event
+        elif event:
+            shape = batch + event[:-1] + (event[-1] + 1,)
+        else:
+            return None, None
+        try:
+            d.log_prob(lib.zeros(shape, dtype=getattr(lib, value_dtype)))
+        except Exception as e:  # noqa: BLE001 - the type is part of what is compared
+            out.append((type(e).__name__, str(e).replace("torch.", "")))
+        else:
+            out.append(None)
+    return tuple(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dist_cases import compare, gradcheck_case, rsample_gradient, sample_moments
+from dist_cases import compare, gradcheck_case, rsample_gradient, sample_moments, wrong_shape_error
 from oracle import assert_close, torch
 
 import disttorch
@@ -203,3 +203,9 @@ def test_exponential_family_entropy_by_bregman(name: str) -> None:
         return  # torch's Poisson has no closed-form entropy to compare with
     np.testing.assert_allclose(D.ExponentialFamily.entropy(d).detach().numpy(), d.entropy().detach().numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_shape_value_raises_like_torch(name: str) -> None:
+    ours, theirs = wrong_shape_error(CASES[name][0])
+    assert theirs is not None and ours == theirs, (ours, theirs)

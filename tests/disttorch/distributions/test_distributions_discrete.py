@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dist_cases import compare, gradcheck_case, sample_moments
+from dist_cases import compare, gradcheck_case, sample_moments, wrong_shape_error
 from oracle import assert_close, torch
 
 import disttorch
@@ -94,3 +94,9 @@ def test_validation_errors_like_torch(call) -> None:
 def test_gradcheck_float64(name: str) -> None:
     make, value = CASES[name]
     gradcheck_case(make, value)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_shape_value_raises_like_torch(name: str) -> None:
+    ours, theirs = wrong_shape_error(CASES[name][0])
+    assert theirs is not None and ours == theirs, (ours, theirs)

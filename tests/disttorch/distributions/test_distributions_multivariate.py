@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dist_cases import compare, gradcheck_case, rsample_gradient, sample_moments
+from dist_cases import compare, gradcheck_case, rsample_gradient, sample_moments, wrong_shape_error
 from oracle import assert_close, torch
 
 import disttorch
@@ -150,3 +150,9 @@ def test_mixture_sample_shape_and_cdf() -> None:
 def test_gradcheck_float64(name: str) -> None:
     make, value = CASES[name]
     gradcheck_case(make, value)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"Mixture_normal"}))  # scalar: every value broadcasts
+def test_wrong_shape_value_raises_like_torch(name: str) -> None:
+    ours, theirs = wrong_shape_error(CASES[name][0])
+    assert theirs is not None and ours == theirs, (ours, theirs)
