@@ -16,6 +16,9 @@ class HalfCauchy(_Folded):
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
         super().__init__(Cauchy(0, scale, validate_args=False), validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfCauchy:
+        return self._expand_as(HalfCauchy, batch_shape, _instance)
+
     @property
     def mean(self) -> Any:
         return _t.full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)

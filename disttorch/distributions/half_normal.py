@@ -23,9 +23,9 @@ class _Folded(TransformedDistribution):
     def __init__(self, base_dist: Any, validate_args: bool | None = None) -> None:
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(type(self), _instance)
-        return super().expand(batch_shape, _instance=new)
+    def _expand_as(self, cls: type, batch_shape: Any, _instance: Any) -> Any:
+        new = self._get_checked_instance(cls, _instance)
+        return TransformedDistribution.expand(self, batch_shape, _instance=new)
 
     @property
     def scale(self) -> Any:
@@ -57,6 +57,9 @@ class HalfNormal(_Folded):
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
         from .normal import Normal
         super().__init__(Normal(0, scale, validate_args=False), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfNormal:
+        return self._expand_as(HalfNormal, batch_shape, _instance)
 
     @property
     def mean(self) -> Any:

@@ -209,3 +209,22 @@ def test_exponential_family_entropy_by_bregman(name: str) -> None:
 def test_wrong_shape_value_raises_like_torch(name: str) -> None:
     ours, theirs = wrong_shape_error(CASES[name][0])
     assert theirs is not None and ours == theirs, (ours, theirs)
+
+
+@pytest.mark.parametrize("name", ["HalfNormal", "HalfCauchy", "Gamma", "LogNormal", "Dirichlet", "Beta"])
+def test_subclass_with_own_init_must_define_expand(name: str) -> None:
+    msgs = []
+    for lib in (disttorch, torch):
+        base = getattr(lib.distributions, name)
+
+        class Mine(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+        make = CASES[name][0]
+        d = make(lib, lambda v, **k: lib.tensor(np.asarray(v, dtype="float64")))
+        mine = Mine.__new__(Mine)
+        mine.__dict__.update(d.__dict__)
+        with pytest.raises(NotImplementedError) as info:
+            mine.expand((2,) + tuple(d.batch_shape))
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
