@@ -9,9 +9,14 @@ import disttorch as _t
 from disttorch._ops.random import _generator_for
 
 __all__ = ["broadcast_all", "logits_to_probs", "probs_to_logits", "clamp_probs", "lazy_property", "euler_constant",
-           "tril_matrix_to_vec", "vec_to_tril_matrix"]
+           "tril_matrix_to_vec", "vec_to_tril_matrix", "is_tensor_like"]
 
 euler_constant = 0.57721566490153286060
+
+
+def is_tensor_like(x: Any) -> bool:
+    """A Tensor, or an object that takes part in the torch function protocol."""
+    return isinstance(x, _t.Tensor) or hasattr(x, "__torch_function__")
 
 
 def broadcast_all(*values: Any) -> tuple:

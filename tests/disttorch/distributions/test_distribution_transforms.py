@@ -202,3 +202,16 @@ def test_errors_like_torch(call) -> None:
             call(lib)
         errs.append((info.type.__name__, str(info.value).replace("torch.", "")))
     assert errs[0] == errs[1]
+
+
+def test_utils_like_torch() -> None:
+    U, TU = disttorch.distributions.utils, torch.distributions.utils
+    for ours, theirs in ((disttorch.zeros(2), torch.zeros(2)), (1.0, 1.0), (np.zeros(2), np.zeros(2))):
+        assert U.is_tensor_like(ours) == TU.is_tensor_like(theirs)
+    v = np.arange(1.0, 7.0)
+    assert_close(U.vec_to_tril_matrix(disttorch.tensor(v)), TU.vec_to_tril_matrix(torch.tensor(v)))
+    assert_close(U.tril_matrix_to_vec(U.vec_to_tril_matrix(disttorch.tensor(v), -1), -1),
+                 TU.tril_matrix_to_vec(TU.vec_to_tril_matrix(torch.tensor(v), -1), -1))
+    p = np.array([0.0, 0.3, 1.0])
+    assert_close(U.probs_to_logits(disttorch.tensor(p), True), TU.probs_to_logits(torch.tensor(p), True))
+    assert_close(U.clamp_probs(disttorch.tensor(p)), TU.clamp_probs(torch.tensor(p)))
