@@ -38,7 +38,7 @@ def evaluate(lib: Any, make: Callable, value: Any, dtype: str, value_dtype: str 
     out: dict = {"batch_shape": tuple(d.batch_shape), "event_shape": tuple(d.event_shape),
                  "has_rsample": d.has_rsample, "arg_constraints": sorted(d.arg_constraints),
                  "support": repr(d.support) if not _dependent_support(lib, d) else "dependent",
-                 "repr": type(d).__name__}
+                 "repr": repr(d)}
     objective = 0
     lp = d.log_prob(v)
     out["log_prob"] = lp
