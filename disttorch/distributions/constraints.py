@@ -7,7 +7,8 @@ import disttorch as _t
 
 __all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than",
            "greater_than_eq", "independent", "integer_interval", "interval", "half_open_interval", "is_dependent",
-           "less_than", "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer",
+           "less_than", "lower_cholesky", "lower_triangular", "MixtureSameFamilyConstraint", "multinomial",
+           "nonnegative", "nonnegative_integer",
            "one_hot", "positive", "positive_semidefinite", "positive_definite", "positive_integer", "real",
            "real_vector", "simplex", "square", "stack", "symmetric", "unit_interval"]
 
@@ -270,34 +271,13 @@ class _PositiveDefinite(_Symmetric):
         sym_check = super().check(value)
         if not bool(sym_check.all()):
             return sym_check
-        return _t.linalg.cholesky_ex(value).info.eq(0)
+        # all eigenvalues positive (what a successful Cholesky factorisation tests), per matrix of the batch
+        return _t.linalg.eigvalsh(value).gt(0).all(-1)
 
 
-class _Cat(Constraint):
-    """Constraints ``cseq`` applied to consecutive slices of ``dim`` of sizes ``lengths``."""
+class _OverSequence(Constraint):
+    """A constraint made of the constraints ``cseq``, one per slice of ``dim`` (shared by cat and stack)."""
 
-    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
-        self.cseq = list(cseq)
-        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
-
-    @property
-    def event_dim(self) -> int:  # type: ignore[override]
-        return max(c.event_dim for c in self.cseq)
-
-    def check(self, value: Any) -> Any:
-        checks, start = [], 0
-        for constr, length in zip(self.cseq, self.lengths):
-            checks.append(constr.check(value.narrow(self.dim, start, length)))
-            start += length
-        return _t.cat(checks, self.dim)
-
-
-class _Stack(Constraint):
     def __init__(self, cseq: Any, dim: int = 0) -> None:
         self.cseq = list(cseq)
         self.dim = dim
@@ -308,12 +288,63 @@ class _Stack(Constraint):
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        dim = max(c.event_dim for c in self.cseq)
+        return max(c.event_dim for c in self.cseq)
+
+
+class _Cat(_OverSequence):
+    """Constraints ``cseq`` applied to consecutive slices of ``dim`` of sizes ``lengths``."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
+        super().__init__(cseq, dim)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+
+    def check(self, value: Any) -> Any:
+        checks, start = [], 0
+        for constr, length in zip(self.cseq, self.lengths):
+            checks.append(constr.check(value.narrow(self.dim, start, length)))
+            start += length
+        return _t.cat(checks, self.dim)
+
+
+class _Stack(_OverSequence):
+    """Constraints ``cseq`` applied to ``value.select(dim, i)``; a negative ``dim`` inside the events adds one."""
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = super().event_dim
         return dim + 1 if self.dim + dim < 0 else dim
 
     def check(self, value: Any) -> Any:
         vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
         return _t.stack([c.check(v) for v, c in zip(vs, self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The component constraint of a MixtureSameFamily, checked with the mixture dim put back and reduced."""
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+        super().__init__()
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim
+
+    def check(self, value: Any) -> Any:
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        keep = value.dim() - self.event_dim
+        return result.reshape(*result.shape[:keep], -1).all(-1)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.base_constraint!r})"
 
 
 dependent = _Dependent()

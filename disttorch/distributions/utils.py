@@ -9,9 +9,14 @@ import disttorch as _t
 from disttorch._ops.random import _generator_for
 
 __all__ = ["broadcast_all", "logits_to_probs", "probs_to_logits", "clamp_probs", "lazy_property", "euler_constant",
-           "tril_matrix_to_vec", "vec_to_tril_matrix"]
+           "tril_matrix_to_vec", "vec_to_tril_matrix", "is_tensor_like"]
 
 euler_constant = 0.57721566490153286060
+
+
+def is_tensor_like(x: Any) -> bool:
+    """A Tensor, or an object that takes part in the torch function protocol."""
+    return isinstance(x, _t.Tensor) or hasattr(x, "__torch_function__")
 
 
 def broadcast_all(*values: Any) -> tuple:
@@ -84,3 +89,83 @@ def _rng(like: Any) -> Any:
 def _from_numpy_like(arr: Any, like: Any) -> Any:
     """A tensor on ``like``'s device and dtype from a (numpy or backend) array."""
     return _t.as_tensor(arr, device=like.device).to(like.dtype)
+
+
+def _sum_rightmost(value: Any, dim: int) -> Any:
+    """Sum out the rightmost ``dim`` dimensions of ``value`` (nothing when ``dim`` is 0)."""
+    if dim == 0:
+        return value
+    return value.reshape(value.shape[:value.dim() - dim] + (-1,)).sum(-1)
+
+
+def _expand_params(self: Any, cls: type, batch_shape: Any, names: tuple, _instance: Any = None,
+                   event_shape: Any = None) -> Any:
+    """The ``expand`` every parametric distribution shares: each named parameter (of ``batch_shape +`` its own
+    event part) expanded, the shapes set, validation carried over."""
+    from .distribution import Distribution
+    new = self._get_checked_instance(cls, _instance)
+    batch_shape = _t.Size(batch_shape)
+    nb = len(self.batch_shape)
+    for name in names:
+        if name in self.__dict__:
+            value = self.__dict__[name]
+            setattr(new, name, value.expand(batch_shape + value.shape[nb:]))
+    event_shape = self.event_shape if event_shape is None else event_shape
+    Distribution.__init__(new, batch_shape, event_shape, validate_args=False)
+    new._validate_args = self._validate_args
+    return new
+
+
+def _noise(kind: str, shape: Any, like: Any, **kw: Any) -> Any:
+    """A tensor of ``shape`` (``like``'s dtype and device) drawn from the device generator: ``kind`` is one of
+    the Generator methods numpy and cupy share (standard_normal, standard_exponential, random)."""
+    shape = tuple(shape)
+    arr = getattr(_rng(like), kind)(size=shape, **kw)
+    return _t.as_tensor(arr, device=like.device).to(like.dtype)
+
+
+def _uniform_open(shape: Any, like: Any) -> Any:
+    """Uniform draws in (tiny, 1 - eps) of ``like``'s dtype (safe for logs on either side)."""
+    finfo = _t.finfo(like.dtype)
+    return _noise("random", shape, like).clamp(min=finfo.tiny, max=1 - finfo.eps)
+
+
+def _gamma_dalpha(alpha: Any, x: Any) -> Any:
+    """d x / d alpha for x ~ Gamma(alpha, 1) holding its CDF P(alpha, x) fixed (implicit reparameterisation):
+    -dP/dalpha / density, dP/dalpha by a central difference of the regularized incomplete gamma in float64."""
+    with _t.no_grad():
+        a, xx = alpha.double(), x.double().clamp(min=_t.finfo(_t.float64).tiny)
+        h = 1e-5 * a.clamp(min=1.0)
+        dp = (_t.special.gammainc(a + h, xx) - _t.special.gammainc(a - h, xx)) / (2 * h)
+        log_density = (a - 1) * xx.log() - xx - _t.lgamma(a)
+        return (-dp / log_density.exp()).to(alpha.dtype)
+
+
+class _StandardGamma(_t.autograd.Function):
+    """Gamma(alpha, 1) draws whose gradient in alpha is the implicit reparameterisation gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, alpha: Any) -> Any:
+        draws = _rng(alpha).standard_gamma(alpha.detach().double()._data)
+        x = _t.as_tensor(draws, device=alpha.device).to(alpha.dtype)
+        x = x.clamp(min=_t.finfo(alpha.dtype).tiny)
+        ctx.save_for_backward(alpha, x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        alpha, x = ctx.saved_tensors
+        return grad * _gamma_dalpha(alpha, x)
+
+
+def _standard_gamma(alpha: Any) -> Any:
+    """Gamma(alpha, 1) draws of ``alpha``'s shape; differentiable in ``alpha`` (implicit gradients)."""
+    if alpha.requires_grad and _t.is_grad_enabled():
+        return _StandardGamma.apply(alpha)
+    with _t.no_grad():
+        return _StandardGamma.forward(_Ctx(), alpha)
+
+
+class _Ctx:
+    def save_for_backward(self, *tensors: Any) -> None:
+        pass
