@@ -23,12 +23,14 @@ Start a disttorch (or any Python) program on N ranks through the MPI launcher th
 (MPICH's Hydra from the `mpich` wheel, Open MPI or Intel MPI) or through `srun` inside a SLURM
 allocation. The ranks are MPI processes: the script's disttorch.distributed.init_process_group()
 reads rank and size from MPI. Every rank also gets torchrun's environment (RANK, LOCAL_RANK,
-WORLD_SIZE, LOCAL_WORLD_SIZE) and DISTTORCH_RESTART_COUNT; its output lines are prefixed
-"[rank N] ". When one rank fails, the whole job is stopped and the failing rank is reported."""
+WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, ROLE_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_*...);
+its output lines are prefixed "[rank N] ". When one rank fails, the whole job is stopped and the
+failing rank is reported. torchrun's command lines work unchanged: replace torchrun by disttorchrun."""
 
 EPILOG = """\
 examples:
   disttorchrun --nproc-per-node 4 train.py --epochs 10
+  disttorchrun --standalone --nproc_per_node=2 train.py  # a torchrun line, unchanged
   disttorchrun --nproc-per-node 2 -m mypackage.train
   disttorchrun --hosts node1:4,node2:4 train.py          # 8 ranks on two machines
   disttorchrun --nnodes 2 --nproc-per-node 4 --hostfile hosts.txt train.py
