@@ -287,3 +287,15 @@ def test_launcher_start_imports_no_framework():
     assert done.returncode == 0, done.stderr
     loaded = eval(done.stdout)
     assert [m for m in loaded if not m.startswith("disttorch.launcher")] == ["disttorch"], loaded
+
+
+def test_no_python_program_is_an_mpi_rank(tmp_path):
+    """--no-python: the executable is started by the rank's bootstrap and still joins MPI (PMI's fds)."""
+    need_mpi()
+    prog = tmp_path / "prog"
+    prog.write_text(f"#!{sys.executable}\nimport os\nfrom mpi4py import MPI\n"
+                    "print('sum', MPI.COMM_WORLD.allreduce(1), 'rank', os.environ['RANK'])\n")
+    prog.chmod(0o755)
+    r = launch("--no-python", "--nproc-per-node", 2, "./prog", cwd=tmp_path)
+    assert r.returncode == 0, r
+    assert sorted(r.out.splitlines()) == ["[rank 0] sum 2 rank 0", "[rank 1] sum 2 rank 1"], r
