@@ -535,8 +535,32 @@ def split_argv(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[s
     return options, script, argv[i + 1:]
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+# torchrun's options that take their default from PET_<DEST> in the environment (torchrun's own rule)
+PET_OPTIONS = ("nnodes", "nproc_per_node", "rdzv_backend", "rdzv_endpoint", "rdzv_id", "rdzv_conf", "standalone",
+               "max_restarts", "monitor_interval", "start_method", "event_log_handler", "role", "module", "no_python",
+               "run_path", "log_dir", "redirects", "tee", "local_ranks_filter", "duplicate_stdout_filters",
+               "duplicate_stderr_filters", "node_rank", "master_addr", "master_port", "local_addr",
+               "signals_to_handle", "shutdown_timeout", "virtual_local_rank")
+
+
+def apply_pet_defaults(parser: argparse.ArgumentParser, env: dict) -> None:
+    """``PET_NPROC_PER_NODE=2 disttorchrun train.py`` as with torchrun: the command line still wins."""
+    for action in parser._actions:
+        value = env.get(f"PET_{action.dest.upper()}") if action.dest in PET_OPTIONS else None
+        if value is None:
+            continue
+        if action.nargs == 0:  # a flag: PET_STANDALONE=1
+            try:
+                action.default = bool(int(value))
+            except ValueError:
+                raise LaunchError(f"PET_{action.dest.upper()}={value!r}: give 0 or 1") from None
+        else:
+            action.default = value  # a string: argparse converts it with the option's type
+
+
+def parse_args(argv: list[str], env: dict | None = None) -> argparse.Namespace:
     parser = make_parser()
+    apply_pet_defaults(parser, os.environ if env is None else env)
     options, script, rest = split_argv(parser, argv)
     args = parser.parse_args(options + ([script] if script is not None else []))
     args.script_args = rest
@@ -544,8 +568,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
         job = plan(args)
         problem = None if args.dry_run else missing_target(job)
     except LaunchError as exc:

@@ -299,3 +299,18 @@ def test_no_python_program_is_an_mpi_rank(tmp_path):
     r = launch("--no-python", "--nproc-per-node", 2, "./prog", cwd=tmp_path)
     assert r.returncode == 0, r
     assert sorted(r.out.splitlines()) == ["[rank 0] sum 2 rank 0", "[rank 1] sum 2 rank 1"], r
+
+
+def test_pet_environment_defaults(mpich, capsys, monkeypatch):
+    """torchrun's PET_<OPTION> variables give defaults; the command line wins."""
+    for name, value in (("PET_NPROC_PER_NODE", "3"), ("PET_STANDALONE", "1"), ("PET_MASTER_PORT", "4242"),
+                        ("PET_MAX_RESTARTS", "2")):
+        monkeypatch.setenv(name, value)
+    env, cmd, _ = dry_run(capsys, "--mpiexec", mpich, "t.py")
+    assert cmd[1:3] == ["-n", "3"] and env["MASTER_PORT"] == "4242" and env["TORCHELASTIC_MAX_RESTARTS"] == "2"
+    _, cmd, _ = dry_run(capsys, "--mpiexec", mpich, "--nproc-per-node", "2", "t.py")
+    assert cmd[1:3] == ["-n", "2"]
+    assert cli.main(["--mpiexec", mpich, "--hosts", "a,b", "t.py"]) == 2  # PET_STANDALONE=1 is --standalone
+    assert "--standalone runs every rank on this machine" in capsys.readouterr().err
+    monkeypatch.setenv("PET_STANDALONE", "yes")
+    assert cli.main(["--mpiexec", mpich, "t.py"]) == 2 and "PET_STANDALONE='yes'" in capsys.readouterr().err
