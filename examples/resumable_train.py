@@ -84,7 +84,7 @@ def main() -> None:
             sched.step()
             step, position = step + 1, position + 1
             if restart == 0 and step == args.crash_at_step and rank == args.crash_rank:
-                print(f"rank {rank}: crashing at step {step} (SIGKILL)", flush=True)
+                print(f"crashing at step {step} (SIGKILL)", flush=True)  # disttorchrun prefixes "[rank N] "
                 os.kill(os.getpid(), signal.SIGKILL)
             if rank == 0:
                 print(f"step {step}: epoch {epoch} loss {loss.item():.5f}", flush=True)

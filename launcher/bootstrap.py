@@ -43,7 +43,7 @@ import traceback
 
 from disttorch.launcher.env import export_torchrun_env, rank_layout  # noqa: F401 (rank_layout: for tests)
 
-USAGE = "usage: python -m disttorch.launcher.bootstrap [-m module | script.py] [args...]"
+USAGE = "usage: python -m disttorch.launcher.bootstrap [-m module | --no-python program | script.py] [args...]"
 PREFIX_FORMAT = "[rank {}] "
 TRACEBACK_TAIL = 30
 
@@ -324,6 +324,12 @@ def report_thread_exceptions(rank: int) -> None:
 
 def run_target(argv: list[str]) -> None:
     """Run ``script.py args`` or ``-m module args`` as ``__main__`` with ``sys.argv`` set as Python would."""
+    if argv[0] == "--no-python":  # torchrun's --no-python: an executable; it inherits MPI's fds (PMI_FD)
+        import subprocess
+
+        if len(argv) < 2:
+            raise SystemExit(USAGE)
+        raise SystemExit(subprocess.call(argv[1:], close_fds=False))
     if argv[0] == "-m":
         if len(argv) < 2:
             raise SystemExit(USAGE)
@@ -354,16 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     report_thread_exceptions(rank)
     select_cuda_device(local_rank)
     code, error = 0, []
+    who = "" if tee is not None else f"rank {rank} "  # the prefix says which rank already
     try:
         run_target(argv)
     except SystemExit as exc:
         code = _exit_code(exc)
     except KeyboardInterrupt:
         code, error = 130, ["KeyboardInterrupt\n"]
-        print(f"rank {rank}: interrupted", file=sys.stderr)
+        print(f"{who}interrupted", file=sys.stderr)
     except BaseException as exc:
         code, error = 1, _script_traceback(exc)
-        sys.stderr.write(f"rank {rank} failed with an uncaught exception:\n" + "".join(error))
+        sys.stderr.write(f"{who}failed with an uncaught exception:\n" + "".join(error))
     lines = ("".join(error).splitlines() or (_THREAD_ERRORS if code not in (0, 130) else []))[-TRACEBACK_TAIL:]
     write_record("exit", rank, {"code": code, "error": lines, "interrupted": code == 130 and bool(error)})
     if code not in (0, 130):

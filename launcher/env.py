@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["rank_layout", "export_torchrun_env", "adopt_launcher_env", "launched_by_mpi_env"]
+__all__ = ["rank_layout", "group_layout", "export_torchrun_env", "adopt_launcher_env", "launched_by_mpi_env"]
 
 TORCHRUN_NAMES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 # what MPI launchers set in every rank (MPICH Hydra, Open MPI, PMIx, MVAPICH, Intel MPI)
 _MPI_MARKERS = ("PMI_RANK", "PMI_SIZE", "PMI_FD", "PMIX_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK",
                 "MPI_LOCALRANKID", "I_MPI_HYDRA_HOST_FILE")
+_MPI_RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK")
 
 
 def _int_env(env: dict, *names: str) -> int | None:
@@ -72,12 +73,33 @@ def rank_layout(env: dict | None = None) -> tuple[int, int, int, int]:
     return 0, 1, 0, 1
 
 
+def group_layout(env: dict, layout: tuple[int, int, int, int]) -> tuple[int, int]:
+    """``(group_rank, group_world_size)``: the machine's index and the number of machines, as torchrun's
+    GROUP_RANK / GROUP_WORLD_SIZE. SLURM says so (``SLURM_NODEID``, ``SLURM_NNODES``); MPI launchers place
+    ranks in blocks of ``local_world_size`` per machine, the layout torchrun assumes too."""
+    rank, size, _local, local_size = layout
+    node, nodes = _int_env(env, "SLURM_NODEID"), _int_env(env, "SLURM_STEP_NUM_NODES", "SLURM_NNODES")
+    slurm_scheme = "SLURM_PROCID" in env and not any(k in env for k in _MPI_RANK_VARS)  # as rank_layout chose
+    if slurm_scheme and node is not None and nodes is not None:
+        return node, nodes
+    local_size = max(1, local_size)
+    return rank // local_size, max(1, -(-size // local_size))
+
+
 def export_torchrun_env(env: dict | None = None) -> tuple[int, int, int, int]:
+    """Set torchrun's per-rank variables from the launcher's layout: RANK, WORLD_SIZE, LOCAL_RANK,
+    LOCAL_WORLD_SIZE, GROUP_RANK, GROUP_WORLD_SIZE, ROLE_RANK, ROLE_WORLD_SIZE (one role: the global ones),
+    and, where disttorchrun did not already, ROLE_NAME and the restart counters."""
     env = os.environ if env is None else env
     layout = rank_layout(env)
     for name, value in zip(("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"), layout):
         env[name] = str(value)
+    group_rank, group_size = group_layout(env, layout)
+    env.update(GROUP_RANK=str(group_rank), GROUP_WORLD_SIZE=str(group_size), ROLE_RANK=str(layout[0]),
+               ROLE_WORLD_SIZE=str(layout[1]))
+    env.setdefault("ROLE_NAME", "default")
     env.setdefault("DISTTORCH_RESTART_COUNT", "0")
+    env.setdefault("TORCHELASTIC_RESTART_COUNT", env["DISTTORCH_RESTART_COUNT"])
     return layout
 
 

@@ -178,3 +178,39 @@ def build_command(kind: str, exe: str | None, *, nprocs: int | None, nproc_per_n
     else:
         raise LaunchError(f"unknown launcher kind {kind!r}")
     return cmd + list(mpi_args) + list(target)
+
+
+# -- files the MPI launcher leaves behind ---------------------------------------------------------
+HYDRA_SCRATCH = "hydra_hwloc_xmlfile_"  # MPICH's proxies write the machine's topology to /tmp/hydra_hwloc_xmlfile_*
+
+
+def proxy_scratch_files(pids: list[int]) -> dict[int, set[str]]:
+    """For each of these processes that is a Hydra proxy: the topology files it holds open. A proxy deletes
+    its file when it exits normally, but not when it is killed (a rank's MPI_Abort, a teardown), so
+    disttorchrun remembers them and deletes them after the job; files of other jobs are never touched."""
+    found: dict[int, set[str]] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                if fh.read().strip() != "hydra_pmi_proxy":
+                    continue
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        found[pid] = set()
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if os.path.basename(target).startswith(HYDRA_SCRATCH):
+                found[pid].add(target)
+    return found
+
+
+def remove_scratch_files(paths: set[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

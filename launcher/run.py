@@ -177,6 +177,9 @@ class Attempt:
         self.failure_seen_at: float | None = None
         self.kill_at: float | None = None
         self.stopping = False
+        self.scratch_files: set[str] = set()  # MPICH's proxies' topology files in /tmp: deleted at the end
+        self.scratch_complete = False
+        self.next_scratch_scan = self.started_at = 0.0
 
     # output ----------------------------------------------------------------------------------
     def _console(self, stream: str, data: bytes) -> None:
@@ -218,12 +221,25 @@ class Attempt:
             return
         rank, body = int(m.group(1)), line[m.end():]
         self.tails[rank].append(body.decode(errors="replace").rstrip("\n"))
+        bit = 1 if stream == "stdout" else 2
+        logged = True
+        if self.log_root is not None and self.job.file_streams(rank) & bit:
+            logged = self._log(rank, stream, body)
+        if not logged or self.job.console_streams(rank) & bit:
+            self._console(stream, line)
+
+    def make_log_folders(self, ranks) -> None:
+        """Every rank gets its folder and (empty) log files, also one that prints nothing."""
         if self.log_root is None:
-            self._console(stream, line)
             return
-        logged = self._log(rank, stream, body)
-        if not logged or self.job.tee & (1 if stream == "stdout" else 2):
-            self._console(stream, line)
+        for rank in ranks:
+            try:
+                os.makedirs(os.path.join(self.log_root, str(rank)), exist_ok=True)
+                for bit, stream in ((1, "stdout"), (2, "stderr")):
+                    if self.job.file_streams(rank) & bit:
+                        open(os.path.join(self.log_root, str(rank), f"{stream}.log"), "ab").close()
+            except OSError:
+                pass  # reported by _log when the rank's first line cannot be written
 
     def _feed(self, stream: str, chunk: bytes) -> None:
         data = self.pending[stream] + chunk
@@ -256,6 +272,7 @@ class Attempt:
 
     def kill_everything(self) -> None:
         pids = descendants(self.proc.pid)
+        self._note_scratch(pids)
         pids += [r["pid"] for r in read_records(self.run_dir)["start"].values()
                  if r.get("pid") not in pids and _is_our_rank(r.get("pid", -1))]
         _kill([self.proc.pid, *pids], signal.SIGKILL)
@@ -266,6 +283,9 @@ class Attempt:
             self.kill_at = None
             self.kill_everything()
             return
+        if self.job.kind == mpi.MPICH and not self.scratch_complete and now >= self.next_scratch_scan:
+            self.next_scratch_scan = now + (POLL_S if now - self.started_at < 30 else 1.0)
+            self._note_scratch(descendants(self.proc.pid))
         if self.stopping:
             return
         if self.failure_seen_at is None:
@@ -274,10 +294,18 @@ class Attempt:
         elif now - self.failure_seen_at >= TEARDOWN_AFTER_FAILURE_S:
             self.stop(signal.SIGTERM)
 
+    def _note_scratch(self, pids: list[int]) -> None:
+        files = mpi.proxy_scratch_files(pids)
+        for names in files.values():
+            self.scratch_files.update(names)
+        self.scratch_complete = bool(files) and all(files.values())  # each proxy has made its file
+
     # the run ----------------------------------------------------------------------------------
     def run(self) -> int:
         shutil.rmtree(self.run_dir, ignore_errors=True)
         os.mkdir(self.run_dir, 0o700)
+        self.make_log_folders(range(self.job.nprocs or 0))
+        self.started_at = time.monotonic()
         env = dict(os.environ)
         env.update(self.env)
         self.proc = subprocess.Popen(self.cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -292,6 +320,8 @@ class Attempt:
                 signal.signal(sig, handler)
             for fh in self.files.values():
                 _close_quietly(fh)
+            self.make_log_folders(read_records(self.run_dir)["start"])
+            mpi.remove_scratch_files(self.scratch_files)
         return self.proc.returncode
 
     def _pump(self) -> None:

@@ -123,8 +123,9 @@ def _install_fail_fast(comm: Communicator) -> None:
     def report(exc_type: Any, exc: Any, tb: Any, where: str = "") -> None:
         try:
             text = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip("\n")
-            lines = [f"[rank {me}] uncaught {exc_type.__name__}{where}: aborting all ranks (MPI_Abort)"]
-            lines += [f"[rank {me}] {line}" for line in text.split("\n")]
+            prefix = "" if os.environ.get("DISTTORCH_OUTPUT_PREFIXED") == "1" else f"[rank {me}] "  # bootstrap's
+            lines = [f"{prefix}uncaught {exc_type.__name__}{where}: aborting all ranks (MPI_Abort)"]
+            lines += [f"{prefix}{line}" for line in text.split("\n")]
             sys.stderr.write("\n".join(lines) + "\n")
             sys.stderr.flush()
         finally:

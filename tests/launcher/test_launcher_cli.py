@@ -137,7 +137,7 @@ def test_local_and_errors(tmp_path, clean, capsys):
         (["--launcher", "local", "--nproc-per-node", "2", "t.py"], "need an MPI launcher"),
         (["--nnodes", "2", "t.py"], "needs the machines"),
         (["--hosts", "a", "--hostfile", "f", "t.py"], "not both"),
-        (["--nproc-per-node", "many", "t.py"], "must be a number or 'auto'"),
+        (["--nproc-per-node", "many", "t.py"], "must be a number, 'cpu', 'gpu' or 'auto'"),
         ([], "no script given"),
     ]:
         assert cli.main(args) == 2

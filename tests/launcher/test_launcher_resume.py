@@ -20,7 +20,7 @@ def test_killed_rank_resumes_bit_for_bit(tmp_path):
     crashed = launch("--nproc-per-node", 2, "--max-restarts", 1, EXAMPLE, *common, "--ckpt-dir", tmp_path / "b",
                      "--out", tmp_path / "b.pt", "--crash-at-step", 8, "--crash-rank", 1)
     assert crashed.returncode == 0, crashed
-    assert "rank 1: crashing at step 8" in crashed.out, crashed
+    assert "[rank 1] crashing at step 8 (SIGKILL)" in crashed.out, crashed
     assert "disttorchrun: rank 1 (pid" in crashed.err and "was killed by SIGKILL" in crashed.err, crashed
     assert "[rank 0] attempt 1: 2 rank(s), resumed from checkpoint_00000006.pt at step 6" in crashed.out, crashed
     # the losses printed after the restart repeat those of the run that never stopped
