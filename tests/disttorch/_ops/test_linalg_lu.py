@@ -447,3 +447,20 @@ def test_no_warnings_from_the_new_linalg_ops():
         disttorch.linalg.lu_solve(*disttorch.linalg.lu_factor(a), b)
         disttorch.linalg.lstsq(a, b)
         disttorch.linalg.cond(a, 1)
+
+
+def test_complex_gradients():
+    """Gradients of a real loss of complex LU, lu_solve (adjoint) and solve_triangular outputs match torch's."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4, 4)) + 1j * rng.standard_normal((3, 4, 4)) + 3 * np.eye(4)
+    b = rng.standard_normal((3, 4, 2)) + 1j * rng.standard_normal((3, 4, 2))
+    w = rng.standard_normal((3, 4, 2)) + 1j * rng.standard_normal((3, 4, 2))
+    results = []
+    for t in (disttorch, torch):
+        A, B = t.tensor(a, requires_grad=True), t.tensor(b, requires_grad=True)
+        LU, piv = t.linalg.lu_factor(A)
+        x = (t.linalg.lu_solve(LU, piv, B, adjoint=True) + t.linalg.solve_triangular(A, B, upper=False)
+             + LU[..., :2] + t.linalg.lu(A).U[..., 1:3])
+        (x * t.tensor(w)).sum().real.backward()
+        results.append([A.grad, B.grad])
+    assert_close(results[0], results[1], 1e-10, 1e-10, "complex gradients")
