@@ -17,11 +17,30 @@ from disttorch._ops.shape import permute
 from disttorch._ops.unary import conj
 from disttorch._tensor import Tensor
 
-from ._ops.linalg import LinAlgError, inv, matmul, matrix_exp, multi_dot, pinv, solve
+from ._ops.linalg import (  # noqa: F401
+    LinAlgError,
+    cond,
+    inv,
+    lstsq,
+    matmul,
+    matrix_exp,
+    multi_dot,
+    pinv,
+    solve,
+    solve_triangular,
+    tensorinv,
+    tensorsolve,
+)
+from ._ops.linalg import linalg_lu as lu
+from ._ops.linalg import linalg_lu_factor as lu_factor
+from ._ops.linalg import linalg_lu_factor_ex as lu_factor_ex
+from ._ops.linalg import linalg_lu_solve as lu_solve
 
 __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slogdet", "inv", "inv_ex", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank",
-           "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander", "matrix_exp"]
+           "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander", "matrix_exp",
+           "lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_triangular", "lstsq", "tensorinv", "tensorsolve",
+           "cond"]
 
 _const = Tensor._from_array
 _INF = math.inf

@@ -63,8 +63,12 @@ linalg_cholesky_ex = _make("linalg_cholesky_ex", "L", "info")
 linalg_lu = _make("linalg_lu", "P", "L", "U")
 linalg_lu_factor = _make("linalg_lu_factor", "LU", "pivots")
 linalg_lstsq = _make("linalg_lstsq", "solution", "residuals", "rank", "singular_values")
+linalg_lu_factor_ex = _make("linalg_lu_factor_ex", "LU", "pivots", "info")
+lu_unpack = _make("lu_unpack", "P", "L", "U")
+triangular_solve = _make("triangular_solve", "solution", "cloned_coefficient")
+_lu_with_info = _make("_lu_with_info", "LU", "pivots", "info")
 
 __all__ = ["max", "min", "sort", "topk", "median", "nanmedian", "kthvalue", "mode", "cummax", "cummin", "aminmax",
            "frexp", "histogram", "slogdet", "qr", "svd", "geqrf", "linalg_slogdet", "linalg_qr", "linalg_svd",
            "linalg_eig", "linalg_eigh", "linalg_inv_ex", "linalg_cholesky_ex", "linalg_lu", "linalg_lu_factor",
-           "linalg_lstsq"]
+           "linalg_lstsq", "linalg_lu_factor_ex", "lu_unpack", "triangular_solve"]
