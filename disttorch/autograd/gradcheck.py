@@ -37,19 +37,18 @@ def _flat_outputs(out: Any) -> list:
 def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, eps: float) -> list:
     """d(flattened outputs)/d(inputs[idx]) by central differences, one column per input element."""
     x = inputs[idx]
-    data = x._data  # perturbed in place, restored afterwards
-    flat = data.reshape(-1)
+    data = x._data  # perturbed in place (element by element, whatever its strides), restored afterwards
     steps = (eps, eps * 1j) if data.dtype.kind == "c" else (eps,)
     cols = []
-    for k in range(flat.size):
-        orig = flat[k].item()
+    for k in np.ndindex(*data.shape):  # row-major, as the analytical rows are
+        orig = data[k].item()
         col = None
         for step in steps:
-            flat[k] = orig + step
+            data[k] = orig + step
             plus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig - step
+            data[k] = orig - step
             minus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig
+            data[k] = orig
             part = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
             col = part if col is None else [c + 1j * q for c, q in zip(col, part)]
         cols.append(col)

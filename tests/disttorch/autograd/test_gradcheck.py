@@ -186,3 +186,15 @@ def test_complex_inputs_are_checked_in_both_parts():
             return g * 2 * z  # the right one is g * conj(2 z)
 
     assert not disttorch.autograd.gradcheck(lambda z: NoConj.apply(z).abs().sum(), (x,), raise_exception=False)
+
+
+def test_gradcheck_perturbs_non_contiguous_inputs():
+    """The finite differences must reach every element of a transposed (column-major) input."""
+    import numpy as np
+
+    import disttorch
+
+    x = disttorch.tensor(np.random.default_rng(0).standard_normal((4, 3))).t().requires_grad_(True)
+    assert not x.is_contiguous()
+    assert disttorch.autograd.gradcheck(lambda a: (a * a).sum(0), (x,))
+    assert disttorch.autograd.gradcheck(lambda a: a.cumsum(1), (x,))
