@@ -15,12 +15,19 @@ import time
 from typing import Any
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows each option's default, and the docstring as it is written."""
+
+
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--metrics", metavar="PATH", default=None,
                     help="write JSON lines (step, loss, lr, throughput, elapsed) here, and a loss-curve PNG beside "
                          "it when matplotlib is installed")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     ap.add_argument("--print-every", type=int, default=50, help="steps between progress lines without tqdm")
+    for action in ap._actions:  # options without a help text: argparse would print no default for them
+        if action.help is None and action.option_strings and action.default is not argparse.SUPPRESS:
+            action.help = "(default: %(default)s)"
 
 
 class TrainingLog:

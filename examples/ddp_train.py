@@ -12,17 +12,13 @@ import argparse
 import time
 
 import numpy as np
-from _training_log import TrainingLog, add_arguments
+from _training_log import HelpFormatter, TrainingLog, add_arguments
 
 import disttorch as torch
 import disttorch.distributed as dist
 from disttorch import nn
 from disttorch.nn.parallel import DistributedDataParallel as DDP
 from disttorch.utils.data import DataLoader, DistributedSampler, Subset, TensorDataset
-
-
-class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
 
 
 class Net(nn.Module):
@@ -67,7 +63,7 @@ def evaluate(model, dataset, rank: int, world: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--epochs", type=int, default=8, help="passes over the training set")
     ap.add_argument("--batch-size", type=int, default=32, help="global batch size, split over the ranks")
     ap.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (momentum 0.9)")
