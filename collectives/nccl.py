@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, Sequence
 
@@ -35,9 +36,16 @@ def nccl_available() -> bool:
     """cupy with NCCL support and at least one visible CUDA device."""
     try:
         import cupy
-        from cupy.cuda import nccl
 
-        return bool(getattr(nccl, "available", True)) and cupy.cuda.runtime.getDeviceCount() > 0
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return False
+    except Exception:  # no cupy, no driver, no device: a CPU job, which must not hear about NCCL
+        return False
+    try:
+        with warnings.catch_warnings():  # cupy warns at length when it cannot load libnccl: this is only a probe
+            warnings.simplefilter("ignore")
+            from cupy.cuda import nccl
+        return bool(getattr(nccl, "available", True))
     except Exception:
         return False
 

@@ -15,9 +15,38 @@ __version__ = "0.1.0"
 
 # Scripts written for torchrun read RANK / LOCAL_RANK / WORLD_SIZE / LOCAL_WORLD_SIZE: under plain mpiexec or
 # srun, set them from the launcher's own variables (nothing is overwritten; see launcher/env.py).
-from .launcher.env import adopt_launcher_env as _adopt_launcher_env
+try:
+    from .launcher.env import adopt_launcher_env as _adopt_launcher_env
+except ModuleNotFoundError as _exc:
+    if _exc.name != f"{__name__}.launcher":
+        raise
+    # disttorch.backends/.collectives/.launcher are the repository's sibling folders, mapped in by the install:
+    # a bare source folder on sys.path (the current directory) shadows an installed disttorch
+    import os as _os
+
+    _here = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+    raise ImportError(
+        f"disttorch was imported from its source folder {_here}{_os.sep}disttorch without an install that maps "
+        f"disttorch.launcher, disttorch.backends and disttorch.collectives (the folders beside it). If you ran "
+        f"`pip install .`, the source folder in the current directory hides the installed package: run from "
+        f"another directory, or install in editable mode from the repository root instead: "
+        f"python3 -m pip install -e .") from None
 
 _adopt_launcher_env()
+
+def _silence_fp_warnings() -> None:
+    """PyTorch computes 1/0 = inf, 0/0 = nan and exp(1000) = inf silently; so do we, without touching numpy's
+    error state (the user's own numpy calls keep warning as before): numpy attributes its floating-point warnings
+    to the line that called the ufunc, so this filter silences those raised by disttorch's own code and no others.
+    A filter added inside a ``warnings.catch_warnings()`` block ends with it: the framework's first load adds it
+    again (pytest's configuration in pyproject.toml carries it for the test suite)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow) encountered", RuntimeWarning,
+                            r"disttorch(\.|$)")
+
+
+_silence_fp_warnings()
 
 _LOWER_LAYERS = frozenset({"backends", "collectives", "launcher"})  # never import the framework
 _lock = _thread.RLock()

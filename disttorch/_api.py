@@ -1,10 +1,9 @@
 """The framework's names: everything ``import disttorch`` offers (see ``disttorch/__init__.py``, which loads this
 module on first use, so that the lower layers and the launcher start without it)."""
 # ruff: noqa: F401, F403, E402, I001
-import numpy as _np
+from . import _silence_fp_warnings
 
-# PyTorch computes 1/0 = inf and 0/0 = nan silently; so do we.
-_np.seterr(divide="ignore", invalid="ignore", over="ignore")
+_silence_fp_warnings()  # again, in case a warnings.catch_warnings() block dropped the filter since the import
 
 from . import _malloc
 

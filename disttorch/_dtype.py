@@ -1,6 +1,7 @@
 """dtypes and PyTorch's type promotion (categories bool < integer < float < complex)."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ class dtype:
     def np(self) -> np.dtype:
         if self._np is None:
             self._np = _bfloat16_numpy()
+            from_np[self._np] = self
         return self._np
 
     def to_real(self) -> dtype:
@@ -68,15 +70,31 @@ complex128 = dtype("complex128", np.complex128, COMPLEX, True)
 ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16, float32, float64,
        complex64, complex128)
 
-# numpy dtype -> dtype; bfloat16 joins once ml_dtypes is importable
-from_np: dict[Any, dtype] = {d._np: d for d in ALL if d._np is not None}
-try:
-    import ml_dtypes as _ml
+class _FromNumpy(dict):
+    """numpy dtype -> dtype. bfloat16 joins on the first miss after ml_dtypes has been imported (by
+    ``bfloat16.np`` or by the user): importing ml_dtypes eagerly would cost most of ``import disttorch``."""
 
-    bfloat16._np = np.dtype(_ml.bfloat16)
-    from_np[bfloat16._np] = bfloat16
-except ImportError:  # bfloat16 stays unavailable on numpy; the error says what to install
-    pass
+    def _bfloat16_joins(self, key: Any) -> bool:
+        if bfloat16._np is None and "ml_dtypes" in sys.modules:
+            bfloat16._np = np.dtype(sys.modules["ml_dtypes"].bfloat16)
+        if bfloat16._np is not None and bfloat16._np not in self.keys():
+            self[bfloat16._np] = bfloat16
+            return dict.__contains__(self, key)
+        return False
+
+    def __missing__(self, key: Any) -> dtype:
+        if self._bfloat16_joins(key):
+            return self[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or self._bfloat16_joins(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+
+from_np: dict[Any, dtype] = _FromNumpy({d._np: d for d in ALL if d._np is not None})
 
 _default = float32
 

@@ -1,8 +1,8 @@
 """Data-parallel training of a small CNN on scikit-learn's handwritten digits (8x8, 10 classes).
 
-    python examples/ddp_train.py                      # one process, no MPI needed
-    mpiexec -n 2 python examples/ddp_train.py         # two ranks, each with its share of every epoch
-    disttorchrun --nproc-per-node 3 examples/ddp_train.py
+    python3 examples/ddp_train.py                      # one process, no MPI needed
+    mpiexec -n 2 python3 examples/ddp_train.py         # two ranks, each with its share of every epoch
+    disttorchrun --nproc-per-node 3 examples/ddp_train.py --metrics runs/ddp.jsonl
 
 The canonical PyTorch DDP script with ``disttorch`` for ``torch``: init_process_group, DistributedSampler
 (with set_epoch), SyncBatchNorm, DistributedDataParallel, rank-0 printing, destroy_process_group. The
@@ -12,6 +12,7 @@ import argparse
 import time
 
 import numpy as np
+from _training_log import HelpFormatter, TrainingLog, add_arguments
 
 import disttorch as torch
 import disttorch.distributed as dist
@@ -62,11 +63,12 @@ def evaluate(model, dataset, rank: int, world: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--epochs", type=int, default=8, help="passes over the training set")
     ap.add_argument("--batch-size", type=int, default=32, help="global batch size, split over the ranks")
-    ap.add_argument("--lr", type=float, default=0.05)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (momentum 0.9)")
+    ap.add_argument("--seed", type=int, default=0, help="weights, shuffling and split")
+    add_arguments(ap)
     args = ap.parse_args()
 
     dist.init_process_group()
@@ -85,6 +87,7 @@ def main() -> None:
               f"{len(loader)} steps per epoch", flush=True)
 
     start = time.perf_counter()
+    log = TrainingLog(args.epochs * len(loader), args, rank)
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
         total = torch.zeros(2, dtype=torch.float64)
@@ -95,9 +98,10 @@ def main() -> None:
             opt.step()
             total[0] += loss.item() * len(y)
             total[1] += len(y)
+            log.step(loss.item(), opt.param_groups[0]["lr"], len(y) * world)
         dist.all_reduce(total)
-        if rank == 0:
-            print(f"epoch {epoch + 1}: train loss {float(total[0] / total[1]):.4f}", flush=True)
+        log.write(f"epoch {epoch + 1}: train loss {float(total[0] / total[1]):.4f}")
+    log.close()
 
     accuracy = evaluate(model, test_set, rank, world)
     if rank == 0:

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import numpy as np
+from _training_log import HelpFormatter, TrainingLog, add_arguments
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -69,13 +70,14 @@ def evaluate(model: nn.Module, loader: DataLoader) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", default=None, help="where to save the state_dict (default: a temporary file)")
     parser.add_argument("--target", type=float, default=0.97, help="required final test accuracy")
+    add_arguments(parser)
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -92,6 +94,7 @@ def main(argv=None) -> int:
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
 
     start = time.perf_counter()
+    log = TrainingLog(args.epochs * len(train_loader), args)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -106,12 +109,14 @@ def main(argv=None) -> int:
             loss_sum += loss.item() * y.shape[0]
             correct += (logits.argmax(dim=1) == y).sum().item()
             seen += y.shape[0]
+            log.step(loss.item(), scheduler.get_last_lr()[0], y.shape[0])
         scheduler.step()
         test_acc = evaluate(model, test_loader)
-        print(
+        log.write(
             f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  train acc {correct / seen:.4f}  "
             f"test acc {test_acc:.4f}  lr {scheduler.get_last_lr()[0]:.2e}  time {time.perf_counter() - t0:.2f}s"
         )
+    log.close()
     print(f"training time: {time.perf_counter() - start:.2f}s")
 
     # Save, reload into a fresh model, and check the reloaded model scores the same.

@@ -30,17 +30,21 @@ def make_data(n: int, seed: int) -> TensorDataset:
     return TensorDataset(torch.tensor(x), torch.tensor(y))
 
 
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """--help shows the defaults (of options with a help text) and the docstring as written."""
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
     ap.add_argument("--steps", type=int, default=20, help="optimizer steps in all")
     ap.add_argument("--batch-size", type=int, default=8, help="samples per rank per step")
-    ap.add_argument("--save-every", type=int, default=4)
-    ap.add_argument("--keep-last", type=int, default=2)
-    ap.add_argument("--ckpt-dir", default="checkpoints")
+    ap.add_argument("--save-every", type=int, default=4, help="steps between checkpoints")
+    ap.add_argument("--keep-last", type=int, default=2, help="checkpoints kept")
+    ap.add_argument("--ckpt-dir", default="checkpoints", help="checkpoint folder")
     ap.add_argument("--out", default=None, help="save the final parameters here (rank 0)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--crash-at-step", type=int, default=None)
-    ap.add_argument("--crash-rank", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0, help="weights and data")
+    ap.add_argument("--crash-at-step", type=int, default=None, help="SIGKILL one rank at this step (first attempt)")
+    ap.add_argument("--crash-rank", type=int, default=1, help="the rank --crash-at-step kills")
     args = ap.parse_args()
 
     dist.init_process_group()

@@ -14,6 +14,8 @@ import math
 import sys
 import time
 
+from _training_log import HelpFormatter, TrainingLog, add_arguments
+
 import disttorch as torch
 import disttorch.nn.functional as F
 from disttorch import nn
@@ -115,6 +117,7 @@ def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataL
     val_loss = evaluate(model, val_loader)
     print(f"epoch   0  val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}")
     start = time.perf_counter()
+    log = TrainingLog(steps, args)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -126,15 +129,18 @@ def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataL
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             optimizer.step()
+            lr = scheduler.get_last_lr()[0]
             scheduler.step()
             total += loss.item() * y.numel()
             count += y.numel()
+            log.step(loss.item(), lr, y.shape[0])
         train_loss = total / count
         val_loss = evaluate(model, val_loader)
-        print(
+        log.write(
             f"epoch {epoch:3d}  train loss {train_loss:.4f}  train ppl {math.exp(train_loss):7.2f}  "
             f"val loss {val_loss:.4f}  val ppl {math.exp(val_loss):7.2f}  time {time.perf_counter() - t0:.2f}s"
         )
+    log.close()
     print(f"training time: {time.perf_counter() - start:.2f}s")
     return val_loss
 
@@ -151,7 +157,7 @@ def report(sample_text: str, val_loss: float, args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-chars", type=int, default=100000, help="corpus size in characters")
     parser.add_argument("--seq-len", type=int, default=64)
@@ -166,6 +172,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-chars", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--target-loss", type=float, default=2.1, help="required final held-out loss (nats/char)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)

@@ -10,6 +10,7 @@ the held-out loss does not drop below ``--target-loss``.
 import argparse
 import sys
 
+from _training_log import HelpFormatter, add_arguments
 from text_lstm import fit, load_data, report
 
 import disttorch as torch
@@ -53,7 +54,7 @@ def sample(model: CharTransformer, stoi: dict, itos: list, prompt: str, length: 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--max-chars", type=int, default=100000, help="corpus size in characters")
     parser.add_argument("--seq-len", type=int, default=64, help="context length")
@@ -69,6 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-chars", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--target-loss", type=float, default=2.35, help="required final held-out loss (nats/char)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
