@@ -42,6 +42,7 @@ from ._ops.views_extra import *
 from ._ops.view_copies import *
 from ._ops.integration import *
 from ._ops.tensor_extras import *
+from ._ops.stft import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._layouts import *
