@@ -20,6 +20,17 @@ def is_built() -> bool:
     return importlib.util.find_spec("cupy") is not None
 
 
+def _runtime_version() -> str | None:
+    """The CUDA runtime version of the installed cupy ("12.4"), None without a working cupy (torch.version.cuda)."""
+    try:
+        import cupy
+
+        v = int(cupy.cuda.runtime.runtimeGetVersion())
+    except Exception:  # no cupy, or a cupy that cannot load its CUDA libraries
+        return None
+    return f"{v // 1000}.{v % 1000 // 10}"
+
+
 class _MatmulFlags:
     """``torch.backends.cuda.matmul``: settable attributes, as in PyTorch."""
 

@@ -42,6 +42,7 @@ from ._ops.views_extra import *
 from ._ops.view_copies import *
 from ._ops.integration import *
 from ._ops.tensor_extras import *
+from ._ops.stft import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._layouts import *
@@ -53,9 +54,11 @@ from .nn._torch_aliases import *
 from ._nn_aliases import *
 from . import distributed
 from . import optim
-from . import random, version
+from . import func, random, version
+from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
+from ._runtime_objects import *
 from .serialization import save, load
 
 half, float, double = float16, float32, float64

@@ -14,21 +14,11 @@ debug = False
 git_version = "unknown"
 
 
-def _cuda_runtime_version() -> str | None:
-    try:
-        import cupy
-    except Exception:  # no cupy, or a cupy that cannot load its CUDA libraries
-        return None
-    try:
-        v = int(cupy.cuda.runtime.runtimeGetVersion())
-    except Exception:
-        return None
-    return f"{v // 1000}.{v % 1000 // 10}"
-
-
 def __getattr__(name: str) -> object:
     if name == "cuda":  # looked up on first use only: importing cupy takes a while
-        value = _cuda_runtime_version()
+        from disttorch.backends.cuda import _runtime_version
+
+        value = _runtime_version()
         globals()["cuda"] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,7 @@ WIDTH = 110  # line width of the generated markdown
 
 NAMESPACES = ("torch", "torch.Tensor", "torch.nn", "torch.nn.functional", "torch.optim", "torch.optim.lr_scheduler",
               "torch.distributed", "torch.utils.data", "torch.autograd", "torch.linalg", "torch.fft", "torch.special",
-              "torch.distributions",
+              "torch.distributions", "torch.func",
               "torch.amp")
 
 

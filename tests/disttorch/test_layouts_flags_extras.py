@@ -223,3 +223,37 @@ def test_binomial_moments_and_dtype_checks():
     for lib in (disttorch, torch):
         with pytest.raises(ValueError, match="binomial only supports floating-point dtypes for count, got: Long"):
             lib.binomial(lib.tensor([10, 20]), lib.tensor([0.5, 0.1]))
+
+
+def test_frombuffer_shares_memory_and_checks_sizes_as_pytorch():
+    import array
+
+    for lib in (disttorch, torch):
+        buf = bytearray(array.array("i", [1, 2, 3, 4]).tobytes())
+        t = lib.frombuffer(buf, dtype=lib.int32)
+        buf[0] = 9
+        assert t.tolist() == [9, 2, 3, 4]
+        assert lib.frombuffer(buf, dtype=lib.int32, count=2, offset=8).tolist() == [3, 4]
+        assert lib.frombuffer(buf, dtype=lib.float32, requires_grad=True).requires_grad
+        for kwargs, msg in (({"buffer": bytearray(7)}, r"buffer length \(7 bytes\) after offset \(0 bytes\) must be a "
+                             r"multiple of element size \(4\)"),
+                            ({"buffer": bytearray(8), "count": 3}, r"requested buffer length \(3 \* 4 bytes\)"),
+                            ({"buffer": bytearray(0)}, r"both buffer length \(0\) and count \(-1\) must not be 0")):
+            with pytest.raises(ValueError, match=msg):
+                lib.frombuffer(dtype=lib.int32, **kwargs)
+
+
+def test_device_errors_and_get_device_module():
+    for lib in (disttorch, torch):
+        assert issubclass(lib.OutOfMemoryError, RuntimeError) and issubclass(lib.AcceleratorError, RuntimeError)
+        assert lib.get_device_module("cpu") is lib.cpu and lib.get_device_module(lib.device("cpu")) is lib.cpu
+        assert lib.get_device_module("cuda:0") is lib.cuda
+        with pytest.raises(RuntimeError, match="device type at start of device string: foo"):
+            lib.get_device_module("foo")
+    assert disttorch.get_device_module() is (disttorch.cuda if disttorch.cuda.is_available() else disttorch.cpu)
+    x = disttorch.arange(3.0)
+    assert disttorch.from_dlpack(disttorch.to_dlpack(x)).tolist() == [0.0, 1.0, 2.0]
+    t = torch.arange(4.0)
+    shared = disttorch.from_dlpack(torch.utils.dlpack.to_dlpack(t))  # a legacy capsule from real torch
+    t[0] = 7.0
+    assert shared.tolist() == [7.0, 1.0, 2.0, 3.0]
