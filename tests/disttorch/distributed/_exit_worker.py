@@ -1,0 +1,121 @@
+"""Faults in default mode (no debug setting): ``python _exit_worker.py MODE``. The last rank (``odd``) is the
+one that misbehaves; the others train on. Prints ``PASS <what> rank R`` lines where a rank checks something
+itself; otherwise the test reads the exit status, the time and the messages."""
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+
+from disttorch.collectives.base import CollectiveError
+
+import disttorch as torch
+import disttorch.distributed as dist
+
+
+def train(steps, odd_action=None, at=3):
+    """all_reduce a gradient-sized tensor every step; the odd rank runs ``odd_action`` at step ``at``."""
+    r, odd = dist.get_rank(), dist.get_world_size() - 1
+    t = torch.ones(256)
+    for step in range(steps):
+        if r == odd and step == at and odd_action is not None:
+            print(f"FAULT {time.time():.3f}", flush=True)  # the test times the end of the job from here
+            odd_action()
+        dist.all_reduce(t)
+    print(f"rank {r} finished {steps} steps", flush=True)
+
+
+def _expect_mismatch(r, call, *words):
+    try:
+        call()
+    except CollectiveError as e:
+        msg = str(e)
+        assert all(w in msg for w in words), (msg, words)
+        print(f"PASS {words[0]} rank {r}", flush=True)
+        return
+    raise AssertionError(f"rank {r}: no mismatch detected for {words}")
+
+
+def mismatch(r):
+    """Each kind of disagreement, in default mode: every rank raises, naming the ranks and the field."""
+    odd = dist.get_world_size() - 1
+    me = r == odd
+    dist.all_reduce(torch.ones(4))  # agreed (the first of its kind)
+    _expect_mismatch(r, lambda: dist.all_reduce(torch.ones(5 if me else 4)), "shape", f"rank {odd} is",
+                     "shape=(5,)", "shape=(4,)", "rank 0" if odd == 1 else "ranks 0, 1 are")
+    _expect_mismatch(r, lambda: dist.all_reduce(torch.ones(4, dtype=torch.int32 if me else torch.float32)),
+                     "dtype", f"rank {odd}")
+    _expect_mismatch(r, lambda: dist.all_reduce(torch.ones(4), op=dist.ReduceOp.MAX if me else dist.ReduceOp.SUM),
+                     "op", f"rank {odd}")
+    _expect_mismatch(r, lambda: dist.broadcast(torch.ones(4), src=1 if me else 0), "root", f"rank {odd}")
+    _expect_mismatch(r, lambda: dist.broadcast(torch.ones(4), src=0) if me else dist.all_reduce(torch.ones(4)),
+                     "collective", "broadcast", "all_reduce")
+    _expect_mismatch(r, lambda: dist.barrier() if me else dist.all_reduce(torch.ones(4)),
+                     "collective", "barrier", "all_reduce")
+    t = torch.arange(4.0)
+    dist.all_reduce(t)  # still in step after the errors
+    assert t.tolist() == [x * dist.get_world_size() for x in range(4)], t.tolist()
+    print(f"PASS after rank {r}", flush=True)
+
+
+def timeout(r):
+    """The odd rank sleeps far past the 2 s timeout: the job ends, each rank saying what it was doing."""
+    train(5, lambda: time.sleep(60))
+
+
+def exit0(r):
+    train(40, lambda: sys.exit(0))
+
+
+def exit3(r):
+    train(40, lambda: sys.exit(3))
+
+
+def osexit(r):
+    train(40, lambda: os._exit(0))
+
+
+def sigkill(r):
+    train(40, lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+
+def finally_destroy(r):
+    """PyTorch's common idiom; the odd rank raises inside it."""
+    def boom():
+        raise ValueError("boom on the odd rank")
+    try:
+        train(40, boom)
+    finally:
+        dist.destroy_process_group()
+
+
+def early_return(r):
+    """The odd rank runs fewer steps and returns from the script."""
+    if r == dist.get_world_size() - 1:
+        train(3)
+        print(f"FAULT {time.time():.3f}", flush=True)
+    else:
+        train(40)
+
+
+def clean(r):
+    """Everybody finishes: exit status 0, quickly (the exit handshake must not wait)."""
+    train(5)
+
+
+def before_init(r):
+    pass  # handled in main
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "before_init" and os.environ.get("PMI_RANK") == "1":
+        raise ValueError("boom before init_process_group")
+    dist.init_process_group(timeout=timedelta(seconds=2) if mode == "timeout" else None)
+    if mode == "before_init":
+        dist.all_reduce(torch.ones(3))
+    globals()[mode](dist.get_rank())
+
+
+if __name__ == "__main__":
+    main()
