@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .base import CollectiveError, Communicator, CompletedWork, ReduceOp, Work, as_bytes, check_reduce
-from .mpi_checks import _FP_LEN, ArgumentChecks
+from .mpi_checks import ArgumentChecks
 from .mpi_staging import HostStaging
 from .mpi_watch import get_watch
 
@@ -80,23 +80,37 @@ class MPIWork(Work):
     """A nonblocking MPI operation; ``post`` (copy-back, cast, AVG division) runs once when it completes."""
 
     __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result", "_rec",
-                 "_exception")
+                 "_exception", "_check")
 
     def __init__(self, owner: MPICommunicator, request: Any, post: Callable[[], None] | None, what: str,
-                 keep: Any = None, status: Any = None, rec: list | None = None) -> None:
+                 keep: Any = None, status: Any = None, rec: list | None = None, check: tuple | None = None) -> None:
         self._owner, self._request, self._post, self._what = owner, request, post, what
         self._keep, self._status, self._done, self._result = keep, status, False, None
-        self._rec, self._exception = rec, None
+        self._rec, self._exception, self._check = rec, None, check
 
     def is_completed(self) -> bool:
         if self._done:
             return True
         if self._exception is not None:
             return False
+        if self._check is not None:
+            if not self._check[0].Test():
+                return False
+            self._verified()
         done = self._request.Test(self._status) if self._status is not None else self._request.Test()
         if done:
             self._complete()
         return done
+
+    def _verified(self) -> None:
+        """The argument check of this operation passed (waiting for it with the deadline), or raise."""
+        check, self._check = self._check, None
+        if check is not None:
+            try:
+                self._owner._verify(check)
+            except CollectiveError as exc:
+                self._exception = exc
+                raise
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._done:
@@ -104,6 +118,7 @@ class MPIWork(Work):
         if self._exception is not None:
             raise self._exception
         owner = self._owner
+        self._verified()
         try:
             owner._wait(self._request, self._what, timeout, self._status)
         except MPI.Exception as exc:
@@ -125,6 +140,7 @@ class MPIWork(Work):
     def _complete(self) -> None:
         if self._done:
             return
+        self._verified()  # the payload finished: so did every rank's check (raises on a mismatch)
         self._done = True
         self._owner._pending.pop(id(self), None)
         if self._rec is not None:
@@ -160,8 +176,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self._cuda_aware: bool | None = None
         self._seq = 0
         self._watch = get_watch(M)
-        self._fp = np.zeros(2 * _FP_LEN, np.int64)
-        self._fp_out = np.zeros(2 * _FP_LEN, np.int64)
+        self._check: tuple | None = None
         self._min_op = M.MIN
         self._rec: list | None = None
         self._pending: dict[int, MPIWork] = {}
@@ -173,13 +188,18 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                 post: Callable[[], None] | None, async_op: bool, keep: Any = None) -> Work | None:
         """Run the payload of a collective whose arguments the ranks agreed on (``_begin``): blocking, or
         started as a nonblocking operation whose Work runs ``post`` when it completes."""
-        rec = self._rec
+        rec, check = self._rec, self._check
+        self._check = None
         try:
-            if async_op:
-                work = MPIWork(self, start(), post, f"{what} #{self._seq}", keep, rec=rec)
-                self._pending[id(work)] = work
-                return work
-            block()
+            if check is None and not async_op:  # a world of one, or debug mode (checked already)
+                block()
+            else:
+                work = MPIWork(self, start(), post, f"{what} #{self._seq}", keep, rec=rec, check=check)
+                if async_op:
+                    self._pending[id(work)] = work
+                    return work
+                work.wait()
+                return None
         except MPI.Exception as exc:
             raise CollectiveError(f"{what} failed on rank {self._me}: {exc}") from exc
         if post is not None:
@@ -198,7 +218,6 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     # -- reductions ------------------------------------------------------------------------------------
     def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
-        self._begin("all_reduce", array, op)
         if type(array) is np.ndarray and not async_op and array.flags.c_contiguous:
             # hot path: straight to MPI, in place; the (dtype, op) -> MPI op answer of the last call is kept
             dtype = array.dtype
@@ -207,13 +226,21 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
             else:
                 mpi_op = self._direct_op(dtype, op)
             if mpi_op is not None:
+                self._begin("all_reduce", array, op)
+                check, self._check = self._check, None
                 try:
-                    self._comm.Allreduce(MPI.IN_PLACE, array, mpi_op)
+                    if check is None:
+                        self._comm.Allreduce(MPI.IN_PLACE, array, mpi_op)
+                    else:  # the payload overlaps the check: one round trip for both
+                        request = self._comm.Iallreduce(MPI.IN_PLACE, array, mpi_op)
+                        self._verify(check)
+                        self._wait(request, "all_reduce")
                 except MPI.Exception as exc:
                     raise CollectiveError(f"all_reduce failed on rank {self._me}: {exc}") from exc
                 self._rec[5] = time.perf_counter()  # type: ignore[index]
                 return None
         buf, mpi_op, post = self._reduce_buffer(array, op)
+        self._begin("all_reduce", array, op)
         comm = self._comm
         return self._launch("all_reduce", lambda: comm.Allreduce(MPI.IN_PLACE, buf, mpi_op),
                             lambda: comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op), post, async_op, buf)
@@ -228,9 +255,9 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def reduce(self, array: Any, root: int, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
         self._check_root("reduce", root)
-        self._begin("reduce", array, op, root)
         is_root = self.rank == root
         buf, mpi_op, post = self._reduce_buffer(array, op, write=is_root)
+        self._begin("reduce", array, op, root)
         send, recv = (MPI.IN_PLACE, buf) if is_root else (buf, None)
         comm = self._comm
         return self._launch("reduce", lambda: comm.Reduce(send, recv, mpi_op, root),
@@ -239,9 +266,9 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     def reduce_scatter(self, output: Any, inputs: Any, op: ReduceOp = ReduceOp.SUM,
                        async_op: bool = False) -> Work | None:
         self._expect("reduce_scatter", inputs, (self.size, *output.shape), output.dtype)
-        self._begin("reduce_scatter", output, op)
         send, mpi_op, _ = self._reduce_buffer(inputs, op, write=False)
         recv, _, post = self._reduce_buffer(output, op)
+        self._begin("reduce_scatter", output, op)
         comm = self._comm
         return self._launch("reduce_scatter", lambda: comm.Reduce_scatter_block(send, recv, mpi_op),
                             lambda: comm.Ireduce_scatter_block(send, recv, mpi_op), post, async_op, (send, recv))
@@ -336,6 +363,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def barrier(self, async_op: bool = False) -> Work | None:
         self._begin("barrier")  # the check is an all-reduce over every rank: it is the barrier
+        self._agreed()
         if self._rec is not None:
             self._rec[5] = time.perf_counter()
         return CompletedWork() if async_op else None
@@ -410,20 +438,24 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     def broadcast_object(self, obj: Any, root: int) -> Any:
         self._check_root("broadcast_object", root)
         self._begin("broadcast_object", root=root)
+        self._agreed()
         return self._comm.bcast(obj, root)
 
     def all_gather_object(self, obj: Any) -> list:
         self._begin("all_gather_object")
+        self._agreed()
         return self._comm.allgather(obj)
 
     def gather_object(self, obj: Any, root: int) -> list | None:
         self._check_root("gather_object", root)
         self._begin("gather_object", root=root)
+        self._agreed()
         return self._comm.gather(obj, root)
 
     def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
         self._check_root("scatter_object", root)
         self._begin("scatter_object", root=root)
+        self._agreed()
         return self._comm.scatter(None if objs is None else list(objs), root)
 
     # -- groups, progress, teardown --------------------------------------------------------------------

@@ -40,8 +40,8 @@ def _code(key: Any) -> int:
 
 class ArgumentChecks:
     """Mixed into MPICommunicator, which provides ``rank``, ``size``, ``world_ranks``, ``timeout``, ``debug``,
-    ``_me``, ``_ctl`` (the control communicator), ``_seq``, ``_watch``, ``_fp`` / ``_fp_out`` (two int64 arrays of
-    ``2 * _FP_LEN``), ``_min_op`` (MPI.MIN), ``_pending`` and ``poll``."""
+    ``_me``, ``_ctl`` (the control communicator), ``_seq``, ``_watch``, ``_min_op`` (MPI.MIN), ``_pending`` and
+    ``poll``."""
 
     rank: int
     size: int
@@ -52,8 +52,7 @@ class ArgumentChecks:
     _ctl: Any
     _seq: int
     _watch: Watch
-    _fp: Any
-    _fp_out: Any
+    _check: tuple | None
     _pending: dict
     _rec: list | None
     _min_op: Any
@@ -63,9 +62,11 @@ class ArgumentChecks:
 
     def _begin(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
                shape: bool = True) -> None:
-        """Count a collective, write it into the flight recorder and check, across the ranks, that they all run
-        it with the same arguments (raises CollectiveError otherwise, or on a timeout or a lost peer)."""
+        """Count a collective, write it into the flight recorder and start the check that every rank runs it
+        with the same arguments; the caller starts its payload and then calls :meth:`_verify` (``_check``
+        holds the check; None in debug mode, where the readable check already passed, and in a world of one)."""
         self._seq += 1
+        self._check = None
         if self._pending:
             self.poll()  # finish earlier asynchronous collectives (AVG division, copies back)
         watch = self._watch
@@ -75,13 +76,13 @@ class ArgumentChecks:
         wroot = None if root is None else (self.world_ranks[root] if 0 <= root < self.size else root)
         dtype = None if array is None else array.dtype
         dims = None if array is None or not shape else array.shape
-        self._rec = watch.record(self._seq, what, (dtype, dims, op, wroot), self.world_ranks)
+        args = (dtype, dims, op, wroot)
+        self._rec = watch.record(self._seq, what, args, self.world_ranks)
         if self.size == 1:
             return
         if self.debug:
-            self._agree(what, array, op, root, shape)
+            self._agree(what, args)
             return
-        fp = self._fp
         a = self._seq
         b = _code(what)
         c = 0 if dtype is None else _code(dtype)
@@ -89,50 +90,66 @@ class ArgumentChecks:
         e = 0 if op is None else _OP_CODES[op]
         f = -1 if wroot is None else wroot
         g = 0 if dims is None else array.size
-        fp[:] = (a, b, c, d, e, f, g, self.size, -a, -b, -c, -d, -e, -f, -g, -self.size)
-        out = self._fp_out
-        request = self._ctl.Iallreduce(fp, out, self._min_op)
+        fp = np.array((a, b, c, d, e, f, g, self.size, -a, -b, -c, -d, -e, -f, -g, -self.size), np.int64)
+        out = np.empty(2 * _FP_LEN, np.int64)
+        self._check = (self._ctl.Iallreduce(fp, out, self._min_op), fp, out, what, a, args, self._rec)
+
+    def _verify(self, check: tuple) -> None:
+        """Wait (with the deadline) for a check :meth:`_begin` started; raise naming the ranks that disagree.
+        A mismatch found here is fatal: the ranks' payloads were already started and may not match."""
+        request, fp, out, what, seq, args, rec = check
         if not request.Test():
-            watch.wait(request, f"{what} #{self._seq}", self.world_ranks, self.timeout)
+            self._watch.wait(request, f"{what} #{seq}", self.world_ranks, self.timeout)
         if out.tobytes() != fp.tobytes():
-            self._rec[5] = "mismatch"  # type: ignore[index]
-            self._agree(what, array, op, root, shape)  # every rank saw the mismatch: explain it
+            if rec is not None:
+                rec[5] = "mismatch"
             fields = sorted({_FIELDS[i] for i in range(_FP_LEN) if out[i] != -out[i + _FP_LEN]})
+            self._agree(what, args, seq)  # every rank saw the mismatch: all-gather readable fingerprints
             msg = (f"Detected mismatch between collectives on ranks {list(self.world_ranks)}: rank {self._me} is "
-                   f"running {what}({args_text(dtype, dims, op, wroot)}, sequence number={self._seq}) "
-                   f"(they differ in {', '.join(fields)})")
-            watch.dump(msg)
+                   f"running {what}({args_text(*args)}, sequence number={seq}) (they differ in {', '.join(fields)})")
+            self._watch.fail(msg)
             raise CollectiveError(msg)
+
+    def _agreed(self) -> None:
+        """Verify the check of the collective just begun, before a payload that cannot run nonblocking."""
+        check, self._check = self._check, None
+        if check is not None:
+            self._verify(check)
 
     def _wait(self, request: Any, what: str, timeout: float | None = None, status: Any = None) -> None:
         """Wait for ``request`` with the group's timeout (or ``timeout``), detecting lost peers."""
         if not (request.Test(status) if status is not None else request.Test()):
             self._watch.wait(request, what, self.world_ranks, self.timeout if timeout is None else timeout, status)
 
-    def _agree(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
-               shape: bool = True) -> None:
-        """All-gather this collective's fingerprint; raise naming the ranks when they disagree."""
+    def _agree(self, what: str, args: tuple, seq: int | None = None) -> None:
+        """All-gather this collective's readable fingerprint; raise naming the ranks when they disagree."""
+        dtype, dims, op, wroot = args
         fields = [what]
-        if array is not None:
-            fields.append(f"dtype={array.dtype}")
-            if shape:
-                fields.append(f"shape={tuple(array.shape)}")
+        if dtype is not None:
+            fields.append(f"dtype={dtype}")
+        if dims is not None:
+            fields.append(f"shape={tuple(dims)}")
         if op is not None:
             fields.append(f"op={op.name}")
-        if root is not None:
-            fields.append(f"root={self.world_ranks[root] if 0 <= root < self.size else root}")
-        fields.append(f"sequence number={self._seq}")
+        if wroot is not None:
+            fields.append(f"root={wroot}")
+        seq = self._seq if seq is None else seq
+        fields.append(f"sequence number={seq}")
         mine = np.zeros(_FP_BYTES, np.uint8)
         data = "\x1f".join(fields).encode()[:_FP_BYTES]
         mine[:len(data)] = np.frombuffer(data, np.uint8)
         gathered = np.empty((self.size, _FP_BYTES), np.uint8)
         request = self._ctl.Iallgather(mine, gathered)
-        self._wait(request, f"{what} #{self._seq} (argument check)")
+        self._wait(request, f"{what} #{seq} (argument check)")
         prints = [bytes(row).rstrip(b"\0").decode(errors="replace") for row in gathered]
         if len(set(prints)) > 1:
-            self._rec[5] = "mismatch"  # type: ignore[index]
+            if self._rec is not None:
+                self._rec[5] = "mismatch"
             msg = self._mismatch(prints)
-            self._watch.dump(msg)
+            if self.debug:  # checked before any payload moved: the ranks may go on
+                self._watch.dump(msg)
+            else:
+                self._watch.fail(msg)
             raise CollectiveError(msg)
 
     def _mismatch(self, prints: list[str]) -> str:

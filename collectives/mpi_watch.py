@@ -279,10 +279,6 @@ class Watch:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
-        if self.broken is not None:
-            sys.stderr.write(f"[rank {self.me}] leaving after a collective error: aborting all ranks (MPI_Abort)\n")
-            sys.stderr.flush()
-            self.MPI.COMM_WORLD.Abort(1)
         if self.size > 1:
             how = self.how or "end of the script or SystemExit"
             last = f"; its last collective: {_fmt_record(self.records[-1], time.perf_counter())}" \
@@ -290,11 +286,19 @@ class Watch:
             for r in range(self.size):
                 if r != self.me:
                     self._send(r, _EXIT, f"{how}, after {self.total} collectives{last}")
+            # after an error, give the other ranks a moment to report theirs before the abort
+            deadline = time.perf_counter() + (_REPLY_WAIT if self.broken is not None else float("inf"))
             nap = 1e-4
-            while any(r not in self.left for r in range(self.size) if r != self.me):
+            while any(r not in self.left for r in range(self.size) if r != self.me) \
+                    and time.perf_counter() < deadline:
                 self.poll()
                 time.sleep(nap)
                 nap = min(_MAX_NAP, nap * 1.5)
+        if self.broken is not None:
+            sys.stderr.write(f"[rank {self.me}] leaving after a collective error: aborting all ranks (MPI_Abort)\n")
+            sys.stderr.flush()
+            self.MPI.COMM_WORLD.Abort(1)
+        if self.size > 1:
             self.MPI.Request.Waitall([r for r, _ in self._sends])
         self.done = True
         self._req.Cancel()

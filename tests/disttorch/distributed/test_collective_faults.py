@@ -15,7 +15,7 @@ WORKER = Path(__file__).parent / "_exit_worker.py"
 
 
 def _run(mode, n=2):
-    result = _mpirun.run(WORKER, [mode], n, timeout=90)
+    result = _mpirun.run(WORKER, mode.split(), n, timeout=90)
     end = time.time()
     fault = re.search(r"FAULT (\d+\.\d+)", result.output)
     result.after_fault = end - float(fault.group(1)) if fault else None
@@ -31,13 +31,24 @@ def _ended(result, *words):
     assert "finished 40 steps" not in result.output, result.output
 
 
-@pytest.mark.parametrize("n", [2, 3])
-def test_mismatches_raise_on_every_rank(n):
-    result = _run("mismatch", n)
-    assert result.returncode == 0, result.output
+@pytest.mark.parametrize("kind, n, words", [
+    ("shape", 2, ["shape=(5,)", "shape=(4,)", "differ in shape"]),
+    ("dtype", 2, ["dtype=int32", "dtype=float32", "differ in dtype"]),
+    ("op", 3, ["op=MAX", "op=SUM", "differ in op", "ranks 0, 1 are running"]),
+    ("root", 3, ["root=1", "root=0", "differ in root"]),
+    ("collective", 2, ["broadcast(", "all_reduce(", "differ in collective"]),
+    ("barrier", 3, ["barrier(", "all_reduce(", "differ in collective"]),
+])
+def test_mismatch_raises_on_every_rank_and_ends_the_job(kind, n, words):
+    result = _run(f"mismatch {kind}", n)
+    _ended(result)
+    odd = n - 1
     for r in range(n):
-        for what in ("shape", "dtype", "op", "root", "collective", "after"):
-            assert f"PASS {what} rank {r}" in result.output, (what, r, result.output)
+        line = next((ln for ln in result.output.splitlines() if ln.startswith(f"PASS rank {r}:")), None)
+        assert line is not None, (r, result.output)
+        for w in (f"rank {odd} is running", *words):
+            assert w in line, (w, line)
+    assert "no mismatch detected" not in result.output
 
 
 def test_clean_exit_is_zero():
