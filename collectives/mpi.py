@@ -199,6 +199,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                     self._pending[id(work)] = work
                     return work
                 work.wait()
+                if self._pending:
+                    self.poll()
                 return None
         except MPI.Exception as exc:
             raise CollectiveError(f"{what} failed on rank {self._me}: {exc}") from exc
@@ -206,6 +208,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
             post()
         if rec is not None:
             rec[5] = time.perf_counter()
+        if self._pending:
+            self.poll()
         return None
 
     def _device_aware(self) -> bool:
@@ -238,6 +242,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                 except MPI.Exception as exc:
                     raise CollectiveError(f"all_reduce failed on rank {self._me}: {exc}") from exc
                 self._rec[5] = time.perf_counter()  # type: ignore[index]
+                if self._pending:
+                    self.poll()  # earlier asynchronous collectives of this group are done too by now
                 return None
         buf, mpi_op, post = self._reduce_buffer(array, op)
         self._begin("all_reduce", array, op)

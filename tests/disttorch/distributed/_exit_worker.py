@@ -95,6 +95,33 @@ def clean(r):
     train(5)
 
 
+def work(r):
+    """Work objects: AVG finished without wait() (by the next collective), write-back into a non-contiguous
+    view on wait(), is_completed()/exception(), destroy with pending work warns and waits."""
+    import warnings
+
+    n = dist.get_world_size()
+    t = torch.full((8,), float(r + 1))
+    w = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    dist.all_reduce(torch.ones(2))  # never waited: the next collective finishes it
+    assert t.tolist() == [(n + 1) / 2] * 8, t.tolist()
+    assert w.is_completed() and w.exception() is None and w.is_success()
+    base = torch.zeros(4, 6)
+    view = base[:, ::2]
+    view.fill_(float(r))
+    w = dist.all_reduce(view, op=dist.ReduceOp.AVG, async_op=True)
+    w.wait()
+    assert view.tolist() == [[(n - 1) / 2] * 3] * 4 and base[:, 1::2].abs().sum().item() == 0, base.tolist()
+    t = torch.full((3,), float(r))
+    dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dist.destroy_process_group()
+    assert any("still pending" in str(c.message) for c in caught), [str(c.message) for c in caught]
+    assert t.tolist() == [(n - 1) / 2] * 3, t.tolist()
+    print(f"PASS work rank {r}", flush=True)
+
+
 def before_init(r):
     pass  # handled in main
 

@@ -85,3 +85,8 @@ def test_timeout_reports_every_rank():
     result = _run("timeout")
     _ended(result, "all_reduce #4 timed out on rank 0 after 2.", "rank 1 is not in a collective",
            "[rank 1] state requested by rank 0", "flight recorder", "#3 all_reduce(dtype=float32, shape=(256,)")
+
+
+def test_work_objects():
+    result = _run("work", 3)
+    assert result.returncode == 0 and all(f"PASS work rank {r}" in result.output for r in range(3)), result.output
