@@ -122,6 +122,22 @@ def work(r):
     print(f"PASS work rank {r}", flush=True)
 
 
+def uneven_ddp(r):
+    """DDP without join(): the odd rank has fewer batches and returns; the others' next backward names it."""
+    from disttorch.nn.parallel import DistributedDataParallel as DDP
+
+    model = DDP(torch.nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = 3 if r == dist.get_world_size() - 1 else 40
+    for _ in range(batches):
+        opt.zero_grad()
+        model(torch.randn(4, 8)).sum().backward()
+        opt.step()
+    if batches == 3:
+        print(f"FAULT {time.time():.3f}", flush=True)
+    print(f"rank {r} finished {batches} steps", flush=True)
+
+
 def before_init(r):
     pass  # handled in main
 

@@ -90,3 +90,7 @@ def test_timeout_reports_every_rank():
 def test_work_objects():
     result = _run("work", 3)
     assert result.returncode == 0 and all(f"PASS work rank {r}" in result.output for r in range(3)), result.output
+
+
+def test_uneven_ddp_without_join_ends_with_an_error():
+    _ended(_run("uneven_ddp"), "rank 1 left the job (end of the script")
