@@ -138,6 +138,47 @@ def uneven_ddp(r):
     print(f"rank {r} finished {batches} steps", flush=True)
 
 
+def join(r):
+    """DDP.join() with uneven inputs (rank 0: 5 batches, the others 3): every rank ends with the model of
+    plain SGD on the averaged gradients (divided by the initial world size), computed here in one process."""
+    from disttorch.nn.parallel import DistributedDataParallel as DDP
+
+    n = dist.get_world_size()
+    batches = [5 if q == 0 else 3 for q in range(n)]
+
+    def data(q, step):
+        torch.manual_seed(100 * q + step)
+        return torch.randn(4, 8)
+
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(8, 2)
+    torch.manual_seed(0)
+    model = DDP(torch.nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with model.join():
+        for step in range(batches[r]):
+            x = data(r, step)
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+    with torch.no_grad():
+        for step in range(max(batches)):
+            grads = [torch.zeros_like(p) for p in ref.parameters()]
+            for q in range(n):
+                if step < batches[q]:
+                    ref.zero_grad()
+                    with torch.enable_grad():
+                        ref(data(q, step)).pow(2).sum().backward()
+                    for g, p in zip(grads, ref.parameters()):
+                        g += p.grad / n
+            for g, p in zip(grads, ref.parameters()):
+                p -= 0.1 * g
+    for p, q in zip(model.module.parameters(), ref.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), (p, q)
+    print(f"PASS join rank {r}", flush=True)
+    dist.destroy_process_group()
+
+
 def before_init(r):
     pass  # handled in main
 

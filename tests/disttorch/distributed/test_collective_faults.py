@@ -94,3 +94,9 @@ def test_work_objects():
 
 def test_uneven_ddp_without_join_ends_with_an_error():
     _ended(_run("uneven_ddp"), "rank 1 left the job (end of the script")
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ddp_join_with_uneven_inputs(n):
+    result = _run("join", n)
+    assert result.returncode == 0 and all(f"PASS join rank {r}" in result.output for r in range(n)), result.output
