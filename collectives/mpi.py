@@ -10,25 +10,28 @@
   it), otherwise they are staged through pinned host memory (:mod:`.mpi_staging`).
 * ``async_op=True`` uses the nonblocking ``I*`` form and returns an :class:`MPIWork`; :meth:`poll` drives
   MPI's progress for all outstanding collectives (MPICH advances them only inside MPI calls).
-* Argument checks: the first collective of each kind, and every collective in debug mode
-  (``DISTTORCH_DEBUG=DETAIL`` or ``TORCH_DISTRIBUTED_DEBUG=DETAIL``), first all-gathers a small fingerprint
-  (collective, dtype, shape, reduce op, root, sequence number) and raises :class:`CollectiveError` naming the
-  ranks that disagree. In debug mode blocking collectives also poll with the group's timeout, so a hang becomes
-  a CollectiveError naming the collective and the time waited (:mod:`.mpi_checks`).
+* Argument checks, always on: before every collective the ranks reduce a fixed-size int64 fingerprint
+  (collective, dtype, shape, reduce op, root, sequence number) in one small nonblocking all-reduce, polled with
+  the group's timeout, and raise :class:`CollectiveError` naming the ranks that disagree, the rank that left the
+  job, or the ranks that did not come in time (:mod:`.mpi_checks`, :mod:`.mpi_watch`). In debug mode
+  (``DISTTORCH_DEBUG=DETAIL`` or ``TORCH_DISTRIBUTED_DEBUG=DETAIL``) readable fingerprints are all-gathered
+  and compared instead.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, Sequence
 
 import numpy as np
 
-from .base import CollectiveError, Communicator, ReduceOp, Work, as_bytes, check_reduce
+from .base import CollectiveError, Communicator, CompletedWork, ReduceOp, Work, as_bytes, check_reduce
 from .mpi_checks import ArgumentChecks
 from .mpi_staging import HostStaging
+from .mpi_watch import get_watch
 
 MPI: Any = None
 _OPS: dict = {}
@@ -76,36 +79,60 @@ def cuda_aware() -> bool:
 class MPIWork(Work):
     """A nonblocking MPI operation; ``post`` (copy-back, cast, AVG division) runs once when it completes."""
 
-    __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result")
+    __slots__ = ("_owner", "_request", "_post", "_what", "_keep", "_done", "_status", "_result", "_rec",
+                 "_exception", "_check")
 
     def __init__(self, owner: MPICommunicator, request: Any, post: Callable[[], None] | None, what: str,
-                 keep: Any = None, status: Any = None) -> None:
+                 keep: Any = None, status: Any = None, rec: list | None = None, check: tuple | None = None) -> None:
         self._owner, self._request, self._post, self._what = owner, request, post, what
         self._keep, self._status, self._done, self._result = keep, status, False, None
+        self._rec, self._exception, self._check = rec, None, check
 
     def is_completed(self) -> bool:
         if self._done:
             return True
+        if self._exception is not None:
+            return False
+        if self._check is not None:
+            if not self._check[0].Test():
+                return False
+            self._verified()
         done = self._request.Test(self._status) if self._status is not None else self._request.Test()
         if done:
             self._complete()
         return done
 
+    def _verified(self) -> None:
+        """The argument check of this operation passed (waiting for it with the deadline), or raise."""
+        check, self._check = self._check, None
+        if check is not None:
+            try:
+                self._owner._verify(check)
+            except CollectiveError as exc:
+                self._exception = exc
+                raise
+
     def wait(self, timeout: float | None = None) -> bool:
         if self._done:
             return True
+        if self._exception is not None:
+            raise self._exception
         owner = self._owner
-        if timeout is None and owner._enforce:
-            timeout = owner.timeout
+        self._verified()
         try:
-            if timeout is None:
-                self._request.Wait(self._status)
-            else:
-                owner._wait_polling(self._request, timeout, self._what, self._status)
+            owner._wait(self._request, self._what, timeout, self._status)
         except MPI.Exception as exc:
-            raise CollectiveError(f"{self._what} failed on rank {owner._me}: {exc}") from exc
+            self._exception = CollectiveError(f"{self._what} failed on rank {owner._me}: {exc}")
+            raise self._exception from exc
+        except CollectiveError as exc:
+            self._exception = exc
+            raise
         self._complete()
         return True
+
+    def exception(self) -> BaseException | None:
+        """The error that ended this operation (a timeout, a lost peer), or None."""
+        return self._exception
 
     def result(self) -> Any:
         return self._result
@@ -113,8 +140,11 @@ class MPIWork(Work):
     def _complete(self) -> None:
         if self._done:
             return
+        self._verified()  # the payload finished: so did every rank's check (raises on a mismatch)
         self._done = True
         self._owner._pending.pop(id(self), None)
+        if self._rec is not None:
+            self._rec[5] = time.perf_counter()
         if self._status is not None:
             self._result = self._status.Get_source()
         if self._post is not None:
@@ -145,32 +175,41 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         self.debug = debug_mode() if debug is None else debug
         self._cuda_aware: bool | None = None
         self._seq = 0
-        self._checked: set[str] = set()
+        self._watch = get_watch(M)
+        self._check: tuple | None = None
+        self._min_op = M.MIN
+        self._rec: list | None = None
         self._pending: dict[int, MPIWork] = {}
         self._pinned: list = []
         self._fast_op = self._fast_dtype = self._fast_mpi = None
 
-    @property
-    def _enforce(self) -> bool:
-        """Blocking collectives poll with the timeout (debug mode only: polling costs a core)."""
-        return self.debug and self.timeout is not None
-
     # -- plumbing --------------------------------------------------------------------------------------
     def _launch(self, what: str, block: Callable[[], Any], start: Callable[[], Any],
                 post: Callable[[], None] | None, async_op: bool, keep: Any = None) -> Work | None:
+        """Run the payload of a collective whose arguments the ranks agreed on (``_begin``): blocking, or
+        started as a nonblocking operation whose Work runs ``post`` when it completes."""
+        rec, check = self._rec, self._check
+        self._check = None
         try:
-            if async_op or self._enforce:
-                work = MPIWork(self, start(), post, what, keep)
-                self._pending[id(work)] = work
+            if check is None and not async_op:  # a world of one, or debug mode (checked already)
+                block()
+            else:
+                work = MPIWork(self, start(), post, f"{what} #{self._seq}", keep, rec=rec, check=check)
                 if async_op:
+                    self._pending[id(work)] = work
                     return work
                 work.wait()
+                if self._pending:
+                    self.poll()
                 return None
-            block()
         except MPI.Exception as exc:
             raise CollectiveError(f"{what} failed on rank {self._me}: {exc}") from exc
         if post is not None:
             post()
+        if rec is not None:
+            rec[5] = time.perf_counter()
+        if self._pending:
+            self.poll()
         return None
 
     def _device_aware(self) -> bool:
@@ -183,11 +222,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     # -- reductions ------------------------------------------------------------------------------------
     def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
-        self._seq += 1  # self._begin("all_reduce", array, op) inlined: the hot path
-        if self.debug or "all_reduce" not in self._checked:
-            self._checked.add("all_reduce")
-            self._agree("all_reduce", array, op)
-        if type(array) is np.ndarray and not async_op and not self.debug and array.flags.c_contiguous:
+        if type(array) is np.ndarray and not async_op and array.flags.c_contiguous:
             # hot path: straight to MPI, in place; the (dtype, op) -> MPI op answer of the last call is kept
             dtype = array.dtype
             if op is self._fast_op and dtype is self._fast_dtype:
@@ -195,12 +230,23 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
             else:
                 mpi_op = self._direct_op(dtype, op)
             if mpi_op is not None:
+                self._begin("all_reduce", array, op)
+                check, self._check = self._check, None
                 try:
-                    self._comm.Allreduce(MPI.IN_PLACE, array, mpi_op)
+                    if check is None:
+                        self._comm.Allreduce(MPI.IN_PLACE, array, mpi_op)
+                    else:  # the payload overlaps the check: one round trip for both
+                        request = self._comm.Iallreduce(MPI.IN_PLACE, array, mpi_op)
+                        self._verify(check)
+                        self._wait(request, "all_reduce")
                 except MPI.Exception as exc:
                     raise CollectiveError(f"all_reduce failed on rank {self._me}: {exc}") from exc
+                self._rec[5] = time.perf_counter()  # type: ignore[index]
+                if self._pending:
+                    self.poll()  # earlier asynchronous collectives of this group are done too by now
                 return None
         buf, mpi_op, post = self._reduce_buffer(array, op)
+        self._begin("all_reduce", array, op)
         comm = self._comm
         return self._launch("all_reduce", lambda: comm.Allreduce(MPI.IN_PLACE, buf, mpi_op),
                             lambda: comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op), post, async_op, buf)
@@ -215,9 +261,9 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def reduce(self, array: Any, root: int, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
         self._check_root("reduce", root)
-        self._begin("reduce", array, op, root)
         is_root = self.rank == root
         buf, mpi_op, post = self._reduce_buffer(array, op, write=is_root)
+        self._begin("reduce", array, op, root)
         send, recv = (MPI.IN_PLACE, buf) if is_root else (buf, None)
         comm = self._comm
         return self._launch("reduce", lambda: comm.Reduce(send, recv, mpi_op, root),
@@ -225,10 +271,10 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def reduce_scatter(self, output: Any, inputs: Any, op: ReduceOp = ReduceOp.SUM,
                        async_op: bool = False) -> Work | None:
-        self._begin("reduce_scatter", output, op)
         self._expect("reduce_scatter", inputs, (self.size, *output.shape), output.dtype)
         send, mpi_op, _ = self._reduce_buffer(inputs, op, write=False)
         recv, _, post = self._reduce_buffer(output, op)
+        self._begin("reduce_scatter", output, op)
         comm = self._comm
         return self._launch("reduce_scatter", lambda: comm.Reduce_scatter_block(send, recv, mpi_op),
                             lambda: comm.Ireduce_scatter_block(send, recv, mpi_op), post, async_op, (send, recv))
@@ -245,8 +291,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                             None if is_root else back, async_op, buf)
 
     def all_gather(self, output: Any, array: Any, async_op: bool = False) -> Work | None:
-        self._begin("all_gather", array)
         self._expect("all_gather", output, (self.size, *array.shape), array.dtype)
+        self._begin("all_gather", array)
         send, _ = self._view(array)
         recv, back = self._view(output, read=False)
         sdata, rdata = as_bytes(send), as_bytes(recv)
@@ -256,12 +302,13 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def gather(self, output: Any | None, array: Any, root: int, async_op: bool = False) -> Work | None:
         self._check_root("gather", root)
+        if self.rank == root:
+            self._expect("gather", output, (self.size, *array.shape), array.dtype)
         self._begin("gather", array, root=root)
         send, _ = self._view(array)
         sdata = as_bytes(send)
         recv = back = rdata = None
         if self.rank == root:
-            self._expect("gather", output, (self.size, *array.shape), array.dtype)
             recv, back = self._view(output, read=False)
             rdata = as_bytes(recv)
         comm = self._comm
@@ -270,10 +317,11 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def scatter(self, output: Any, inputs: Any | None, root: int, async_op: bool = False) -> Work | None:
         self._check_root("scatter", root)
+        if self.rank == root:
+            self._expect("scatter", inputs, (self.size, *output.shape), output.dtype)
         self._begin("scatter", output, root=root)
         send = sdata = None
         if self.rank == root:
-            self._expect("scatter", inputs, (self.size, *output.shape), output.dtype)
             send, _ = self._view(inputs)
             sdata = as_bytes(send)
         recv, back = self._view(output, read=False)
@@ -283,11 +331,11 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                             lambda: comm.Iscatter(sdata, rdata, root), back, async_op, (send, recv))
 
     def all_to_all(self, output: Any, inputs: Any, async_op: bool = False) -> Work | None:
-        self._begin("all_to_all", inputs)
         if inputs.ndim == 0 or inputs.shape[0] != self.size:
             raise CollectiveError(f"all_to_all: inputs need {self.size} chunks along axis 0, got shape "
                                   f"{tuple(inputs.shape)}")
         self._expect("all_to_all", output, inputs.shape, inputs.dtype)
+        self._begin("all_to_all", inputs)
         send, _ = self._view(inputs)
         recv, back = self._view(output, read=False)
         sdata, rdata = as_bytes(send), as_bytes(recv)
@@ -297,7 +345,6 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
 
     def all_to_all_v(self, output: Any, output_splits: Sequence[int], inputs: Any, input_splits: Sequence[int],
                      async_op: bool = False) -> Work | None:
-        self._begin("all_to_all_v", inputs, shape=False)
         if len(output_splits) != self.size or len(input_splits) != self.size:
             raise CollectiveError(f"all_to_all: split sizes need {self.size} entries, got {list(input_splits)} "
                                   f"and {list(output_splits)}")
@@ -306,6 +353,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         if sum(input_splits) != inputs.shape[0] or sum(output_splits) != output.shape[0]:
             raise CollectiveError(f"all_to_all: split sizes {list(input_splits)} / {list(output_splits)} do not "
                                   f"add up to the input / output lengths {inputs.shape[0]} / {output.shape[0]}")
+        self._begin("all_to_all_v", inputs, shape=False)
         row = inputs.dtype.itemsize * math.prod(inputs.shape[1:])
         scounts = [int(n) * row for n in input_splits]
         rcounts = [int(n) * row for n in output_splits]
@@ -320,9 +368,11 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
                             lambda: comm.Ialltoallv(smsg, rmsg), back, async_op, (send, recv))
 
     def barrier(self, async_op: bool = False) -> Work | None:
-        self._begin("barrier")
-        comm = self._comm
-        return self._launch("barrier", comm.Barrier, comm.Ibarrier, None, async_op)
+        self._begin("barrier")  # the check is an all-reduce over every rank: it is the barrier
+        self._agreed()
+        if self._rec is not None:
+            self._rec[5] = time.perf_counter()
+        return CompletedWork() if async_op else None
 
     def monitored_barrier(self, timeout: float, wait_all_ranks: bool = False) -> None:
         if self.size == 1:
@@ -365,7 +415,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     def send(self, array: Any, dst: int, tag: int = 0) -> None:
         buf, _ = self._view(array)
         try:
-            self._comm.Send(as_bytes(buf), dst, tag)
+            self._wait(self._comm.Isend(as_bytes(buf), dst, tag), f"send to rank {self.world_ranks[dst]}")
         except MPI.Exception as exc:
             raise CollectiveError(f"send to rank {dst} failed on rank {self._me}: {exc}") from exc
 
@@ -373,7 +423,8 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         buf, back = self._view(array, read=False)
         status = MPI.Status()
         try:
-            self._comm.Recv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag, status)
+            request = self._comm.Irecv(as_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
+            self._wait(request, "recv" if src is None else f"recv from rank {self.world_ranks[src]}", status=status)
         except MPI.Exception as exc:
             raise CollectiveError(f"recv on rank {self._me} failed: {exc}") from exc
         if back is not None:
@@ -392,21 +443,25 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
     # -- objects ---------------------------------------------------------------------------------------
     def broadcast_object(self, obj: Any, root: int) -> Any:
         self._check_root("broadcast_object", root)
-        self._begin("broadcast_object", root=root, first=False)
+        self._begin("broadcast_object", root=root)
+        self._agreed()
         return self._comm.bcast(obj, root)
 
     def all_gather_object(self, obj: Any) -> list:
-        self._begin("all_gather_object", first=False)
+        self._begin("all_gather_object")
+        self._agreed()
         return self._comm.allgather(obj)
 
     def gather_object(self, obj: Any, root: int) -> list | None:
         self._check_root("gather_object", root)
-        self._begin("gather_object", root=root, first=False)
+        self._begin("gather_object", root=root)
+        self._agreed()
         return self._comm.gather(obj, root)
 
     def scatter_object(self, objs: Sequence[Any] | None, root: int) -> Any:
         self._check_root("scatter_object", root)
-        self._begin("scatter_object", root=root, first=False)
+        self._begin("scatter_object", root=root)
+        self._agreed()
         return self._comm.scatter(None if objs is None else list(objs), root)
 
     # -- groups, progress, teardown --------------------------------------------------------------------
@@ -446,10 +501,15 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
         MPI.COMM_WORLD.Abort(code)
 
     def free(self) -> None:
-        if MPI.Is_finalized():
-            return
-        for work in list(self._pending.values()):
-            work.wait()
+        if MPI.Is_finalized() or self._watch.broken is not None:
+            return  # after a timeout or a lost peer MPI may still hold our requests: leave them to MPI_Abort
+        if self._pending:
+            works = list(self._pending.values())
+            warnings.warn(f"destroying a process group of ranks {list(self.world_ranks)} with {len(works)} "
+                          f"collective(s) still pending ({', '.join(w._what for w in works)}): waiting for them",
+                          stacklevel=3)
+            for work in works:
+                work.wait()
         for comm in (self._ctl, self._comm):
             if comm != MPI.COMM_NULL and comm != MPI.COMM_WORLD:
                 comm.Free()

@@ -1,26 +1,47 @@
-"""Argument checks and timeouts of :class:`~disttorch.collectives.mpi.MPICommunicator`.
+"""Argument checks and deadlines of :class:`~disttorch.collectives.mpi.MPICommunicator`.
 
-Before the first collective of each kind (before every one in debug mode) the ranks all-gather a small
-fingerprint (collective, dtype, shape, reduce op, root, sequence number) on a communicator of their own and
-raise :class:`CollectiveError` naming the ranks that disagree. A wait with a timeout polls the request and
-raises naming the collective, the time waited and the group.
+Before every collective the ranks check that they run the same one: each fills a fixed 8-number int64
+fingerprint (sequence number, collective, dtype, shape, reduce op, root, element count, rank count) and the
+ranks reduce ``[fingerprint, -fingerprint]`` with ``MIN`` in one small nonblocking all-reduce on a communicator
+of their own. The result equals a rank's own buffer exactly when every rank sent the same fingerprint (a
+minimum and a negated maximum), so every rank learns the same answer; on a mismatch they all-gather readable
+fingerprints and raise :class:`CollectiveError` naming the ranks and what differs. In debug mode
+(``DISTTORCH_DEBUG=DETAIL``) the readable fingerprints are compared before every collective.
+
+The check is polled with the group's timeout (:meth:`Watch.wait`): a rank that never comes, or left the job,
+turns into an error there, before any payload moved. Once it passed, every rank is in the same collective
+with matching arguments, so the payload runs as MPI's blocking call.
 """
 from __future__ import annotations
 
-import time
+import zlib
 from typing import Any
 
 import numpy as np
 
 from .base import CollectiveError, ReduceOp
+from .mpi_watch import Watch, args_text
 
-_FP_BYTES = 256  # bytes per rank of a collective's fingerprint
+_FP_BYTES = 256  # bytes per rank of a readable fingerprint
+_FP_LEN = 8  # int64 numbers of a compact fingerprint
+_FIELDS = ("sequence number", "collective", "dtype", "shape", "op", "root", "shape", "group size")
 _DIFFERING = ("dtype", "shape", "op", "root", "sequence number")
+_OP_CODES = {op: i + 1 for i, op in enumerate(ReduceOp)}
+_codes: dict = {}
+
+
+def _code(key: Any) -> int:
+    """A number every process computes the same for a collective's name or a dtype (a CRC of its text)."""
+    code = _codes.get(key)
+    if code is None:
+        code = _codes[key] = zlib.crc32(str(key).encode())
+    return code
 
 
 class ArgumentChecks:
     """Mixed into MPICommunicator, which provides ``rank``, ``size``, ``world_ranks``, ``timeout``, ``debug``,
-    ``_me``, ``_ctl`` (the control communicator), ``_enforce``, ``_seq`` and ``_checked``."""
+    ``_me``, ``_ctl`` (the control communicator), ``_seq``, ``_watch``, ``_min_op`` (MPI.MIN), ``_pending`` and
+    ``poll``."""
 
     rank: int
     size: int
@@ -30,58 +51,106 @@ class ArgumentChecks:
     _me: int
     _ctl: Any
     _seq: int
-    _checked: set[str]
-    _enforce: bool
+    _watch: Watch
+    _check: tuple | None
+    _pending: dict
+    _rec: list | None
+    _min_op: Any
+
+    def poll(self) -> None:
+        raise NotImplementedError
 
     def _begin(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
-               shape: bool = True, first: bool = True) -> None:
-        """Count a collective; check its arguments across ranks in debug mode, and (``first``) the first time
-        this kind runs."""
-        self._seq += 1
-        if self.debug or (first and what not in self._checked):
-            self._checked.add(what)
-            self._agree(what, array, op, root, shape)
-
-    def _wait_polling(self, request: Any, timeout: float, what: str, status: Any = None) -> None:
-        start = time.perf_counter()
-        deadline = start + timeout
-        spins = 0
-        while not (request.Test(status) if status is not None else request.Test()):
-            spins += 1
-            if spins & 63 == 0:
-                now = time.perf_counter()
-                if now > deadline:
-                    raise CollectiveError(
-                        f"{what} timed out on rank {self._me} after {now - start:.1f} s (timeout {timeout:g} s): "
-                        f"not every rank of the group {list(self.world_ranks)} joined it; one may be stuck, have "
-                        f"crashed or have called a different collective")
-                time.sleep(0 if spins < 4096 else 1e-4)
-
-    def _agree(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
                shape: bool = True) -> None:
-        """All-gather this collective's fingerprint; raise naming the ranks when they disagree."""
+        """Count a collective, write it into the flight recorder and start the check that every rank runs it
+        with the same arguments; the caller starts its payload and then calls :meth:`_verify` (``_check``
+        holds the check; None in debug mode, where the readable check already passed, and in a world of one)."""
+        self._seq += 1
+        self._check = None
+        if self._pending:
+            self.poll()  # finish earlier asynchronous collectives (AVG division, copies back)
+        watch = self._watch
+        if watch.broken is not None:
+            raise CollectiveError(f"{what} on rank {self._me}: the communicators of this rank are unusable after "
+                                  f"an earlier error: {watch.broken}")
+        wroot = None if root is None else (self.world_ranks[root] if 0 <= root < self.size else root)
+        dtype = None if array is None else array.dtype
+        dims = None if array is None or not shape else array.shape
+        args = (dtype, dims, op, wroot)
+        self._rec = watch.record(self._seq, what, args, self.world_ranks)
+        if self.size == 1:
+            return
+        if self.debug:
+            self._agree(what, args)
+            return
+        a = self._seq
+        b = _code(what)
+        c = 0 if dtype is None else _code(dtype)
+        d = 0 if dims is None else hash(dims)
+        e = 0 if op is None else _OP_CODES[op]
+        f = -1 if wroot is None else wroot
+        g = 0 if dims is None else array.size
+        fp = np.array((a, b, c, d, e, f, g, self.size, -a, -b, -c, -d, -e, -f, -g, -self.size), np.int64)
+        out = np.empty(2 * _FP_LEN, np.int64)
+        self._check = (self._ctl.Iallreduce(fp, out, self._min_op), fp, out, what, a, args, self._rec)
+
+    def _verify(self, check: tuple) -> None:
+        """Wait (with the deadline) for a check :meth:`_begin` started; raise naming the ranks that disagree.
+        A mismatch found here is fatal: the ranks' payloads were already started and may not match."""
+        request, fp, out, what, seq, args, rec = check
+        if not request.Test():
+            self._watch.wait(request, f"{what} #{seq}", self.world_ranks, self.timeout)
+        if out.tobytes() != fp.tobytes():
+            if rec is not None:
+                rec[5] = "mismatch"
+            fields = sorted({_FIELDS[i] for i in range(_FP_LEN) if out[i] != -out[i + _FP_LEN]})
+            self._agree(what, args, seq)  # every rank saw the mismatch: all-gather readable fingerprints
+            msg = (f"Detected mismatch between collectives on ranks {list(self.world_ranks)}: rank {self._me} is "
+                   f"running {what}({args_text(*args)}, sequence number={seq}) (they differ in {', '.join(fields)})")
+            self._watch.fail(msg)
+            raise CollectiveError(msg)
+
+    def _agreed(self) -> None:
+        """Verify the check of the collective just begun, before a payload that cannot run nonblocking."""
+        check, self._check = self._check, None
+        if check is not None:
+            self._verify(check)
+
+    def _wait(self, request: Any, what: str, timeout: float | None = None, status: Any = None) -> None:
+        """Wait for ``request`` with the group's timeout (or ``timeout``), detecting lost peers."""
+        if not (request.Test(status) if status is not None else request.Test()):
+            self._watch.wait(request, what, self.world_ranks, self.timeout if timeout is None else timeout, status)
+
+    def _agree(self, what: str, args: tuple, seq: int | None = None) -> None:
+        """All-gather this collective's readable fingerprint; raise naming the ranks when they disagree."""
+        dtype, dims, op, wroot = args
         fields = [what]
-        if array is not None:
-            fields.append(f"dtype={array.dtype}")
-            if shape:
-                fields.append(f"shape={tuple(array.shape)}")
+        if dtype is not None:
+            fields.append(f"dtype={dtype}")
+        if dims is not None:
+            fields.append(f"shape={tuple(dims)}")
         if op is not None:
             fields.append(f"op={op.name}")
-        if root is not None:
-            fields.append(f"root={self.world_ranks[root] if 0 <= root < self.size else root}")
-        fields.append(f"sequence number={self._seq}")
+        if wroot is not None:
+            fields.append(f"root={wroot}")
+        seq = self._seq if seq is None else seq
+        fields.append(f"sequence number={seq}")
         mine = np.zeros(_FP_BYTES, np.uint8)
         data = "\x1f".join(fields).encode()[:_FP_BYTES]
         mine[:len(data)] = np.frombuffer(data, np.uint8)
         gathered = np.empty((self.size, _FP_BYTES), np.uint8)
         request = self._ctl.Iallgather(mine, gathered)
-        if self._enforce:
-            self._wait_polling(request, self.timeout, f"{what} (argument check)")  # type: ignore[arg-type]
-        else:
-            request.Wait()
+        self._wait(request, f"{what} #{seq} (argument check)")
         prints = [bytes(row).rstrip(b"\0").decode(errors="replace") for row in gathered]
         if len(set(prints)) > 1:
-            raise CollectiveError(self._mismatch(prints))
+            if self._rec is not None:
+                self._rec[5] = "mismatch"
+            msg = self._mismatch(prints)
+            if self.debug:  # checked before any payload moved: the ranks may go on
+                self._watch.dump(msg)
+            else:
+                self._watch.fail(msg)
+            raise CollectiveError(msg)
 
     def _mismatch(self, prints: list[str]) -> str:
         groups: dict[str, list[int]] = {}

@@ -26,16 +26,19 @@ class Work:
         return True
 
     def is_completed(self) -> bool:
+        """Whether the operation is done (drives MPI's progress); the result is in place once True."""
         if self._raw is not None and not self._raw.is_completed():
             return False
         self._finish()
         return True
 
     def is_success(self) -> bool:
-        return self.is_completed()
+        return self.exception() is None and self.is_completed()
 
-    def exception(self) -> None:
-        return None
+    def exception(self) -> BaseException | None:
+        """The error that ended the operation (a timeout, a peer that left the job), or None."""
+        get = getattr(self._raw, "exception", None)
+        return get() if get is not None else None
 
     def synchronize(self) -> None:
         self.wait()

@@ -115,10 +115,17 @@ def _world_communicator(name: str | None, seconds: float, world_size: int) -> Co
     return make_communicator("single", timeout=seconds)
 
 
-def _install_fail_fast(comm: Communicator) -> None:
+def _install_fail_fast(comm: Communicator | None) -> None:
     """An uncaught exception on this rank prints ``[rank N] <traceback>`` and aborts the whole MPI job, so
-    the other ranks never wait forever in a collective."""
-    me = comm.world_ranks[comm.rank]
+    the other ranks never wait forever in a collective. ``comm`` None: before ``init_process_group`` under an
+    MPI launcher (the abort then starts MPI first, which the other ranks have already joined)."""
+    me = rank_layout()[0] if comm is None else comm.world_ranks[comm.rank]
+
+    def abort() -> None:
+        from mpi4py import MPI  # starts MPI when this rank had not yet
+
+        if not MPI.Is_finalized():
+            MPI.COMM_WORLD.Abort(1)
 
     def report(exc_type: Any, exc: Any, tb: Any, where: str = "") -> None:
         try:
@@ -129,7 +136,7 @@ def _install_fail_fast(comm: Communicator) -> None:
             sys.stderr.write("\n".join(lines) + "\n")
             sys.stderr.flush()
         finally:
-            comm.abort(1)
+            abort()
 
     def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
         report(exc_type, exc, tb)
@@ -153,9 +160,8 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         for pg in reversed(_state.groups):
             pg._free()
         _state.default, _state.groups = None, []
-        if _state.hooks is not None:
-            sys.excepthook, threading.excepthook = _state.hooks
-            _state.hooks = None
+        # the fail-fast hooks stay while MPI runs: an exception after ``destroy_process_group`` (the common
+        # ``try: ... finally: dist.destroy_process_group()``) must still end the job, not leave peers waiting
         return
     if isinstance(group, ProcessGroup) and group in _state.groups:
         group._free()
@@ -190,6 +196,10 @@ def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, 
     pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
     _state.groups.append(pg)
     return pg
+
+
+if launched_by_mpi_env() and rank_layout()[1] > 1:
+    _install_fail_fast(None)  # a rank raising before init_process_group must not leave the others waiting
 
 
 # -- ranks on this node ---------------------------------------------------------------------------------

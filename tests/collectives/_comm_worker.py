@@ -308,7 +308,7 @@ def mismatch(c):
 
 
 def first_call(c):
-    """Without debug mode the first collective of each kind is still checked."""
+    """Without debug mode every collective is checked (a mismatch then ends the job at exit)."""
     fresh = MPICommunicator(debug=False)
     try:
         fresh.all_reduce(np.ones(3, np.float32), ReduceOp.MAX if fresh.rank == 1 else ReduceOp.SUM)

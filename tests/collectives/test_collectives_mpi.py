@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _mpirun  # noqa: E402
 
 WORKER = Path(__file__).parent / "_comm_worker.py"
-ALL = ["numeric", "special", "overlap", "p2p", "objects", "groups", "first_call", "staging"]
+ALL = ["numeric", "special", "overlap", "p2p", "objects", "groups", "staging"]
 
 
 def _ok(result, n):
@@ -32,3 +32,13 @@ def test_worker_failure_is_reported():
     """A failing check ends the job non-zero (the harness itself can fail)."""
     result = _mpirun.run(WORKER, ["no_such_scenario"], 2, timeout=60)
     assert result.returncode != 0 and "KeyError" in result.output
+
+
+def test_mismatch_in_default_mode_ends_the_job():
+    """Without debug mode every collective is checked too; a mismatch then ends the job (non-zero) after every
+    rank raised an error naming the ranks and the field."""
+    result = _mpirun.run(WORKER, ["first_call"], 2, timeout=60)
+    assert result.returncode != 0, result.output
+    for r in (0, 1):
+        assert f"[rank {r}] Detected mismatch between collectives" in result.output, result.output
+    assert "differ in op" in result.output and "unusable after an earlier error" in result.output, result.output

@@ -23,6 +23,7 @@ from disttorch.autograd import engine as _engine
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.backends import array_module
 from disttorch.collectives.base import ReduceOp
+from disttorch.distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from disttorch.distributed.group_communicator import GroupCommunicator
 from disttorch.nn.modules.module import Module
 
@@ -98,7 +99,34 @@ def _tensors_in(obj: Any) -> Iterator[Tensor]:
             yield from _tensors_in(getattr(obj, name))
 
 
-class DistributedDataParallel(Module):
+class _DDPJoinHook(JoinHook):
+    """A joined rank's part of one DDP iteration of the others: the buffer broadcast of forward, the bucket
+    all-reduces of backward (zeros: this rank adds no gradient) and the used-parameter count; at the end,
+    the model of the last rank to join goes to every rank."""
+
+    def __init__(self, ddp: DistributedDataParallel, divide_by_initial_world_size: bool) -> None:
+        if not divide_by_initial_world_size:
+            raise NotImplementedError("DDP join with divide_by_initial_world_size=False is not supported")
+        self.ddp = ddp
+
+    def main_hook(self) -> None:
+        ddp = self.ddp
+        if ddp.broadcast_buffers and ddp._module_buffers():
+            ddp._broadcast_coalesced(ddp._module_buffers())
+        for b in ddp._buckets:
+            b.flat[...] = 0
+            ddp._comm.all_reduce(b.flat, ReduceOp.SUM)
+        if ddp.find_unused_parameters or ddp.static_graph:
+            ddp._comm.all_reduce(np.zeros(len(ddp._params), np.int32))
+
+    def post_hook(self, is_last_joiner: bool) -> None:
+        ddp = self.ddp
+        last = np.array([ddp._comm.rank if is_last_joiner else -1], np.int64)
+        ddp._comm.all_reduce(last, ReduceOp.MAX)
+        ddp._broadcast_coalesced(list(ddp.module.parameters()) + ddp._module_buffers(), int(last[0]))
+
+
+class DistributedDataParallel(Module, Joinable):
     """Data parallelism over a process group: wraps ``module``, averages its gradients across ranks
     during backward. See PyTorch's ``torch.nn.parallel.DistributedDataParallel``."""
 
@@ -134,6 +162,7 @@ class DistributedDataParallel(Module):
 
         comm = GroupCommunicator(process_group)
         object.__setattr__(self, "_comm", comm)
+        object.__setattr__(self, "_join_config", _JoinConfig.disabled())
         self._param_names = [n for n, _ in named]
         object.__setattr__(self, "_params", [p for _, p in named])
         self._verify_same_model(named)
@@ -168,15 +197,15 @@ class DistributedDataParallel(Module):
     def _module_buffers(self) -> list[Tensor]:
         return [b for b in self.module.buffers() if b is not None]
 
-    def _broadcast_coalesced(self, tensors: list[Tensor]) -> None:
-        """Overwrite ``tensors`` with rank 0's, one broadcast per (device, dtype)."""
+    def _broadcast_coalesced(self, tensors: list[Tensor], root: int = 0) -> None:
+        """Overwrite ``tensors`` with those of group rank ``root``, one broadcast per (device, dtype)."""
         groups: dict[tuple, list[Tensor]] = {}
         for t in tensors:
             groups.setdefault((str(t.device), t._data.dtype), []).append(t)
         for ts in groups.values():
             xp = array_module(ts[0]._data)
             flat = xp.concatenate([t._data.reshape(-1) for t in ts]) if len(ts) > 1 else ts[0]._data.reshape(-1).copy()
-            self._comm.broadcast(flat, 0)
+            self._comm.broadcast(flat, root)
             off = 0
             for t in ts:
                 n = t._data.size
@@ -229,6 +258,8 @@ class DistributedDataParallel(Module):
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         if self._pending_error is not None:
             raise RuntimeError(self._pending_error)
+        if self._join_config.enable and _grad_mode._enabled[0]:
+            Join.notify_join_context(self)
         if self.broadcast_buffers and self.require_forward_param_sync and self._comm.size > 1:
             bufs = self._module_buffers()
             if bufs:
@@ -380,6 +411,25 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+    # -- uneven inputs -----------------------------------------------------------------------------------
+    def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
+             throw_on_early_termination: bool = False) -> Join:
+        """``with model.join(): for batch in my_batches: ...``: ranks with fewer batches shadow the others'
+        collectives until all are done (gradients keep being divided by the initial world size)."""
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs: Any) -> JoinHook:
+        return _DDPJoinHook(self, kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self) -> Any:
+        return self._params[0].device
+
+    @property
+    def join_process_group(self) -> Any:
+        return self.process_group
 
     def _set_static_graph(self) -> None:
         self.static_graph = True

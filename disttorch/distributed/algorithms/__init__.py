@@ -1,0 +1,4 @@
+"""torch.distributed.algorithms: the generic ``Join`` context for uneven inputs."""
+from .join import Join, Joinable, JoinHook
+
+__all__ = ["Join", "Joinable", "JoinHook"]
