@@ -1,5 +1,6 @@
 """disttorch.optim: optimizers and learning-rate schedulers with PyTorch's API and update rules."""
 from . import lr_scheduler
+from .adadelta_rprop import Adadelta, Rprop
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adam_variants import Adamax, NAdam, RAdam
@@ -8,5 +9,5 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop", "SGD",
-           "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop",
+           "SGD", "lr_scheduler"]

@@ -42,6 +42,10 @@ CONFIGS = [
     ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, decoupled_weight_decay=True)),
     ("Adamax", dict(lr=0.01)),
     ("Adamax", dict(lr=0.01, betas=(0.7, 0.9), eps=1e-3, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.7, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(0.02, 0.1), maximize=True)),
 ]
 
 
@@ -297,6 +301,11 @@ def _errors(lib):
         (lambda: lib.optim.Adagrad([p], lr_decay=-0.1), ValueError, "Invalid lr_decay value: -0.1"),
         (lambda: lib.optim.Adagrad([p], initial_accumulator_value=-1), ValueError,
          "Invalid initial_accumulator_value value: -1"),
+        (lambda: lib.optim.Adadelta([p], rho=1.5), ValueError, "Invalid rho value: 1.5"),
+        (lambda: lib.optim.Rprop([p], etas=(1.5, 1.2)), ValueError, "Invalid eta values: 1.5, 1.2"),
+        (lambda: lib.optim.NAdam([p], momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
+        (lambda: lib.optim.RAdam([p], betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
+        (lambda: lib.optim.Adamax([p], eps=-1.0), ValueError, "Invalid epsilon value: -1.0"),
     ]
 
 
