@@ -1,5 +1,5 @@
 """disttorch.optim: optimizers and learning-rate schedulers with PyTorch's API and update rules."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta_rprop import Adadelta, Rprop
 from .adagrad import Adagrad
 from .asgd import ASGD
@@ -11,4 +11,4 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam",
-           "RMSprop", "Rprop", "SGD", "lr_scheduler"]
+           "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]
