@@ -1,10 +1,10 @@
 """Weight averaging (SWA and EMA): ``AveragedModel``, the averaging functions, and ``update_bn``.
-
-``SWALR`` (the SWA learning-rate schedule) is not provided yet.
+and ``SWALR``, the learning-rate schedule that anneals each group's lr to its ``swa_lr``.
 """
 from __future__ import annotations
 
 import itertools
+import math
 from copy import deepcopy
 from typing import Any, Callable, Iterable
 
@@ -14,7 +14,9 @@ from disttorch.autograd.grad_mode import no_grad
 from disttorch.nn.modules.module import Module
 from disttorch.nn.modules.normalization import _BatchNorm
 
-__all__ = ["AveragedModel", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
+from .lr_scheduler.base import LRScheduler, _per_group
+
+__all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
            "get_swa_avg_fn"]
 
 
@@ -150,3 +152,54 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
     for module, momentum in momenta.items():
         module.momentum = momentum
     model.train(was_training)
+
+
+class SWALR(LRScheduler):
+    """Anneal each param group's lr to ``swa_lr`` over ``anneal_epochs`` steps ("cos" or "linear"),
+    then hold it. Chainable: each step starts from the group's current lr."""
+
+    def __init__(self, optimizer: Any, swa_lr: float | list[float], anneal_epochs: int = 10,
+                 anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
+        for value, group in zip(_per_group("swa_lr", optimizer, swa_lr), optimizer.param_groups):
+            group["swa_lr"] = value
+        if anneal_strategy not in ["cos", "linear"]:
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self._set_anneal_func(anneal_strategy)
+        if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
+            raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
+        self.anneal_epochs = anneal_epochs
+        super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _linear_anneal(t: float) -> float:
+        return t
+
+    @staticmethod
+    def _cosine_anneal(t: float) -> float:
+        return (1 - math.cos(math.pi * t)) / 2
+
+    def _set_anneal_func(self, strategy: str) -> None:
+        self._anneal_strategy = strategy
+        self.anneal_func = self._cosine_anneal if strategy == "cos" else self._linear_anneal
+
+    def get_lr(self) -> list[Any]:
+        self._warn_if_outside_step()
+        step = self._step_count - 1
+        if self.anneal_epochs == 0:
+            step = max(1, step)
+        span = max(1, self.anneal_epochs)
+
+        def start(lr: Any, swa_lr: Any, alpha: float) -> Any:  # the lr before annealing, undone from lr
+            return swa_lr if alpha == 1 else (lr - alpha * swa_lr) / (1 - alpha)
+
+        prev_alpha = self.anneal_func(max(0, min(1, (step - 1) / span)))
+        alpha = self.anneal_func(max(0, min(1, step / span)))
+        return [g["swa_lr"] * alpha + start(g["lr"], g["swa_lr"], prev_alpha) * (1 - alpha)
+                for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "anneal_func")}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+        self._set_anneal_func(self._anneal_strategy)

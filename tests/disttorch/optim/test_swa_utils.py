@@ -97,3 +97,32 @@ def test_errors_match_torch():
                 fn(1.5)
         with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
             su.AveragedModel(_model(lib), avg_fn=su.get_swa_avg_fn(), multi_avg_fn=su.get_swa_multi_avg_fn())
+
+
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.05), dict(swa_lr=[0.05, 0.2], anneal_epochs=3, anneal_strategy="linear"),
+                                dict(swa_lr=0.01, anneal_epochs=0)])
+def test_swalr_matches_torch(kw):
+    lrs = []
+    for lib in (disttorch, torch):
+        a, b = lib.zeros(2, requires_grad=True), lib.zeros(2, requires_grad=True)
+        opt = lib.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.3}], lr=1.0)
+        sched = lib.optim.swa_utils.SWALR(opt, **kw)
+        seen = [sched.get_last_lr()]
+        for _ in range(14):
+            opt.step()
+            sched.step()
+            seen.append(sched.get_last_lr())
+        assert opt.param_groups[1]["swa_lr"] == (kw["swa_lr"][1] if isinstance(kw["swa_lr"], list) else kw["swa_lr"])
+        sd = sched.state_dict()
+        lrs.append((seen, sorted(sd)))
+    np.testing.assert_allclose(lrs[0][0], lrs[1][0], rtol=1e-12)
+    assert lrs[0][1] == lrs[1][1]
+
+
+def test_swalr_errors_match_torch():
+    for lib in (torch, disttorch):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=1.0)
+        with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or 'linear', instead got x"):
+            lib.optim.swa_utils.SWALR(opt, 0.1, anneal_strategy="x")
+        with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, got -1"):
+            lib.optim.swa_utils.SWALR(opt, 0.1, anneal_epochs=-1)
