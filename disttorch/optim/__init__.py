@@ -1,6 +1,7 @@
 """disttorch.optim: optimizers and learning-rate schedulers with PyTorch's API and update rules."""
 from . import lr_scheduler, swa_utils
 from .adadelta_rprop import Adadelta, Rprop
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .asgd import ASGD
 from .adam import Adam, AdamW
@@ -10,5 +11,5 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam",
-           "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]
+__all__ = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer",
+           "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]

@@ -48,6 +48,8 @@ CONFIGS = [
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(0.02, 0.1), maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.1, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-5, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -308,6 +310,8 @@ def _errors(lib):
         (lambda: lib.optim.NAdam([p], momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
         (lambda: lib.optim.RAdam([p], betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
         (lambda: lib.optim.Adamax([p], eps=-1.0), ValueError, "Invalid epsilon value: -1.0"),
+        (lambda: lib.optim.Adafactor([p], beta2_decay=0.5), ValueError, "beta2_decay should be <= 0 but is: 0.5"),
+        (lambda: lib.optim.Adafactor([p], d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
     ]
 
 
