@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from disttorch._tensor import Tensor
 
-from .optimizer import Optimizer, _check, _check_lr, _no_differentiable, _scalar
+from .optimizer import Optimizer, _check, _check_lr, _no_differentiable, _scalar, _step_dtype
 
 __all__ = ["ASGD"]
 
@@ -58,6 +58,8 @@ class ASGD(Optimizer):
                     ax[...] = arr
                 p._vc[0] += 1
                 step = float(st["step"]._data)
-                st["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
-                st["mu"]._data[...] = 1 / max(1, step - t0)
+                # the new values pass through a default-dtype scalar (float32 unless float64 is the default),
+                # also when a loaded state holds them in the parameters' dtype, as in PyTorch
+                st["eta"]._data[...] = _step_dtype().type(lr / ((1 + lambd * lr * step) ** alpha))
+                st["mu"]._data[...] = _step_dtype().type(1 / max(1, step - t0))
         return loss

@@ -341,3 +341,35 @@ def test_step_dtype_follows_default_dtype():
     opt.step()
     assert opt.state[p]["step"].dtype == disttorch.float32 and opt.state[p]["step"].shape == ()
     assert float(opt.state[p]["step"]) == 1.0
+
+
+def _torch_to_ours(value):
+    if isinstance(value, torch.Tensor):
+        return disttorch.tensor(value.detach().numpy().copy())
+    if isinstance(value, dict):
+        return {k: _torch_to_ours(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_torch_to_ours(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("name,kw", list({n: (n, k) for n, k in reversed(CONFIGS)}.values()))
+def test_load_torch_state_dict(name, kw):
+    """A real torch optimizer's state_dict, converted value by value, continues as torch continues."""
+    init, grads = _arrays(SHAPES[:4], np.float64, seed=6, steps=8)
+    pt, ot0 = _run(torch, name, kw, init, grads[:4], "cpu")
+    sd = _torch_to_ours(ot0.state_dict())
+    # the reference reloads too: loading casts floating state (ASGD's eta, NAdam's mu_product) to the params' dtype
+    ot = _make(torch, name, pt, kw)
+    ot.load_state_dict(ot0.state_dict())
+    fresh = [disttorch.tensor(_to_np(p).copy(), requires_grad=True) for p in pt]
+    opt = _make(disttorch, name, fresh, kw)
+    opt.load_state_dict(sd)
+    for gs in grads[4:]:
+        for lib, params, o in ((disttorch, fresh, opt), (torch, pt, ot)):
+            for p, g in zip(params, gs):
+                p.grad = lib.tensor(g)
+            o.step()
+    for a, b in zip(fresh, pt):
+        _close(_to_np(a), _to_np(b), **TOL[np.float64])
+    _compare_state(opt, ot, fresh, pt, TOL[np.float64])
