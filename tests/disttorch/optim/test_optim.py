@@ -34,6 +34,22 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.2, maximize=True)),
     ("Adagrad", dict(lr=0.1, eps=1e-6, lr_decay=0.01)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1, momentum_decay=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.1, maximize=True)),  # rho_t > 5 from step 6
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.7, 0.9), eps=1e-3, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.7, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(0.02, 0.1), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.1, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-5, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -289,6 +305,13 @@ def _errors(lib):
         (lambda: lib.optim.Adagrad([p], lr_decay=-0.1), ValueError, "Invalid lr_decay value: -0.1"),
         (lambda: lib.optim.Adagrad([p], initial_accumulator_value=-1), ValueError,
          "Invalid initial_accumulator_value value: -1"),
+        (lambda: lib.optim.Adadelta([p], rho=1.5), ValueError, "Invalid rho value: 1.5"),
+        (lambda: lib.optim.Rprop([p], etas=(1.5, 1.2)), ValueError, "Invalid eta values: 1.5, 1.2"),
+        (lambda: lib.optim.NAdam([p], momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
+        (lambda: lib.optim.RAdam([p], betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
+        (lambda: lib.optim.Adamax([p], eps=-1.0), ValueError, "Invalid epsilon value: -1.0"),
+        (lambda: lib.optim.Adafactor([p], beta2_decay=0.5), ValueError, "beta2_decay should be <= 0 but is: 0.5"),
+        (lambda: lib.optim.Adafactor([p], d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
     ]
 
 
@@ -318,3 +341,35 @@ def test_step_dtype_follows_default_dtype():
     opt.step()
     assert opt.state[p]["step"].dtype == disttorch.float32 and opt.state[p]["step"].shape == ()
     assert float(opt.state[p]["step"]) == 1.0
+
+
+def _torch_to_ours(value):
+    if isinstance(value, torch.Tensor):
+        return disttorch.tensor(value.detach().numpy().copy())
+    if isinstance(value, dict):
+        return {k: _torch_to_ours(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_torch_to_ours(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("name,kw", list({n: (n, k) for n, k in reversed(CONFIGS)}.values()))
+def test_load_torch_state_dict(name, kw):
+    """A real torch optimizer's state_dict, converted value by value, continues as torch continues."""
+    init, grads = _arrays(SHAPES[:4], np.float64, seed=6, steps=8)
+    pt, ot0 = _run(torch, name, kw, init, grads[:4], "cpu")
+    sd = _torch_to_ours(ot0.state_dict())
+    # the reference reloads too: loading casts floating state (ASGD's eta, NAdam's mu_product) to the params' dtype
+    ot = _make(torch, name, pt, kw)
+    ot.load_state_dict(ot0.state_dict())
+    fresh = [disttorch.tensor(_to_np(p).copy(), requires_grad=True) for p in pt]
+    opt = _make(disttorch, name, fresh, kw)
+    opt.load_state_dict(sd)
+    for gs in grads[4:]:
+        for lib, params, o in ((disttorch, fresh, opt), (torch, pt, ot)):
+            for p, g in zip(params, gs):
+                p.grad = lib.tensor(g)
+            o.step()
+    for a, b in zip(fresh, pt):
+        _close(_to_np(a), _to_np(b), **TOL[np.float64])
+    _compare_state(opt, ot, fresh, pt, TOL[np.float64])
