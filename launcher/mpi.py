@@ -208,6 +208,42 @@ def proxy_scratch_files(pids: list[int]) -> dict[int, set[str]]:
     return found
 
 
+def scratch_snapshot() -> set[str]:
+    """The topology files in /tmp now (taken when an attempt starts)."""
+    import glob
+
+    return set(glob.glob(f"/tmp/{HYDRA_SCRATCH}*"))
+
+
+def orphaned_scratch_files(before: set[str], session: int) -> set[str]:
+    """Topology files that appeared since ``before``, are this user's, and no proxy of another job (another
+    session than ``session``, this job's) holds open: the ones this job's proxies left, or are leaving as they
+    are torn down, when killed before a scan saw them (a job that aborts at once)."""
+    new = {p for p in scratch_snapshot() - before if _owned(p)}
+    if not new:
+        return set()
+    others = [int(p) for p in os.listdir("/proc") if p.isdigit() and _session_of(int(p)) not in (session, None)]
+    held: set[str] = set()
+    for files in proxy_scratch_files(others).values():
+        held |= files
+    return new - held
+
+
+def _session_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[3])  # fields after "(comm)": state ppid pgrp session
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _owned(path: str) -> bool:
+    try:
+        return os.stat(path).st_uid == os.getuid()
+    except OSError:
+        return False
+
+
 def remove_scratch_files(paths: set[str]) -> None:
     for path in paths:
         try:

@@ -306,6 +306,7 @@ class Attempt:
         os.mkdir(self.run_dir, 0o700)
         self.make_log_folders(range(self.job.nprocs or 0))
         self.started_at = time.monotonic()
+        scratch_before = mpi.scratch_snapshot() if self.job.kind == mpi.MPICH else None
         env = dict(os.environ)
         env.update(self.env)
         self.proc = subprocess.Popen(self.cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -321,6 +322,8 @@ class Attempt:
             for fh in self.files.values():
                 _close_quietly(fh)
             self.make_log_folders(read_records(self.run_dir)["start"])
+            if scratch_before is not None:
+                self.scratch_files |= mpi.orphaned_scratch_files(scratch_before, self.proc.pid)
             mpi.remove_scratch_files(self.scratch_files)
         return self.proc.returncode
 
