@@ -54,11 +54,12 @@ from .nn._torch_aliases import *
 from ._nn_aliases import *
 from . import distributed
 from . import optim
-from . import func, random, version
+from . import func, hub, random, version
 from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
 from ._runtime_objects import *
+from ._control_flow import *
 from .serialization import save, load
 
 half, float, double = float16, float32, float64

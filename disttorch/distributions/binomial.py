@@ -7,7 +7,7 @@ import disttorch as _t
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _rng, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbsLogits, _rng, broadcast_all
 
 __all__ = ["Binomial"]
 
@@ -41,7 +41,7 @@ def _expand_count_and_param(self: Any, cls: type, batch_shape: Any, _instance: A
     return new
 
 
-class Binomial(Distribution):
+class Binomial(_BinaryProbsLogits, Distribution):
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
                        "logits": constraints.real}
     has_enumerate_support = True
@@ -72,14 +72,6 @@ class Binomial(Distribution):
     @property
     def variance(self) -> Any:
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Any:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Any:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Any:

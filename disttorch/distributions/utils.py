@@ -169,3 +169,16 @@ def _standard_gamma(alpha: Any) -> Any:
 class _Ctx:
     def save_for_backward(self, *tensors: Any) -> None:
         pass
+
+
+class _BinaryProbsLogits:
+    """Mixin of distributions over one binary event's probability: ``probs`` and ``logits``, whichever was not
+    given computed from the other on first use (the given one is an instance attribute)."""
+
+    @lazy_property
+    def logits(self) -> Any:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Any:
+        return logits_to_probs(self.logits, is_binary=True)

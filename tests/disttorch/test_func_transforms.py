@@ -138,3 +138,18 @@ def test_linearize_functionalize_debug_unwrap_replace_batch_norm():
     torch.func.replace_all_batch_norm_modules_(tnet).eval()
     dnet.double()
     assert_close(dnet(x), tnet(torch.tensor(x.numpy())), rtol=1e-10)  # batch statistics even in eval
+
+
+def test_cond_and_while_loop_run_eagerly_like_pytorch():
+    (xd, xt) = _pair(3)
+    for lib, x in ((disttorch, xd), (torch, xt)):
+        x = x.clone().requires_grad_(True)
+        out = lib.cond(x.sum() > -100, lambda a: a * 2, lambda a: a - 1, (x,))
+        out.sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0, 2.0]
+        assert lib.cond(False, lambda: 1, lambda: 2) == 2
+        with pytest.raises(RuntimeError, match="Expected pred to be bool or single-element tensor"):
+            lib.cond(x > 0, lambda a: a, lambda a: a, (x,))
+    rd = disttorch.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * 2), (disttorch.tensor(0), xd))
+    rt = torch.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * 2), (torch.tensor(0), xt))
+    assert_close(list(rd), list(rt))

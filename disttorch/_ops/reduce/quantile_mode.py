@@ -117,7 +117,11 @@ class _ModeDim(PickAlongDim):
         starts = xp.ones(rows.shape, dtype=bool)
         starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]  # NaN != NaN: every NaN is its own run
         position = xp.broadcast_to(xp.arange(n), rows.shape)
-        run_start = xp.maximum.accumulate(xp.where(starts, position, 0), axis=-1)
+        # where each element's run starts (no cummax: cupy's ufuncs have no accumulate): the sorted start
+        # positions, looked up by run number
+        run_id = xp.cumsum(starts, axis=-1) - 1
+        start_positions = xp.sort(xp.where(starts, position, n), axis=-1)
+        run_start = xp.take_along_axis(start_positions, run_id, axis=-1)
         # the first position reaching the longest run ends the smallest most frequent value's run, and
         # (stable order) holds that value's last occurrence
         best = xp.argmax(position - run_start, axis=-1)[..., None]
