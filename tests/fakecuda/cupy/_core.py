@@ -118,8 +118,10 @@ def wrap(r: Any, dev: int | None = None) -> Any:
         return ndarray._new(r, current_device() if dev is None else dev)
     if isinstance(r, np.generic):
         return ndarray._new(np.asarray(r), current_device() if dev is None else dev, True)
-    if t is tuple or t is list:
-        return t(wrap(v, dev) for v in r)
+    if t is list:
+        return [wrap(v, dev) for v in r]
+    if isinstance(r, tuple):  # numpy's named results (slogdet, eigh, svd, qr) are plain tuples in cupy
+        return tuple(wrap(v, dev) for v in r)
     return r
 
 
@@ -154,6 +156,8 @@ class ndarray:
 
     @classmethod
     def _new(cls, a: np.ndarray, dev: int, own: bool | None = None) -> ndarray:
+        if not a.flags.writeable:  # numpy's read-only views (diagonal, broadcast_to) are writable in cupy
+            a = _writable(a)
         self = object.__new__(cls)
         self._a = a
         self._dev = dev
@@ -387,6 +391,17 @@ class ndarray:
 
     def __deepcopy__(self, memo: Any) -> ndarray:
         return self.copy()
+
+
+def _writable(a: np.ndarray) -> np.ndarray:
+    """A writable array on the same memory as the read-only view ``a`` (a copy where the memory itself is read-only)."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is a or not root.flags.writeable:
+        return a.copy()
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
 
 
 def _check_kind(kind: Any) -> None:
