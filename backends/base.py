@@ -137,5 +137,13 @@ class Backend:
         """A fresh random generator with the numpy ``Generator`` interface, seeded with ``seed``."""
         raise NotImplementedError
 
+    def generator_state(self, rng: Any) -> Any:
+        """The state of a generator made by :meth:`generator`, as JSON-able values (numpy's state dict here)."""
+        return rng.bit_generator.state
+
+    def set_generator_state(self, rng: Any, state: Any) -> None:
+        """Put back a state :meth:`generator_state` returned."""
+        rng.bit_generator.state = state
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} for {self.device_type!r}>"

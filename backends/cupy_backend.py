@@ -1,6 +1,7 @@
 """The cuda backend: cupy arrays. cupy is imported only when a cuda device is asked for."""
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import numpy as np
@@ -151,4 +152,21 @@ class CupyBackend(Backend):
             cupy.cuda.get_current_stream().synchronize()  # a pinned ``host`` is read asynchronously
 
     def generator(self, seed: int) -> Any:
+        """A cupy Generator on the current device (cupy ties a bit generator to the device current when it is made)."""
         return self._load().random.Generator(self._cupy.random.XORWOW(seed))
+
+    # cupy's ``BitGenerator.state()`` is a method giving the address of the curand states on the device (the
+    # ``_state`` array of cupy/random/_bit_generator.pyx), not numpy's state dict: the state is that array's bytes.
+    def generator_state(self, rng: Any) -> Any:
+        raw = rng.bit_generator._state.get()
+        return {"cupy_curand_state": base64.b64encode(raw.tobytes()).decode("ascii"), "dtype": str(raw.dtype)}
+
+    def set_generator_state(self, rng: Any, state: Any) -> None:
+        if not isinstance(state, dict) or "cupy_curand_state" not in state:
+            raise RuntimeError("this generator state was not saved from a cuda generator")
+        target = rng.bit_generator._state
+        raw = np.frombuffer(base64.b64decode(state["cupy_curand_state"]), dtype=state["dtype"])
+        if raw.size != target.size:
+            raise RuntimeError(f"the saved cuda generator state has {raw.size} elements, this device's has "
+                               f"{target.size} (saved on a GPU of another kind?)")
+        target.set(raw.reshape(target.shape))

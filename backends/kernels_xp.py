@@ -7,16 +7,22 @@ from typing import Any
 _UFUNCS = {"sum": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
 
 
-def _scatter_fallback(xp: Any, how: str) -> Any:
-    """cupy without ``ufunc.at`` spells the unbuffered reductions as cupyx functions (no product)."""
-    name = {"sum": "scatter_add", "amax": "scatter_max", "amin": "scatter_min"}.get(how)
-    if name is None or getattr(xp, "__name__", "") != "cupy":
-        return None
-    try:
-        import cupyx
-    except ImportError:
-        return None
-    return getattr(cupyx, name, None)
+def _scatter_in_rounds(xp: Any, ufunc: Any, target: Any, index: Any, values: Any) -> None:
+    """Unbuffered ``ufunc.at`` for array modules whose ufunc lacks ``at`` (cupy has it for add, subtract, maximum,
+    minimum and the bitwise ufuncs only): each round applies the first remaining update of every distinct
+    position as one buffered step (no position twice), so a position repeated k times takes k rounds."""
+    pos = xp.arange(target.size).reshape(target.shape)[index]
+    vals = xp.broadcast_to(xp.asarray(values, dtype=target.dtype), pos.shape).reshape(-1)
+    pos = pos.reshape(-1)
+    flat = target.reshape(-1) if target.flags.c_contiguous else target.ravel()
+    while pos.size:
+        uniq, first = xp.unique(pos, return_index=True)
+        flat[uniq] = ufunc(flat[uniq], vals[first])
+        rest = xp.ones(pos.shape, dtype=bool)
+        rest[first] = False
+        pos, vals = pos[rest], vals[rest]
+    if not target.flags.c_contiguous:
+        target[...] = flat.reshape(target.shape)
 
 
 def kernel_table(xp: Any) -> dict[str, Any]:
@@ -31,14 +37,9 @@ def kernel_table(xp: Any) -> dict[str, Any]:
             try:
                 at(target, index, values)
                 return target
-            except NotImplementedError:  # cupy has ``at`` for some ufuncs only
+            except NotImplementedError:  # cupy has ``at`` for some ufuncs only (not multiply)
                 pass
-        scatter = _scatter_fallback(xp, how)
-        if scatter is None:
-            raise NotImplementedError(f"scatter_reduce with reduce='{how}' is not supported for "
-                                      f"{type(target).__module__}.{type(target).__name__} arrays "
-                                      f"(no unbuffered {_UFUNCS[how]}.at)")
-        scatter(target, index, values)
+        _scatter_in_rounds(xp, ufunc, target, index, values)
         return target
 
     def scatter_add(target, index, values):

@@ -5,6 +5,16 @@ import pytest
 
 sys.path.append(os.path.dirname(__file__))  # for `import oracle`; after the real packages
 
+# DISTTORCH_FAKE_CUDA=1: the strict cupy stand-in in tests/fakecuda serves "cuda" (CI has no GPU). It goes first
+# on sys.path, before disttorch is imported, and into PYTHONPATH so that ranks started as subprocesses get it too.
+FAKE_CUDA = os.environ.get("DISTTORCH_FAKE_CUDA", "") not in ("", "0")
+if FAKE_CUDA:
+    _FAKE_DIR = os.path.join(os.path.dirname(__file__), "fakecuda")
+    sys.path.insert(0, _FAKE_DIR)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_FAKE_DIR, os.environ.get("PYTHONPATH")) if p)
+    if "cupy" in sys.modules and not getattr(sys.modules["cupy"], "_fake", False):
+        raise RuntimeError("DISTTORCH_FAKE_CUDA=1 but a real cupy was imported before tests/conftest.py")
+
 
 def _cuda_available() -> bool:
     try:
@@ -22,5 +32,6 @@ CUDA = _cuda_available()
 def device(request):
     """Runs a test on every backend; cuda skips (saying why) where no GPU is present."""
     if request.param == "cuda" and not CUDA:
-        pytest.skip("no GPU here: cupy with a visible CUDA device is needed for the cuda backend")
+        pytest.skip("no GPU here: cupy with a visible CUDA device is needed for the cuda backend "
+                    "(DISTTORCH_FAKE_CUDA=1 runs it on the cupy stand-in in tests/fakecuda)")
     return request.param

@@ -8,12 +8,14 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import backend_for_array
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
 from ._util import as_tensor_like, promote_operands
@@ -244,8 +246,11 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
 
 
 def _scalar_like(value: Any, arr: Any) -> Tensor:
-    """A Python number as a 0-dim constant of ``arr``'s dtype and array type."""
-    return _from_array(array_module(arr).asarray(value, dtype=arr.dtype))
+    """A Python number as a 0-dim constant of ``arr``'s dtype and array type, on ``arr``'s device."""
+    if type(arr) is np.ndarray:
+        return _from_array(np.asarray(value, dtype=arr.dtype))
+    backend = backend_for_array(arr)
+    return _from_array(backend.asarray(value, dtype=arr.dtype, device_index=backend.device_index(arr)))
 
 
 def _add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:

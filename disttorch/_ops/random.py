@@ -12,7 +12,7 @@ import numpy as np
 from disttorch import _dtype as D
 from disttorch._device import _default_device, get_default_device, to_device
 from disttorch._tensor import Tensor
-from disttorch.backends import backend_for_array, get_backend
+from disttorch.backends import array_module, get_backend
 
 from ._register import check_no_overlap, methods
 from ._util import normalize_shape
@@ -26,17 +26,23 @@ _DEFAULT_SEED = 67280421310721
 
 
 class Generator:
-    """A random generator for one device type, backed by the backend's numpy-style Generator."""
+    """A random generator for one device (cuda generators belong to one device index, as in PyTorch), backed by
+    the backend's numpy-style Generator."""
 
     def __init__(self, device: Any = "cpu") -> None:
-        self.device = to_device(device)
+        dev = to_device(device)
+        if dev.type != "cpu" and dev.index is None:
+            dev = to_device(f"{dev.type}:{get_backend(dev.type).current_device()}")
+        self.device = dev
         self._seed = _DEFAULT_SEED
         self._rng: Any = None
 
     @property
     def rng(self) -> Any:
         if self._rng is None:
-            self._rng = get_backend(self.device.type).generator(self._seed)
+            backend = get_backend(self.device.type)
+            with backend.device_guard(self.device.index):  # a device generator lives on its device
+                self._rng = backend.generator(self._seed)
         return self._rng
 
     def manual_seed(self, seed: int) -> Generator:
@@ -57,7 +63,9 @@ class Generator:
 
     def get_state(self) -> Tensor:
         """The state as a uint8 tensor (JSON of the bit generator's state; never pickle)."""
-        state = {"seed": self._seed, "bit_generator": _jsonable(self.rng.bit_generator.state)}
+        backend = get_backend(self.device.type)
+        with backend.device_guard(self.device.index):
+            state = {"seed": self._seed, "bit_generator": _jsonable(backend.generator_state(self.rng))}
         raw = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()
         return _from_array(raw)
 
@@ -66,7 +74,9 @@ class Generator:
             raise TypeError("expected a torch.ByteTensor as the generator state")
         state = json.loads(bytes(new_state.__array__()).decode())
         self._seed = state["seed"]
-        self.rng.bit_generator.state = state["bit_generator"]
+        backend = get_backend(self.device.type)
+        with backend.device_guard(self.device.index):
+            backend.set_generator_state(self.rng, state["bit_generator"])
         return self
 
     def __repr__(self) -> str:
@@ -89,20 +99,35 @@ def _fresh_seed() -> int:
 
 
 default_generator = Generator("cpu").manual_seed(_fresh_seed())
+# "cpu" and one entry per device index ("cuda:0", "cuda:1"...), made on first use
 _device_generators: dict[str, Generator] = {"cpu": default_generator}
 
 
-def _generator_for(device_type: str, generator: Generator | None) -> Any:
+def device_generator(device: Any) -> Generator:
+    """The default generator of ``device`` (a cuda device without an index: the current one)."""
+    dev = to_device(device)
+    if dev.type == "cpu":
+        return default_generator
+    index = dev.index if dev.index is not None else get_backend(dev.type).current_device()
+    key = f"{dev.type}:{index}"
+    gen = _device_generators.get(key)
+    if gen is None:
+        gen = _device_generators[key] = Generator(key)
+        gen.manual_seed(default_generator.initial_seed())
+    return gen
+
+
+def _generator_for(device: Any, generator: Generator | None) -> Any:
+    """The numpy-style generator to draw from for a tensor on ``device`` (a device, or a device-type string)."""
+    device_type = device if isinstance(device, str) and ":" not in device else to_device(device).type
     if generator is not None:
         if generator.device.type != device_type:
             raise RuntimeError(f"Expected a '{device_type}' device type for generator but found "
                                f"'{generator.device.type}'")
         return generator.rng
-    gen = _device_generators.get(device_type)
-    if gen is None:
-        gen = _device_generators[device_type] = Generator(device_type)
-        gen.manual_seed(default_generator.initial_seed())
-    return gen.rng
+    if device_type == "cpu":
+        return default_generator.rng
+    return device_generator(device).rng
 
 
 def manual_seed(seed: int) -> Generator:
@@ -112,10 +137,12 @@ def manual_seed(seed: int) -> Generator:
     return default_generator
 
 
-def cuda_manual_seed(seed: int) -> None:
-    gen = _device_generators.get("cuda") or Generator("cuda")
-    gen.manual_seed(seed)
-    _device_generators["cuda"] = gen
+def cuda_manual_seed(seed: int, all_devices: bool = False) -> None:
+    """Seed the current cuda device's default generator (every visible device's with ``all_devices``)."""
+    backend = get_backend("cuda")
+    indices = range(backend.device_count()) if all_devices else [backend.current_device()]
+    for i in indices:
+        device_generator(f"cuda:{i}").manual_seed(seed)
 
 
 def seed() -> int:
@@ -139,14 +166,20 @@ def set_rng_state(new_state: Tensor) -> None:
 
 
 # -- samplers -------------------------------------------------------------------------------------
-def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, str, Any]:
+def _target(shape: tuple, dtype: Any, device: Any) -> tuple[Any, D.dtype, Any, Any]:
     dev = to_device(device) if device is not None else get_default_device()
     backend = get_backend(dev.type)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
-    return backend, dt, dev.type, shape
+    return backend, dt, dev, shape
+
+
+def _guard(device: Any) -> Any:
+    """Draws for ``device`` run with it current (a cuda generator draws on the device it lives on)."""
+    dev = to_device(device)
+    return get_backend(dev.type).device_guard(dev.index)
 
 
 def _wrap(arr: Any, device: Any, requires_grad: bool = False) -> Tensor:
@@ -177,22 +210,24 @@ def _check_float(kind: str, dt: D.dtype) -> None:
 
 def _float_sample(kind: str, size: tuple, generator: Any, dtype: Any, device: Any,
                   requires_grad: bool) -> Tensor:
-    backend, dt, dtype_name, shape = _target(normalize_shape(size), dtype, device)
+    backend, dt, dev, shape = _target(normalize_shape(size), dtype, device)
     _check_float(kind, dt)
-    rng = _generator_for(dtype_name, generator)
+    rng = _generator_for(dev, generator)
     real = dt.to_real()
     sample_dtype = real.np if real in (D.float32, D.float64) else np.float32
     if dt.is_complex:  # independent real and imaginary parts; a complex normal has E|z|^2 = 1
         shape = (*shape, 2)
-    if kind == "uniform":
-        arr = rng.random(shape, dtype=sample_dtype)
-    else:
-        arr = rng.standard_normal(shape, dtype=sample_dtype)
-    if dt.is_complex:
-        arr = arr.view(dt.np)[..., 0]
-        if kind == "normal":
-            arr *= np.sqrt(0.5)
-    return _wrap(arr if arr.dtype == dt.np else arr.astype(dt.np), device, requires_grad)
+    with _guard(dev):
+        if kind == "uniform":
+            arr = rng.random(shape, dtype=sample_dtype)
+        else:
+            arr = rng.standard_normal(shape, dtype=sample_dtype)
+        if dt.is_complex:
+            arr = arr.view(dt.np)[..., 0]
+            if kind == "normal":
+                arr *= float(np.sqrt(0.5))
+        arr = arr if arr.dtype == dt.np else arr.astype(dt.np)
+    return _wrap(arr, device, requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
@@ -221,23 +256,49 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Generato
     low, high = int(low), int(high)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    backend, dt, dtype_name, shape = _target(normalize_shape((size,)), dtype or D.int64, device)
+    backend, dt, dev, shape = _target(normalize_shape((size,)), dtype or D.int64, device)
     if dt in _CTYPE:
         lo, hi = (0, 1) if dt is D.bool_ else (int(np.iinfo(dt.np).min), int(np.iinfo(dt.np).max))
         if not lo <= low <= hi:
             raise RuntimeError(f"from is out of bounds for {_CTYPE[dt]}")
         if not lo <= high - 1 <= hi:
             raise RuntimeError(f"to - 1 is out of bounds for {_CTYPE[dt]}")
-    rng = _generator_for(dtype_name, generator)
-    arr = rng.integers(low, high, size=shape, dtype=np.int64)
-    return _wrap(arr.astype(dt.np, copy=False), device, requires_grad)
+    rng = _generator_for(dev, generator)
+    with _guard(dev):
+        arr = rng.integers(low, high, size=shape, dtype=np.int64).astype(dt.np, copy=False)
+    return _wrap(arr, device, requires_grad)
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    backend, dt, dtype_name, _ = _target((n,), dtype or D.int64, device)
-    rng = _generator_for(dtype_name, generator)
-    return _wrap(rng.permutation(n).astype(dt.np, copy=False), device, requires_grad)
+    backend, dt, dev, _ = _target((n,), dtype or D.int64, device)
+    rng = _generator_for(dev, generator)
+    with _guard(dev):
+        arr = _permutation(rng, backend.xp, n).astype(dt.np, copy=False)
+    return _wrap(arr, device, requires_grad)
+
+
+# cupy's Generator has no permutation, choice, lognormal or standard_cauchy (cupy/random/_generator_api.pyx):
+# these helpers use numpy's where the generator has it, else build the draw from random/standard_normal.
+def _permutation(rng: Any, xp: Any, n: int) -> Any:
+    if hasattr(rng, "permutation"):
+        return rng.permutation(n)
+    return xp.argsort(rng.random(n))  # a uniformly random order: ties have probability ~0 in float64
+
+
+def _lognormal(rng: Any, mean: float, std: float, shape: tuple) -> Any:
+    if hasattr(rng, "lognormal"):
+        return rng.lognormal(mean, std, shape)
+    z = rng.standard_normal(shape)
+    z *= std
+    z += mean
+    return array_module(z).exp(z)
+
+
+def _standard_cauchy(rng: Any, shape: tuple) -> Any:
+    if hasattr(rng, "standard_cauchy"):
+        return rng.standard_cauchy(shape)
+    return rng.standard_normal(shape) / rng.standard_normal(shape)  # the ratio of two normals is Cauchy
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -283,14 +344,16 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Generator | None = Non
     if bool(((probs < 0) | (probs > 1)).any()):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message "
                            "be improved?  If so, please report an enhancement request to PyTorch.)")
-    rng = _generator_for(input.device.type, generator)
-    u = rng.random(input._data.shape)
-    return _from_array((u < probs).astype(input._data.dtype))
+    rng = _generator_for(input.device, generator)
+    with _guard(input.device):
+        u = rng.random(input._data.shape)
+        return _from_array((u < probs).astype(input._data.dtype))
 
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
-    rng = _generator_for(input.device.type, generator)
-    return _from_array(rng.poisson(input._data).astype(input._data.dtype))
+    rng = _generator_for(input.device, generator)
+    with _guard(input.device):
+        return _from_array(rng.poisson(input._data).astype(input._data.dtype))
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -303,15 +366,34 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     rows = probs.reshape(-1, probs.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    rng = _generator_for(input.device.type, generator)
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, row in enumerate(rows):
-        total = row.sum()
-        if total <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / total)
-    result = out if probs.ndim == 2 else out[0]
-    return _from_array(input._backend.asarray(result))
+    rng = _generator_for(input.device, generator)
+    backend = input._backend
+    with _guard(input.device):
+        out = []
+        for row in rows:
+            total = row.sum()
+            if total <= 0:
+                raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+            out.append(_choice(rng, backend, row / total, num_samples, replacement))
+        result = backend.xp.stack(out) if probs.ndim == 2 else out[0]
+        return _from_array(result.astype(np.int64, copy=False))
+
+
+def _choice(rng: Any, backend: Any, p: np.ndarray, k: int, replacement: bool) -> Any:
+    """``k`` category indices drawn with probabilities ``p`` (a host array that sums to 1), as a device array."""
+    if hasattr(rng, "choice"):
+        return backend.asarray(rng.choice(p.size, size=k, replace=replacement, p=p))
+    xp = backend.xp
+    if replacement:  # inverse CDF
+        host_cdf = np.cumsum(p)
+        cdf = backend.asarray(host_cdf)
+        u = rng.random(k) * float(host_cdf[-1])
+        return xp.minimum(xp.searchsorted(cdf, u, side="right"), p.size - 1)
+    # without replacement: the k largest of log p + Gumbel noise (sequential sampling without replacement)
+    with np.errstate(divide="ignore"):
+        logp = backend.asarray(np.log(p))
+    keys = logp - xp.log(-xp.log(rng.random(p.size)))
+    return xp.argsort(-keys)[:k]
 
 
 # -- in-place samplers (no graph: they overwrite the value) -----------------------------------------------
@@ -324,7 +406,18 @@ def _fill_from(self: Tensor, arr: Any) -> Tensor:
 def _rng_of(self: Tensor, generator: Generator | None) -> Any:
     """The generator an in-place sampler of ``self`` draws from (after refusing an expanded ``self``)."""
     check_no_overlap(self)
-    return _generator_for(backend_for_array(self._data).device_type, generator)
+    return _generator_for(self.device, generator)
+
+
+def _on_own_device(fn: Any) -> Any:
+    """An in-place sampler runs with its tensor's device current (where that device's generator draws)."""
+    def sampler(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        with _guard(self.device):
+            return fn(self, *args, **kwargs)
+
+    sampler.__name__ = sampler.__qualname__ = fn.__name__
+    sampler.__doc__ = fn.__doc__
+    return sampler
 
 
 def _sample_dtype(self: Tensor) -> Any:
@@ -369,12 +462,15 @@ def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) ->
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None) -> Tensor:
-    return _fill_from(self, _rng_of(self, generator).lognormal(mean, std, self._data.shape))
+    return _fill_from(self, _lognormal(_rng_of(self, generator), mean, std, self._data.shape))
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None) -> Tensor:
-    return _fill_from(self, median + sigma * _rng_of(self, generator).standard_cauchy(self._data.shape))
+    return _fill_from(self, median + sigma * _standard_cauchy(_rng_of(self, generator), self._data.shape))
 
+
+uniform_, normal_, bernoulli_, random_ = map(_on_own_device, (uniform_, normal_, bernoulli_, random_))
+exponential_, geometric_, log_normal_, cauchy_ = map(_on_own_device, (exponential_, geometric_, log_normal_, cauchy_))
 
 methods({"uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_, "random_": random_,
          "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_, "cauchy_": cauchy_,

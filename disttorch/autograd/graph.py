@@ -9,7 +9,10 @@ import traceback
 import weakref
 from typing import Any, Callable
 
+import numpy as np
+
 from disttorch._shapes import broadcast_shape
+from disttorch.backends import backend_for_array
 
 from . import grad_mode
 
@@ -152,7 +155,7 @@ def _sole_array(arr: Any) -> bool:
     if sys.getrefcount(arr) > _SOLE_SLOT or arr.base is not None:  # (before .flags, which holds a reference)
         return False
     flags = arr.flags
-    return flags.owndata and flags.c_contiguous and flags.writeable
+    return flags.owndata and flags.c_contiguous and getattr(flags, "writeable", True)  # cupy's flags lack it
 
 
 class _Slot:
@@ -246,7 +249,12 @@ class Op(Node):
         if attrs:
             node.__dict__.update(attrs)
         try:
-            out = node.forward(*[t._data if t is not None else None for t in inputs])
+            guard = _off_device_guard(inputs)
+            if guard is None:
+                out = node.forward(*[t._data if t is not None else None for t in inputs])
+            else:  # the inputs live on a device that is not the current one: run there (Chainer's apply does)
+                with guard:
+                    out = node.forward(*[t._data if t is not None else None for t in inputs])
         except ValueError as exc:  # an array library's broadcasting error: say it as PyTorch does
             if cls.broadcasts:
                 _raise_if_broadcast_error(exc, inputs)
@@ -259,6 +267,21 @@ class Op(Node):
 
 
 _new = object.__new__
+
+
+def _off_device_guard(inputs: tuple) -> Any:
+    """None when the first input is a host array or on the current device; else a guard making its device current."""
+    for t in inputs:
+        if t is not None:
+            arr = t._data
+            if type(arr) is np.ndarray:
+                return None
+            backend = backend_for_array(arr)
+            index = backend.device_index(arr)
+            if index is None or index == backend.current_device():
+                return None
+            return backend.device_guard(index)
+    return None
 
 
 def _raise_if_broadcast_error(exc: ValueError, inputs: tuple) -> None:

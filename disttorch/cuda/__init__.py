@@ -52,7 +52,9 @@ def manual_seed(seed: int) -> None:
 
 
 def manual_seed_all(seed: int) -> None:
-    manual_seed(seed)
+    from disttorch._ops import random
+
+    random.cuda_manual_seed(seed, all_devices=True)
 
 
 def get_device_name(device: Any = None) -> str:

@@ -83,7 +83,7 @@ def vec_to_tril_matrix(vec: Any, diag: int = 0) -> Any:
 
 def _rng(like: Any) -> Any:
     """The default generator of ``like``'s device (so ``manual_seed`` fixes every sample)."""
-    return _generator_for(like.device.type, None)
+    return _generator_for(like.device, None)
 
 
 def _from_numpy_like(arr: Any, like: Any) -> Any:

@@ -78,8 +78,7 @@ def get_device_states(*args: Any) -> tuple[list, list]:
     devices = sorted({str(a.device) for a in args if isinstance(a, Tensor) and not a.is_cpu})
     states = []
     for d in devices:
-        gen = random._device_generators.get(d.split(":")[0])
-        states.append(gen.get_state() if gen is not None else None)
+        states.append(random.device_generator(d).get_state())
     return devices, states
 
 
@@ -87,9 +86,8 @@ def set_device_states(devices: list, states: list, *, device_type: str | None = 
     from disttorch._ops import random
 
     for d, state in zip(devices, states):
-        gen = random._device_generators.get(d.split(":")[0])
-        if gen is not None and state is not None:
-            gen.set_state(state)
+        if state is not None:
+            random.device_generator(d).set_state(state)
 
 
 @contextlib.contextmanager
@@ -114,7 +112,7 @@ def _rng_replay(cpu_state: Tensor | None, devices: list, states: list) -> Iterat
 def _current_state(device: str) -> Any:
     from disttorch._ops import random
 
-    return random._device_generators[device.split(":")[0]].get_state()
+    return random.device_generator(device).get_state()
 
 
 def _capture_rng(preserve: bool, args: tuple) -> tuple:

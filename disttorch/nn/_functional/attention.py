@@ -186,7 +186,7 @@ def _sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, d
         nb = math.prod(_broadcast_shapes(scores[:-2], vs[:-2]))
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{nb}, {ks[-2]}] but got: "
                            f"[{nb}, {vs[-2]}].")
-    rng = _generator_for(query.device.type, None) if dropout_p > 0 else None
+    rng = _generator_for(query.device, None) if dropout_p > 0 else None
     return ScaledDotProductAttention.apply(
         query, key, value, attn_mask, scale=1.0 / math.sqrt(qs[-1]) if scale is None else scale, causal=is_causal,
         dropout_p=dropout_p, rng=rng, safe=safe, weights=weights)

@@ -45,7 +45,7 @@ def _check_p(p: float) -> None:
 def _keep(input: Tensor, shape: tuple, p: float) -> Any:
     """A 0/1 array of ``shape`` in the input's dtype: 1 with probability 1 - p."""
     dt = input._data.dtype
-    rng = _generator_for(input.device.type, None)
+    rng = _generator_for(input.device, None)
     u = rng.random(shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
     return (u < 1.0 - p).astype(dt, copy=False)
 
@@ -54,6 +54,14 @@ def _apply(input: Tensor, p: float, training: bool, inplace: bool, shape: tuple,
     _check_p(p)
     if p == 0 or not training or input.numel() == 0:
         return input
+    with input._backend.device_guard(input.device.index):  # the mask is drawn on the input's device
+        mask, shift = _mask(input, p, shape, alpha)
+    if inplace:
+        return input._apply_inplace(lambda t: MaskedScale.apply(t, mask=mask, shift=shift))
+    return MaskedScale.apply(input, mask=mask, shift=shift)
+
+
+def _mask(input: Tensor, p: float, shape: tuple, alpha: bool) -> tuple[Any, Any]:
     xp = input._xp
     dt = input._data.dtype
     shift = None
@@ -67,9 +75,7 @@ def _apply(input: Tensor, p: float, training: bool, inplace: bool, shape: tuple,
             mask = keep * dt.type(a)
         else:
             mask = keep * dt.type(1.0 / (1.0 - p))
-    if inplace:
-        return input._apply_inplace(lambda t: MaskedScale.apply(t, mask=mask, shift=shift))
-    return MaskedScale.apply(input, mask=mask, shift=shift)
+    return mask, shift
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

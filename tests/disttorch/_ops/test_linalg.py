@@ -488,7 +488,7 @@ def test_solve_errors():
 def spd(t, x):
     """A symmetric positive-definite matrix built from x, so gradients reach all of x."""
     n = x.shape[-1]
-    return x @ x.mT + n * t.eye(n, dtype=x.dtype)
+    return x @ x.mT + n * t.eye(n, dtype=x.dtype, device=x.device)
 
 
 @pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])

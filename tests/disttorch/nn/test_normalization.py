@@ -22,7 +22,7 @@ def test_batch_norm_functional(xs, training, dtype, device):
     stats = {}
 
     def f(t, x, w, b):
-        r = (t.tensor(rm, device=device), t.tensor(rv, device=device))
+        r = (t.tensor(rm, device=x.device), t.tensor(rv, device=x.device))
         y = t.nn.functional.batch_norm(x, *r, w, b, training=training, momentum=0.3)
         stats[t.__name__] = r
         return y
