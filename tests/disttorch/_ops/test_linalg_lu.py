@@ -310,8 +310,11 @@ DRIVERS = [None, "gelsy", "gelsd", "gelss", "gels"]
                                    ((2, 5, 3), (2, 5)), ((2, 5, 3), (1, 5, 2)), ((2, 1, 5, 3), (1, 3, 5, 2)),
                                    ((2, 3, 5), (2, 3))])
 def test_lstsq(driver, sa, sb, device):
-    if device == "cuda" and driver not in (None, "gels"):
-        pytest.skip("only gels runs on CUDA, as in PyTorch")
+    if device == "cuda" and driver not in (None, "gels"):  # only gels runs on CUDA, as in PyTorch
+        x = disttorch.tensor(wellcond(*sa, seed=1), device=device)
+        with pytest.raises(RuntimeError, match="`driver` other than `gels` is not supported on CUDA"):
+            disttorch.linalg.lstsq(x, x[..., :1], driver=driver)
+        return
     if device == "cuda":
         driver = "gels"  # CUDA's default; the oracle (torch on cpu) defaults to gelsy
     a, b = wellcond(*sa, seed=1), randn(*sb, seed=2, dtype=np.float64)
