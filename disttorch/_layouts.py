@@ -14,8 +14,8 @@ __all__ = ["layout", "strided", "memory_format", "contiguous_format", "channels_
            "preserve_format", "legacy_contiguous_format"]
 
 
-class layout:
-    """A tensor layout; disttorch tensors are all ``torch.strided`` (dense)."""
+class _NamedConstant:
+    """A constant that prints and pickles as the module attribute of its name (``torch.strided``)."""
 
     __slots__ = ("_name",)
 
@@ -29,19 +29,16 @@ class layout:
         return self._name  # pickles as the module attribute of that name
 
 
-class memory_format:
+class layout(_NamedConstant):
+    """A tensor layout; disttorch tensors are all ``torch.strided`` (dense)."""
+
+    __slots__ = ()
+
+
+class memory_format(_NamedConstant):
     """The order of a tensor's dims in memory (see the module docstring)."""
 
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return f"torch.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name
+    __slots__ = ()
 
 
 layout.__module__ = memory_format.__module__ = "disttorch"
