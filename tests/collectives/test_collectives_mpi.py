@@ -41,4 +41,6 @@ def test_mismatch_in_default_mode_ends_the_job():
     assert result.returncode != 0, result.output
     for r in (0, 1):
         assert f"[rank {r}] Detected mismatch between collectives" in result.output, result.output
-    assert "differ in op" in result.output and "unusable after an earlier error" in result.output, result.output
+    # (a later collective on a rank then says "unusable after an earlier error", unless a peer's abort ends the
+    # rank first, as it may under load)
+    assert "differ in op" in result.output, result.output

@@ -2,10 +2,11 @@
 They run on real cupy too and skip only where no cuda device (real or stand-in) is present."""
 import numpy as np
 import pytest
-import torch
 from conftest import CUDA
 
 import disttorch
+
+torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.skipif(not CUDA, reason="no GPU here (DISTTORCH_FAKE_CUDA=1 runs these on the stand-in)")
 
