@@ -358,16 +358,26 @@ class ReshapeTransform(Transform):
         return self._reshape(shape, self.out_shape, self.in_shape)
 
 
-class ExpTransform(Transform):
+class _ParameterlessTransform(Transform):
+    """A transform without parameters: equal to every instance of its class (PyTorch's ``isinstance`` test, so a
+    subclass instance compares equal to its parent's), hashed by identity."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _ParameterlessTransform in cls.__bases__:
+            cls._equal_to = cls
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, self._equal_to)
+
+    __hash__ = object.__hash__
+
+
+class ExpTransform(_ParameterlessTransform):
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return x.exp()
@@ -428,16 +438,11 @@ def _clipped_sigmoid(x: Any) -> Any:
     return _t.clamp(_t.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_ParameterlessTransform):
     domain = constraints.real
     codomain = constraints.unit_interval
     bijective = True
     sign = +1
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return _clipped_sigmoid(x)
@@ -451,16 +456,11 @@ class SigmoidTransform(Transform):
         return -_F.softplus(-x) - _F.softplus(x)
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_ParameterlessTransform):
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return _F.softplus(x)
@@ -472,16 +472,11 @@ class SoftplusTransform(Transform):
         return -_F.softplus(-x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_ParameterlessTransform):
     domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
     bijective = True
     sign = +1
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return x.tanh()
@@ -494,14 +489,9 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - _F.softplus(-2.0 * x))
 
 
-class AbsTransform(Transform):
+class AbsTransform(_ParameterlessTransform):
     domain = constraints.real
     codomain = constraints.positive
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return x.abs()
@@ -628,16 +618,11 @@ class CorrCholeskyTransform(Transform):
         return tuple(shape[:-2]) + (d * (d - 1) // 2,)
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(_ParameterlessTransform):
     """Unconstrained vector -> simplex by ``softmax``; not bijective (inverse up to a constant: ``log``)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         probs = (x - x.max(-1, True)[0]).exp()
@@ -657,17 +642,12 @@ class SoftmaxTransform(Transform):
         return shape
 
 
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(_ParameterlessTransform):
     """Unconstrained vector of length K-1 -> simplex of length K by stick breaking (bijective)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
     bijective = True
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = object.__hash__
 
     @staticmethod
     def _offset(n: int, like: Any, extra: int) -> Any:
@@ -699,16 +679,11 @@ class StickBreakingTransform(Transform):
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
 
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(_ParameterlessTransform):
     """Unconstrained square matrix -> lower-triangular with positive diagonal (strict lower part kept, diag exp)."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
@@ -717,16 +692,11 @@ class LowerCholeskyTransform(Transform):
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
 
 
-class PositiveDefiniteTransform(Transform):
+class PositiveDefiniteTransform(_ParameterlessTransform):
     """Unconstrained square matrix -> positive-definite ``L @ L.mT`` with L from LowerCholeskyTransform."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PositiveDefiniteTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Any) -> Any:
         lower = LowerCholeskyTransform()(x)
