@@ -58,7 +58,7 @@ def write_record(kind: str, rank: int, data: dict) -> None:
         path = os.path.join(run_dir, f"rank_{rank}.{kind}.json")
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as fh:
-            json.dump(dict(data, rank=rank, time=time.time()), fh)
+            json.dump({"rank": rank, "time": time.time(), **data}, fh)
         os.replace(tmp, path)
     except OSError:
         pass  # another host, or the job is over: the records are best effort
@@ -68,10 +68,11 @@ def write_record(kind: str, rank: int, data: dict) -> None:
 WATCH_S = 0.2  # how often the prefixing helper checks whether the rank is still alive
 
 
-def _tee(rank: int, sources: dict[int, int], rank_pid: int, drained: int) -> None:
+def _tee(rank: int, sources: dict[int, int], rank_pid: int, drained: int, held: list[int]) -> None:
     """Child process: copy each pipe in ``sources`` (read fd -> destination fd) line by line, prefixed.
     Writes a byte to ``drained`` once every pipe is at its end, and the rank's "ended" record once the rank's
-    process (its parent) is gone: output ending is not the rank ending (it may have redirected fds 1 and 2)."""
+    process (its parent) is gone: output ending is not the rank ending (it may have redirected fds 1 and 2).
+    The fds in ``held`` are closed right after that record."""
     prefix = PREFIX_FORMAT.format(rank).encode()
     sel = selectors.DefaultSelector()
     pending: dict[int, bytes] = {}
@@ -120,15 +121,26 @@ def _tee(rank: int, sources: dict[int, int], rank_pid: int, drained: int) -> Non
                 emit(sources[fd], b"".join(prefix + line + b"\n" for line in lines))
         return bool(events)
 
+    # the kernel signals the moment the rank dies, so the "ended" time is exact, not one poll late: the
+    # launcher names the first rank to end by these times (the MPI launcher kills the others moments later)
+    gone_at: list[float] = []
+    signal.signal(signal.SIGUSR1, lambda *_: gone_at.append(time.time()))
+    _parent_death_signal(signal.SIGUSR1)
     while os.getppid() == rank_pid:  # the rank lives (once it exits, this process is re-parented)
         if sel.get_map():
             pump(WATCH_S)
         else:
             time.sleep(WATCH_S)
+    ended = gone_at[0] if gone_at else time.time()
     deadline = time.monotonic() + 0.5  # its last words first, then the record
     while sel.get_map() and pump(0.05) and time.monotonic() < deadline:
         pass
-    write_record("ended", rank, {})
+    write_record("ended", rank, {"time": ended})
+    for fd in held:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     while sel.get_map():  # output still held open by processes the rank left behind
         pump(None)
 
@@ -155,14 +167,14 @@ def start_prefixing(rank: int) -> tuple[int, int, int] | None:
                 signal.signal(sig, signal.SIG_IGN)
             os.close(out_w)
             os.close(err_w)
-            keep = {0, 1, 2, out_r, err_r, done_w}  # (the saved copies of 1 and 2 are closed too)
-            for fd in _open_fds():  # drop MPI's sockets (PMI) and everything else the rank had open
-                if fd not in keep:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            _tee(rank, {out_r: 1, err_r: 2}, rank_pid, done_w)
+            # The saved copies of fds 1 and 2 go now. What else the rank had at this point (the MPI launcher's
+            # sockets: PMI) is held until the rank's "ended" record is written: the MPI launcher (MPICH's
+            # hydra) sees a rank gone when those close, and only then tears the others down, so the first
+            # rank to end also writes the first "ended" record.
+            for fd in saved:
+                os.close(fd)
+            held = [fd for fd in _open_fds() if fd not in {0, 1, 2, out_r, err_r, done_w} and _is_open(fd)]
+            _tee(rank, {out_r: 1, err_r: 2}, rank_pid, done_w, held)
         finally:
             _REAL_EXIT(0)
     os.close(out_r)
@@ -175,6 +187,14 @@ def start_prefixing(rank: int) -> tuple[int, int, int] | None:
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     return done_r, *saved
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 def _open_fds() -> list[int]:
@@ -209,20 +229,25 @@ def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
 
 
 # -- the rank's environment -----------------------------------------------------------------------
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this rank when the process that started it (MPI's proxy) dies: no orphans."""
+def _parent_death_signal(sig: int) -> bool | None:
+    """Ask Linux to send ``sig`` to this process when its parent dies: True when asked, False when the parent
+    is already gone, None where this cannot be asked."""
     if not sys.platform.startswith("linux"):
-        return
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
         parent = os.getppid()
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
+        ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+        return os.getppid() == parent  # else the parent died before prctl took effect
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this rank when the process that started it (MPI's proxy) dies: no orphans."""
+    if _parent_death_signal(signal.SIGKILL) is False:
+        os._exit(1)
 
 
 def cuda_device_count() -> int:
