@@ -204,7 +204,7 @@ def _open_fds() -> list[int]:
         return list(range(3, 256))
 
 
-def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
+def finish_prefixing(tee: tuple[int, int, int] | None, wait_s: float = 5.0) -> None:
     """Close the rank's ends of the pipes, let the tee drain them, and give fds 1 and 2 back (so what
     interpreter shutdown or MPI_Finalize may still print is not lost, just not prefixed)."""
     if tee is None:
@@ -222,7 +222,7 @@ def finish_prefixing(tee: tuple[int, int, int] | None) -> None:
     # wait (a while) until the tee has passed everything on; output held open by a still-running child of the
     # script must not block us
     try:
-        select.select([drained], [], [], 5.0)
+        select.select([drained], [], [], wait_s)
         os.close(drained)
     except (OSError, ValueError):
         pass
@@ -398,7 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{who}failed with an uncaught exception:\n" + "".join(error))
     lines = ("".join(error).splitlines() or (_THREAD_ERRORS if code not in (0, 130) else []))[-TRACEBACK_TAIL:]
     write_record("exit", rank, {"code": code, "error": lines, "interrupted": code == 130 and bool(error)})
-    if code not in (0, 130):
+    if code not in (0, 130) and "mpi4py.MPI" in sys.modules:
+        # MPI_Abort makes the MPI launcher stop reading at once: pass on what the rank printed first
+        finish_prefixing(tee, wait_s=1.0)
+        tee = None
         mpi_abort(code)
     import atexit
 
