@@ -35,7 +35,20 @@ FP32: dict[str, set[str]] = {
                             "prod", "softplus", "norm", "normalize", "cosine_similarity", "cdist", "pdist", "dist",
                             "acos", "asin", "cosh", "sinh", "tan", "erfinv", "renorm"},
 }
+# ops that run in the widest floating dtype of their inputs (they refuse mixed dtypes outside autocast)
+PROMOTE: dict[str, set[str]] = {
+    "cpu": {"cat", "stack", "index_copy"},
+    "cuda": {"addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "grid_sample", "index_put", "scatter_add",
+             "tensordot"},
+}
 _LOW = frozenset({D.float16, D.bfloat16})
+# Casts of fp32 leaf tensors that require grad (a model's weights) to the low dtype are kept until the outermost
+# autocast region exits, so a weight used by several ops is cast once (and its casts share one ToCopy node).
+_cache: dict[tuple[int, Any], tuple[Any, Any]] = {}
+
+
+def clear_cache() -> None:
+    _cache.clear()
 
 
 def _refresh() -> None:
@@ -56,11 +69,29 @@ def _cast(value: Any, to: Any, only_low: bool) -> Any:
     if isinstance(value, Tensor):
         dt = value.dtype
         if dt.is_floating_point and dt != to and (not only_low or dt in _LOW):
-            return value.to(to)
+            if not (cache_enabled and to in _LOW and dt == D.float32 and value._requires_grad
+                    and value._grad_fn is None and value._base is None):
+                return value.to(to)
+            key = (id(value), to)
+            hit = _cache.get(key)
+            if hit is None or hit[0] is not value:
+                hit = _cache[key] = (value, value.to(to))
+            return hit[1]
         return value
     if isinstance(value, (list, tuple)) and value and any(isinstance(v, Tensor) for v in value):
         return type(value)(_cast(v, to, only_low) for v in value)
     return value
+
+
+def _widest(values: Any) -> Any:
+    """The widest floating dtype among the tensors in ``values`` (lists looked into), or None."""
+    from disttorch._tensor import Tensor
+    best = None
+    for v in values:
+        for t in (v if isinstance(v, (list, tuple)) else (v,)):
+            if isinstance(t, Tensor) and t.dtype.is_floating_point:
+                best = t.dtype if best is None else D.promote_types(best, t.dtype)
+    return best
 
 
 def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -72,6 +103,8 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
         to, only_low = dtypes[dev], False
     elif name in FP32[dev]:
         to, only_low = D.float32, True
+    elif name in PROMOTE[dev]:
+        to, only_low = _widest((*args, *kwargs.values())), False
     else:
         to = None
     if to is not None:
@@ -98,7 +131,7 @@ def cast_input(name: str, value: Any) -> Any:
 
 
 def autocast_op(name: str) -> Callable[[Callable], Callable]:
-    """Give ``fn`` autocast's cast policy for op ``name`` (looked up per device in LOWER / FP32)."""
+    """Give ``fn`` autocast's cast policy for op ``name`` (looked up per device in LOWER / FP32 / PROMOTE)."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)

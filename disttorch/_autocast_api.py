@@ -73,7 +73,8 @@ def set_autocast_cache_enabled(enabled: bool) -> None:
 
 
 def clear_autocast_cache() -> None:
-    """No cast cache is kept (each covered op casts its inputs afresh), so nothing to clear."""
+    """Drop the cached low-precision casts of weights (autocast does this when its outermost region exits)."""
+    S.clear_cache()
 
 
 def autocast_increment_nesting() -> int:

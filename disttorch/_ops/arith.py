@@ -85,9 +85,10 @@ class Neg(Op):
         return -grad
 
 
-# Python-number exponents computed by multiplication (as PyTorch does): libm's pow is ~40x slower on negative
+# Python-number exponents that PyTorch's kernel computes by multiplication (x*x, x*x*x, 1/x, 1/(x*x)), done the
+# same way here: libm's pow is ~40x slower on negative
 # float bases, and x ** 3 is the core of the tanh-approximated GELU
-_MUL_POWERS = frozenset((2, 3, 4, -1, -2, -3))
+_MUL_POWERS = frozenset((2, 3, -1, -2))
 
 
 def _mul_power(a: Any, n: int) -> Any:
@@ -113,7 +114,7 @@ class Pow(Op):
         grad_a = grad_b = None
         n = self.int_exponent
         if ga and n is not None:
-            grad_a = grad * n * (a if n == 2 else _mul_power(a, n - 1))
+            grad_a = grad * n * (a if n == 2 else _mul_power(a, n - 1) if n - 1 in _MUL_POWERS else a ** (n - 1))
             ga = False
         if ga:
             # d/da a**b = b * a**(b-1); where b == 0 the gradient is 0 (also at a == 0)

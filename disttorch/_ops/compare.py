@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -444,7 +445,7 @@ def _float_binary(op: type[Op], name: str, ints: bool = True) -> Callable[..., T
     return fn
 
 
-atan2 = arctan2 = _float_binary(Atan2, "atan2")
+atan2 = arctan2 = autocast_op("atan2")(_float_binary(Atan2, "atan2"))
 hypot = _float_binary(Hypot, "hypot", ints=False)
 copysign = _float_binary(Copysign, "copysign")
 

@@ -53,6 +53,8 @@ class autocast:
 
     def __exit__(self, *exc: Any) -> bool:
         S.nesting -= 1
+        if S.nesting == 0:
+            S.clear_cache()
         S.enabled[self.device], S.dtypes[self.device], S.cache_enabled = self._prev
         S._refresh()
         return False

@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
 from .._register import inplace, methods, write_out
-from .._util import BroadcastTo, as_tensor_like, cast, to_device_of, wrap_dim
+from .._util import BroadcastTo, as_tensor_like, to_device_of, wrap_dim
 from .parse import _index_array
 from .primitives import Index, View, _index, _MaskOut, _put, _scatter
 
@@ -101,7 +102,9 @@ def _scatter_idx(input: Tensor, dim: int, index: Tensor, src: Any, op: str) -> t
                                f"from dimension {dim}{tail}")
     _check_range(idx, shape[dim], dim)
     if isinstance(src, Tensor):
-        src = cast(to_device_of(src, input), input.dtype)
+        if src._data.dtype != input._data.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        src = to_device_of(src, input)
         if src_shape != idx.shape:
             src = View.apply(src, idx=tuple(slice(0, n) for n in idx.shape), kind="Slice")
     else:
@@ -126,6 +129,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     return write_out(result, out)
 
 
+@autocast_op("scatter_add")
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     idx, v = _scatter_idx(input, dim, index, src, "scatter_add")
     return _put(input, idx, v, True, "ScatterAdd")

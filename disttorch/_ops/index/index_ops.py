@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 
 from .._register import inplace, methods, type_word, write_out
@@ -62,6 +63,12 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
 
 
 def _source_check(input: Tensor, dim: int, idx: tuple, source: Tensor, op: str) -> None:
+    if source._data.dtype != input._data.dtype:
+        me, other = type_word(input.dtype), type_word(source.dtype)
+        raise RuntimeError(f"index_add_(): self ({me}) and source ({other}) must have the same scalar type"
+                           if op == "index_add_" else
+                           f"{op}(): self and source expected to have the same dtype, but got (self) {me} and "
+                           f"(source) {other}")
     n = idx[-1].shape[0]
     if source.ndim and source.shape[dim] != n:
         raise RuntimeError(f"{op}(): Number of indices ({n}) should be equal to source.size(dim): "
@@ -76,6 +83,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     return write_out(_put(input, idx, v, True, "IndexAdd", input.ndim == 0), out)
 
 
+@autocast_op("index_copy")
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Tensor | None = None) -> Tensor:
     idx, dim = _dim_index(input, dim, index, "index_copy")
     _source_check(input, dim, idx, source, "index_copy_")
@@ -97,6 +105,7 @@ def _put_indices(input: Tensor, indices: Any) -> tuple:
     return idx
 
 
+@autocast_op("index_put")
 def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
     _check_put_dtype(input, values)
     return _put(input, _put_indices(input, indices), _value_for(input, values), accumulate, "IndexPut")

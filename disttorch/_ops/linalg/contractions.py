@@ -227,6 +227,7 @@ def _path_search(worth_it: bool) -> Any:
     return "optimal" if opt_einsum.strategy == "optimal" else "greedy"
 
 
+@autocast_op("tensordot")
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) -> Tensor:
     """Contract ``dims`` of ``a`` with ``dims`` of ``b`` (an int: the last/first dims; or two lists)."""
     na, nb = a._data.ndim, b._data.ndim
@@ -306,6 +307,7 @@ def _cross(input: Tensor, other: Tensor, dim: int) -> Tensor:
     return Cross.apply(input, other, dim=d)
 
 
+@autocast_op("cross")
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
     """torch.cross: without ``dim``, the first dimension of size 3."""
     if dim is None:

@@ -246,6 +246,7 @@ def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out(Mv.apply(input, vec), out)
 
 
+@autocast_op("dot")
 def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
     _check_dot(input, tensor)
     return write_out(Dot.apply(input, tensor), out)

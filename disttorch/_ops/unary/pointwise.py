@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -104,6 +105,7 @@ def _three(input: Tensor, t1: Tensor, t2: Tensor) -> tuple[Tensor, Tensor, Tenso
     return cast(input, dt), cast(t1, dt), cast(t2, dt), dt
 
 
+@autocast_op("addcmul")
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Tensor | None = None) -> Tensor:
     x, a, b, dt = _three(input, tensor1, tensor2)
     if dt.category < D.FLOAT:
@@ -111,6 +113,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, 
     return write_out(Addcmul.apply(x, a, b, value=value), out)
 
 
+@autocast_op("addcdiv")
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1, out: Tensor | None = None) -> Tensor:
     if tensor1.dtype.category < D.FLOAT and tensor2.dtype.category < D.FLOAT:
         raise RuntimeError(

@@ -67,6 +67,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(input, weight, bias)
 
 
+@autocast_op("bilinear")
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y[..., k] = input1[..., i] * weight[k, i, j] * input2[..., j] (+ bias[k])."""
     from disttorch._ops.linalg import einsum

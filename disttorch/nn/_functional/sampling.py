@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 
 __all__ = ["affine_grid", "grid_sample"]
@@ -66,6 +67,7 @@ def _coord(g: Tensor, n: int, ac: bool, padding_mode: str) -> Tensor:
     return c
 
 
+@autocast_op("grid_sample")
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     if mode not in ("bilinear", "nearest", "bicubic"):

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("exponent", [2, 3, 4, -1, -2, -3, 2.0, 3.0, -2.0])
+@pytest.mark.parametrize("exponent", [2, 3, 4, -1, -2, -3, 2.0, 3.0, -2.0, 0.5])
 @pytest.mark.parametrize("how", ["function", "operator", "method"])
 def test_small_whole_exponents_match_pytorch(exponent, dtype, how):
     rng = np.random.default_rng(0)
