@@ -10,7 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_example(script: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_example(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, os.path.join("examples", script), *args],
         cwd=ROOT,
@@ -26,7 +26,7 @@ def lm_val_losses(stdout: str) -> list[float]:
     return [float(v) for v in re.findall(r"^epoch +\d+ .*val loss ([0-9.]+)", stdout, flags=re.M)]
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(660)
 def test_mnist_digits_cnn(tmp_path):
     pytest.importorskip("sklearn")
     save = tmp_path / "digits.pt"
@@ -43,7 +43,7 @@ def test_mnist_digits_cnn(tmp_path):
     assert save.is_file() and save.stat().st_size > 0
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(660)
 def test_mnist_digits_cnn_fails_when_target_missed():
     pytest.importorskip("sklearn")
     proc = subprocess.run(
@@ -57,7 +57,7 @@ def test_mnist_digits_cnn_fails_when_target_missed():
     assert "target accuracy not reached" in proc.stdout
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(660)
 def test_text_lstm():
     args = ["--max-chars", "40000", "--epochs", "5", "--hidden", "128", "--sample-chars", "40", "--target-loss", "2.8"]
     out = run_example("text_lstm.py", *args).stdout
@@ -70,7 +70,7 @@ def test_text_lstm():
     assert sample.startswith("Return the ") and len(sample) == len("Return the ") + 40, out
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(660)
 def test_text_transformer():
     args = ["--max-chars", "40000", "--epochs", "5", "--d-model", "64", "--layers", "1", "--sample-chars", "40"]
     out = run_example("text_transformer.py", *args, "--target-loss", "3.0").stdout
