@@ -137,7 +137,7 @@ def _erf(a: Any) -> Any:
 _PHI_P = (0.3989422487, 0.03345222422, 0.004652857154, 0.0001648138403, 6.331389867e-06, 2.310197829e-08)
 _PHI_Q = (1.0, 0.25051842, 0.02841709053, 0.001861629208, 7.239986233e-05, 1.206302739e-06)
 _PHI_TOP = 5.5437
-_CHUNK = 1 << 14  # elements per pass on the host: the temporaries stay in cache
+_CHUNK = 1 << 16  # elements per pass on the host: the temporaries stay in cache
 
 
 def _poly_(out: Any, s: Any, coef: tuple) -> Any:
@@ -151,26 +151,67 @@ def _poly_(out: Any, s: Any, coef: tuple) -> Any:
     return out
 
 
+def _chunks(xp: Any, n: int) -> Any:
+    """Slices of ``n`` elements, cache-sized on the host (one slice on a device, where a pass is one launch)."""
+    step = _CHUNK if xp is np else max(n, 1)
+    return (slice(i, i + step) for i in range(0, n, step))
+
+
+def _flat(a: Any) -> Any:
+    return array_module(a).ascontiguousarray(a).reshape(-1)
+
+
+def _normal_cdf_(v: Any, out: Any) -> Any:
+    """out = Phi(v) for float32 ``v`` by the rational function (in place; ``v`` is left as it was)."""
+    xp = array_module(v)
+    v = xp.clip(v, -_PHI_TOP, _PHI_TOP)  # nan stays nan
+    s = v * v
+    q = _poly_(xp.empty_like(s), s, _PHI_Q)
+    o = _poly_(out, s, _PHI_P)
+    o *= v
+    o /= q
+    o += 0.5
+    return xp.clip(o, 0.0, 1.0, out=o)  # the last ulps near |x| = _PHI_TOP
+
+
 def _normal_cdf(x: Any) -> Any:
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2 in x's dtype: float32 by one rational function in float32 (the exact
     erf kernel evaluates in float64 and costs several times more), other dtypes through the erf kernel."""
     xp = array_module(x)
     if x.dtype != np.float32 or not x.ndim:
         return (0.5 * (1 + _erf(x / _SQRT_2))).astype(x.dtype, copy=False)
-    flat = xp.ascontiguousarray(x).reshape(-1)
+    flat = _flat(x)
     out = xp.empty_like(flat)
-    step = _CHUNK if xp is np else max(flat.size, 1)
-    for i in range(0, flat.size, step):
-        v = xp.clip(flat[i:i + step], -_PHI_TOP, _PHI_TOP)  # nan stays nan
-        s = v * v
-        q = _poly_(xp.empty_like(s), s, _PHI_Q)
-        o = _poly_(out[i:i + step], s, _PHI_P)
-        o *= v
-        o /= q
-        o += 0.5
-        xp.clip(o, 0.0, 1.0, out=o)  # the last ulps near |x| = _PHI_TOP
+    for c in _chunks(xp, flat.size):
+        _normal_cdf_(flat[c], out[c])
     return out.reshape(x.shape)
 
+
+def _gelu_f32(x: Any) -> tuple:
+    """(x * Phi(x), Phi(x)) of a float32 array, a cache-sized chunk at a time."""
+    xp = array_module(x)
+    flat = _flat(x)
+    cdf, y = xp.empty_like(flat), xp.empty_like(flat)
+    for c in _chunks(xp, flat.size):
+        xp.multiply(flat[c], _normal_cdf_(flat[c], cdf[c]), out=y[c])
+    return y.reshape(x.shape), cdf.reshape(x.shape)
+
+
+def _gelu_grad_f32(g: Any, x: Any, cdf: Any) -> Any:
+    """g * (Phi(x) + x * phi(x)), a cache-sized chunk at a time."""
+    xp = array_module(x)
+    fg, fx, fc = _flat(g), _flat(x), cdf.reshape(-1)
+    out = xp.empty(fx.shape, np.result_type(g.dtype, x.dtype))
+    for c in _chunks(xp, fx.size):
+        v, d = fx[c], out[c]
+        xp.multiply(v, v, out=d)
+        d *= -0.5
+        xp.exp(d, out=d)
+        d *= v
+        d *= _INV_SQRT_2PI
+        d += fc[c]
+        d *= fg[c]
+    return out.reshape(x.shape)
 
 
 # -- relu family ---------------------------------------------------------------------------------------
@@ -222,26 +263,25 @@ class Gelu(_Pointwise):
         xp = array_module(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh((x + 0.044715 * x * x * x) * _SQRT_2_PI))
-        self.cdf = _normal_cdf(x)  # kept for backward: Phi is the costly part
+        if x.dtype == np.float32 and x.ndim:
+            y, self.cdf = _gelu_f32(x)  # Phi kept for backward: it is the costly part
+            return y
+        self.cdf = _normal_cdf(x)
         return x * self.cdf
+
+    def backward(self, grad: Tensor) -> Tensor:
+        x = self.saved_inputs[0]._data
+        if self.approximate == "none" and not _grad_on[0] and x.dtype == np.float32 and x.ndim:
+            return _from_array(_gelu_grad_f32(grad._data, x, self.cdf))
+        return super().backward(grad)
 
     def deriv(self, x: Any, m: Any) -> Any:
         if self.approximate == "tanh":
             x2 = x * x
             t = m.tanh((x + 0.044715 * x2 * x) * _SQRT_2_PI)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_SQRT_2_PI * (1 + 3 * 0.044715 * x2))
-        if m is _T or not x.ndim:
-            cdf = 0.5 * (1 + m.erf(x / _SQRT_2)) if m is _T else self.cdf
-            return cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI
-        # Phi(x) + x * phi(x), in place on one temporary
-        xp = m.xp
-        d = xp.multiply(x, x)
-        d *= -0.5
-        xp.exp(d, out=d)
-        d *= x
-        d *= _INV_SQRT_2PI
-        d += self.cdf
-        return d
+        cdf = 0.5 * (1 + m.erf(x / _SQRT_2)) if m is _T else self.cdf
+        return cdf + x * m.exp(x * x * -0.5) * _INV_SQRT_2PI
 
 
 class Silu(_Pointwise):
