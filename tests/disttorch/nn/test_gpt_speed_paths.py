@@ -228,3 +228,60 @@ def test_out_of_range_indices_on_cuda_give_nan():
     out = F.embedding(disttorch.tensor(np.array([0, 9, -1]), device="cuda"),
                       disttorch.tensor(randn(4, 3), device="cuda")).cpu().numpy()
     assert np.isfinite(out[0]).all() and np.isnan(out[1:]).all()
+
+
+# -- softmax / log_softmax behind attention -----------------------------------------------------------------
+def _masked_scores(dtype=np.float32):
+    s = randn(2, 3, 5, 6, dtype=dtype) * 4
+    mask = np.tril(np.ones((5, 6), bool))
+    mask[0] = False  # a fully masked row: nan in PyTorch's softmax, kept as nan
+    return s, mask
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_masked_softmax_matches_torch(log, device):
+    s, mask = _masked_scores()
+
+    def fn(t, x, m):
+        y = x.masked_fill(m.logical_not(), float("-inf"))
+        return t.nn.functional.log_softmax(y, -1) if log else t.nn.functional.softmax(y, dim=-1)
+
+    ours = fn(disttorch, disttorch.tensor(s, device=device), disttorch.tensor(mask, device=device))
+    theirs = fn(torch, torch.tensor(s), torch.tensor(mask))
+    o, t = ours.cpu().numpy(), theirs.numpy()
+    np.testing.assert_array_equal(np.isnan(o), np.isnan(t))
+    np.testing.assert_array_equal(np.isinf(o), np.isinf(t))
+    fin = np.isfinite(t)
+    np.testing.assert_allclose(o[fin], t[fin], rtol=1e-5, atol=1e-6)
+    # gradients through the rows that are not fully masked
+    keep = mask.copy()
+    keep[0] = True
+    check(lambda t, x, m: (t.nn.functional.log_softmax if log else t.nn.functional.softmax)(
+        x.masked_fill(m.logical_not(), float("-inf")), -1).masked_fill(m.logical_not(), 0.0), [s, keep],
+        grad=[True, False], device=device)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_dims_non_contiguous_gradcheck_and_double_backward(dim, device):
+    x = randn(4, 5, 6)
+    for log in (False, True):
+        fn = (lambda t, v: t.nn.functional.log_softmax(v.transpose(0, 2), dim)) if log else \
+            (lambda t, v: t.nn.functional.softmax(v.transpose(0, 2), dim))
+        check(fn, [x], device=device)
+        gradcheck(fn, [x.astype(np.float64)])
+        v = disttorch.tensor(x.astype(np.float64), requires_grad=True)
+        assert disttorch.autograd.gradgradcheck(lambda a, fn=fn: fn(disttorch, a), (v,))
+    check(lambda t, v: t.nn.functional.softmax(v, 0), [np.array(2.0, np.float32)], device=device)
+
+
+def test_gpt_style_attention_block_matches_torch(device):
+    """q k^T scaling, causal masked_fill(-inf), softmax, @ v: values and gradients of all three inputs."""
+    q, k, v = randn(2, 4, 8, 16), randn(2, 4, 8, 16, seed=1), randn(2, 4, 8, 16, seed=2)
+    causal = np.tril(np.ones((8, 8), np.float32))
+
+    def fn(t, a, b, c, m):
+        att = (a @ b.transpose(-2, -1)) * 16 ** -0.5
+        att = att.masked_fill(m == 0, float("-inf"))
+        return t.nn.functional.softmax(att, dim=-1) @ c
+
+    check(fn, [q, k, v, causal], grad=[True, True, True, False], device=device)
