@@ -285,3 +285,57 @@ def test_gpt_style_attention_block_matches_torch(device):
         return t.nn.functional.softmax(att, dim=-1) @ c
 
     check(fn, [q, k, v, causal], grad=[True, True, True, False], device=device)
+
+
+# -- LSTM (states entering each step filled in after the loop on padded input) ------------------------------
+def _lstm_pair(device, **kw):
+    torch.manual_seed(0)
+    tm = torch.nn.LSTM(5, 7, **kw)
+    dm = disttorch.nn.LSTM(5, 7, **kw).to(device)
+    dm.load_state_dict({k: disttorch.tensor(v.detach().numpy(), device=device) for k, v in tm.state_dict().items()})
+    return dm, tm
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_padded_matches_torch(bidirectional, with_state, device):
+    dm, tm = _lstm_pair(device, num_layers=2, bidirectional=bidirectional, batch_first=True)
+    nd = 2 if bidirectional else 1
+    x, h0, c0 = randn(3, 6, 5), randn(2 * nd, 3, 7, seed=1), randn(2 * nd, 3, 7, seed=2)
+    res = {}
+    for mod, m in ((disttorch, dm), (torch, tm)):
+        dev = {"device": device} if mod is disttorch else {}
+        xs = mod.tensor(x, requires_grad=True, **dev)
+        st = tuple(mod.tensor(a, requires_grad=True, **dev) for a in (h0, c0)) if with_state else None
+        out, (h, c) = m(xs, st) if st else m(xs)
+        ((out * out).sum() + (h * 2).sum() + (c * c).sum()).backward()
+        grads = [xs.grad] + ([s.grad for s in st] if st else []) + [p.grad for p in m.parameters()]
+        res[mod] = [out, h, c] + grads
+    assert_close(res[disttorch], res[torch], 1e-4, 1e-5)
+
+
+def test_lstm_packed_reverse_matches_torch(device):
+    dm, tm = _lstm_pair(device, bidirectional=True)
+    x = randn(6, 3, 5)
+    lengths = [6, 4, 2]
+    res = {}
+    for mod, m in ((disttorch, dm), (torch, tm)):
+        dev = {"device": device} if mod is disttorch else {}
+        xs = mod.tensor(x, requires_grad=True, **dev)
+        packed = mod.nn.utils.rnn.pack_padded_sequence(xs, lengths)
+        out, (h, c) = m(packed)
+        padded, _ = mod.nn.utils.rnn.pad_packed_sequence(out)
+        ((padded * padded).sum() + h.sum() + c.sum()).backward()
+        res[mod] = [padded, h, c, xs.grad] + [p.grad for p in m.parameters()]
+    assert_close(res[disttorch], res[torch], 1e-4, 1e-5)
+
+
+def test_lstm_float64_gradcheck_with_state():
+    torch_free = disttorch.nn.LSTM(3, 4, bidirectional=True).double()
+    x, h0, c0 = randn(4, 2, 3, dtype=np.float64), randn(2, 2, 4, dtype=np.float64), randn(2, 2, 4, dtype=np.float64)
+
+    def fn(t, a, h, c):
+        out, (hn, cn) = torch_free(a, (h, c))
+        return out.sum() + hn.sum() + (cn * cn).sum()
+
+    gradcheck(fn, [x, h0, c0])
