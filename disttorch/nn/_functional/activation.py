@@ -137,7 +137,7 @@ def _erf(a: Any) -> Any:
 _PHI_P = (0.3989422487, 0.03345222422, 0.004652857154, 0.0001648138403, 6.331389867e-06, 2.310197829e-08)
 _PHI_Q = (1.0, 0.25051842, 0.02841709053, 0.001861629208, 7.239986233e-05, 1.206302739e-06)
 _PHI_TOP = 5.5437
-_CHUNK = 1 << 16  # elements per pass on the host: the temporaries stay in cache
+_CHUNK = 1 << 16  # elements per pass (float32: 256 KiB)
 
 
 def _poly_(out: Any, s: Any, coef: tuple) -> Any:
@@ -151,10 +151,9 @@ def _poly_(out: Any, s: Any, coef: tuple) -> Any:
     return out
 
 
-def _chunks(xp: Any, n: int) -> Any:
-    """Slices of ``n`` elements, cache-sized on the host (one slice on a device, where a pass is one launch)."""
-    step = _CHUNK if xp is np else max(n, 1)
-    return (slice(i, i + step) for i in range(0, n, step))
+def _chunks(n: int) -> Any:
+    """Cache-sized slices of ``n`` elements: the temporaries of a pass stay in cache."""
+    return (slice(i, i + _CHUNK) for i in range(0, n, _CHUNK))
 
 
 def _flat(a: Any) -> Any:
@@ -174,15 +173,21 @@ def _normal_cdf_(v: Any, out: Any) -> Any:
     return xp.clip(o, 0.0, 1.0, out=o)  # the last ulps near |x| = _PHI_TOP
 
 
+def _rational_cdf(x: Any) -> bool:
+    """Whether Phi(x) takes the rational function: float32 arrays on the host, where the exact erf kernel
+    evaluates in float64 and costs several times more. On a device the erf kernel is one float32 launch, fewer
+    than the rational function's passes."""
+    return x.dtype == np.float32 and x.ndim > 0 and array_module(x) is np
+
+
 def _normal_cdf(x: Any) -> Any:
-    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 in x's dtype: float32 by one rational function in float32 (the exact
-    erf kernel evaluates in float64 and costs several times more), other dtypes through the erf kernel."""
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 in x's dtype (see _rational_cdf for which way)."""
     xp = array_module(x)
-    if x.dtype != np.float32 or not x.ndim:
+    if not _rational_cdf(x):
         return (0.5 * (1 + _erf(x / _SQRT_2))).astype(x.dtype, copy=False)
     flat = _flat(x)
     out = xp.empty_like(flat)
-    for c in _chunks(xp, flat.size):
+    for c in _chunks(flat.size):
         _normal_cdf_(flat[c], out[c])
     return out.reshape(x.shape)
 
@@ -192,7 +197,7 @@ def _gelu_f32(x: Any) -> tuple:
     xp = array_module(x)
     flat = _flat(x)
     cdf, y = xp.empty_like(flat), xp.empty_like(flat)
-    for c in _chunks(xp, flat.size):
+    for c in _chunks(flat.size):
         xp.multiply(flat[c], _normal_cdf_(flat[c], cdf[c]), out=y[c])
     return y.reshape(x.shape), cdf.reshape(x.shape)
 
@@ -202,7 +207,7 @@ def _gelu_grad_f32(g: Any, x: Any, cdf: Any) -> Any:
     xp = array_module(x)
     fg, fx, fc = _flat(g), _flat(x), cdf.reshape(-1)
     out = xp.empty(fx.shape, np.result_type(g.dtype, x.dtype))
-    for c in _chunks(xp, fx.size):
+    for c in _chunks(fx.size):
         v, d = fx[c], out[c]
         xp.multiply(v, v, out=d)
         d *= -0.5
@@ -263,7 +268,7 @@ class Gelu(_Pointwise):
         xp = array_module(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh((x + 0.044715 * x * x * x) * _SQRT_2_PI))
-        if x.dtype == np.float32 and x.ndim:
+        if _rational_cdf(x):
             y, self.cdf = _gelu_f32(x)  # Phi kept for backward: it is the costly part
             return y
         self.cdf = _normal_cdf(x)
@@ -271,7 +276,7 @@ class Gelu(_Pointwise):
 
     def backward(self, grad: Tensor) -> Tensor:
         x = self.saved_inputs[0]._data
-        if self.approximate == "none" and not _grad_on[0] and x.dtype == np.float32 and x.ndim:
+        if self.approximate == "none" and not _grad_on[0] and _rational_cdf(x):
             return _from_array(_gelu_grad_f32(grad._data, x, self.cdf))
         return super().backward(grad)
 
