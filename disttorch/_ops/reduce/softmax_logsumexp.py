@@ -8,7 +8,7 @@ from disttorch import _autocast
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch._warn import warn_user
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, _grad_enabled
 from disttorch.backends import array_module
 
 from .._register import methods, type_word, write_out
@@ -55,6 +55,9 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
 
 
 class Softmax(Op):
+    """softmax / log_softmax over ``axes``. Without a graph of the backward (create_graph) the backward runs on
+    raw arrays, in place on one temporary; with one, in Tensor ops (differentiable again)."""
+
     save_output = True
 
     def forward(self, x: Any) -> Any:
@@ -62,15 +65,26 @@ class Softmax(Op):
         s, _ = _shifted(x, self.axes)
         if self.log:
             return s - xp.log(xp.exp(s).sum(axis=self.axes, keepdims=True))
-        e = xp.exp(s)
-        return e / e.sum(axis=self.axes, keepdims=True)
+        e = xp.exp(s, out=s) if s is not x and s.ndim else xp.exp(s)  # s is our own temporary
+        e /= e.sum(axis=self.axes, keepdims=True)
+        return e
 
     def backward(self, grad: Tensor) -> Tensor:
         y = self.saved_output
         d = self.axes
-        if self.log:
-            return grad - exp(y) * grad.sum(d, keepdim=True)
-        return (grad - (grad * y).sum(d, keepdim=True)) * y
+        if _grad_enabled[0] or not y._data.ndim:
+            if self.log:
+                return grad - exp(y) * grad.sum(d, keepdim=True)
+            return (grad - (grad * y).sum(d, keepdim=True)) * y
+        xp, g, yd = y._xp, grad._data, y._data
+        if self.log:  # g - exp(y) * sum(g)
+            t = xp.exp(yd)
+            t *= g.sum(axis=d, keepdims=True)
+            return Tensor._from_array(xp.subtract(g, t, out=t))
+        t = xp.multiply(g, yd)  # (g - sum(g * y)) * y
+        xp.subtract(g, t.sum(axis=d, keepdims=True), out=t)
+        t *= yd
+        return Tensor._from_array(t)
 
     def name(self) -> str:
         return "LogSoftmaxBackward0" if self.log else "SoftmaxBackward0"

@@ -44,15 +44,19 @@ class ScaledDotProductAttention(Op):
             s = xp.where(mask, s, _NEG_INF) if mask.dtype == bool else s + mask
         if self.causal:
             L, S = s.shape[-2:]
-            s = s + xp.where(xp.tri(L, S, dtype=bool), s.dtype.type(0), s.dtype.type(_NEG_INF))
+            bias = xp.where(xp.tri(L, S, dtype=bool), s.dtype.type(0), s.dtype.type(_NEG_INF))
+            if s.shape == np.broadcast_shapes(s.shape, bias.shape):
+                s += bias  # in place: s is our own array here
+            else:
+                s = s + bias
         m = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), s.dtype)
-        if self.safe:
-            m[m == _NEG_INF] = 0
+        if self.safe:  # by where, not a boolean assignment (which a device would sync for)
+            m = xp.where(m == _NEG_INF, m.dtype.type(0), m)
         s -= m
         xp.exp(s, out=s)
         denom = s.sum(axis=-1, keepdims=True)
         if self.safe:
-            denom[denom == 0] = 1
+            denom = xp.where(denom == 0, denom.dtype.type(1), denom)
         s /= denom
         s = s.astype(q.dtype, copy=False)  # bfloat16 scores come back as float32 from numpy
         self.probs = s
@@ -72,10 +76,9 @@ class ScaledDotProductAttention(Op):
     def backward(self, grad: Tensor, grad_w: Tensor | None = None) -> tuple:
         q, k, v, mask = self.saved_inputs
         gq, gk, gv, gm = self.next_edges
-        if grad_mode._enabled[0]:  # create_graph: rebuild the weights from the inputs so they stay differentiable
-            p = self._probs(q, k, mask)
-        else:
-            p = _from_array(self.probs)
+        if not grad_mode._enabled[0]:
+            return self._backward_raw(grad, grad_w, q, k, v)
+        p = self._probs(q, k, mask)  # create_graph: the weights rebuilt from the inputs stay differentiable
         keep = None if self.keep is None else _from_array(self.keep)
         w = p if keep is None else p * keep
         dq = dk = dv = dm = None
@@ -93,6 +96,33 @@ class ScaledDotProductAttention(Op):
                 dq = ds.matmul(k) * self.scale
             if gk is not None:
                 dk = ds.transpose(-2, -1).matmul(q) * self.scale
+        return dq, dk, dv, dm
+
+    def _backward_raw(self, grad: Tensor, grad_w: Tensor | None, q: Tensor, k: Tensor, v: Tensor) -> tuple:
+        """The backward below on raw arrays, in place where the arrays are our own (no graph is wanted)."""
+        gq, gk, gv, gm = self.next_edges
+        xp, g, p = grad._xp, grad._data, self.probs
+        keep = self.keep
+        w = p if keep is None else p * keep
+        dq = dk = dv = dm = None
+        if gv is not None:
+            dv = _from_array((xp.swapaxes(w, -1, -2) @ g).astype(v._data.dtype, copy=False))
+        if gq is not None or gk is not None or gm is not None:
+            dp = g @ xp.swapaxes(v._data, -1, -2)  # our own array from here on
+            if grad_w is not None:
+                dp += grad_w._data
+            if keep is not None:
+                dp *= keep
+            t = dp * p  # ds = p * (dp - sum(dp * p))
+            xp.subtract(dp, t.sum(axis=-1, keepdims=True), out=dp)
+            dp *= p
+            if gm is not None:
+                dm = _from_array(dp.copy())
+            dp *= dp.dtype.type(self.scale)
+            if gq is not None:
+                dq = _from_array((dp @ k._data).astype(q._data.dtype, copy=False))
+            if gk is not None:
+                dk = _from_array((xp.swapaxes(dp, -1, -2) @ q._data).astype(k._data.dtype, copy=False))
         return dq, dk, dv, dm
 
     def _probs(self, q: Tensor, k: Tensor, mask: Tensor | None) -> Tensor:

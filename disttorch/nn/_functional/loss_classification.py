@@ -14,12 +14,16 @@ from disttorch._autocast import autocast_op
 from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, backend_for_array
 
 from .activation import _grad_on, logsigmoid
 from .loss_reduction import _grad_scale, _legacy_reduction, _reduce, _reduce_raw, _reduction
 
 _from_array = Tensor._from_array
+
+
+def _on_host(a: Any) -> bool:
+    return backend_for_array(a).device_type == "cpu"
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
 
@@ -108,7 +112,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 # -- nll_loss / cross_entropy ---------------------------------------------------------------------------------
 class ClassLoss(Op):
     """nll_loss, or cross_entropy (``logits``) with class-index or class-probability targets, as one node.
-    Class axis ``axis``; ``ls`` label smoothing; ``ii`` ignore_index."""
+    Class axis ``axis``; ``ls`` label smoothing; ``ii`` ignore_index.
+
+    With logits, forward keeps the shifted logits ``s`` (x minus its row maximum), log-sum-exp ``lse`` and the
+    softmax ``p``; a class-index target reads log p only where it is needed (the target's entry, and the row sum
+    for label smoothing), so the full log p is never formed. On a device an out-of-range target gives a nan loss
+    instead of an error: raising would need a device-to-host transfer on every call."""
 
     save_inputs = True
 
@@ -118,14 +127,17 @@ class ClassLoss(Op):
         if self.logits:
             m = x.max(axis=ax, keepdims=True) if x.size else xp.zeros_like(x.sum(axis=ax, keepdims=True))
             s = x - xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
-            logp = s - xp.log(xp.exp(s).sum(axis=ax, keepdims=True))
-            self.logp = logp
-        else:
-            logp = x
+            p = xp.exp(s)
+            total = p.sum(axis=ax, keepdims=True)
+            lse = xp.log(total)
+            p /= total
+            self.p = p
         wb = None if weight is None else weight.astype(x.dtype, copy=False).reshape(
             [C if i == ax else 1 for i in range(x.ndim)])
         self.wb = wb
         if self.probs:
+            logp = s - lse if self.logits else x
+            self.logp = logp
             q = target.astype(x.dtype, copy=False)
             if ls:
                 q = q * (1 - ls) + ls / C
@@ -137,15 +149,28 @@ class ClassLoss(Op):
             mask = target != self.ii
             ts = xp.where(mask, target, 0)
             bad = (ts < 0) | (ts >= C)
-            if bool(bad.any()):
+            host = _on_host(x)
+            if host and bool(bad.any()):
                 raise IndexError(f"Target {int(target[bad].ravel()[0])} is out of bounds.")
+            if not host:
+                ts = xp.where(bad, 0, ts)
             wt = (weight.astype(x.dtype, copy=False)[ts] if weight is not None else xp.ones(ts.shape, x.dtype))
             wt = wt * mask
             tse = xp.expand_dims(ts, ax)
-            loss = -xp.take_along_axis(logp, tse, axis=ax).squeeze(ax) * wt
+            if self.logits:
+                picked = (xp.take_along_axis(s, tse, axis=ax) - lse).squeeze(ax)
+            else:
+                picked = xp.take_along_axis(x, tse, axis=ax).squeeze(ax)
+            loss = -picked * wt
             if ls:
-                smooth = -(logp if wb is None else logp * wb).sum(axis=ax) * mask
-                loss = loss * (1 - ls) + smooth * (ls / C)
+                if self.logits:  # sum_c w_c log p_c = sum_c w_c s_c - (sum_c w_c) lse
+                    ws = (s if wb is None else s * wb).sum(axis=ax)
+                    smooth = -(ws - lse.squeeze(ax) * (C if wb is None else wb.sum()))
+                else:
+                    smooth = -(x if wb is None else x * wb).sum(axis=ax)
+                loss = loss * (1 - ls) + smooth * mask * (ls / C)
+            if not host:
+                loss = xp.where(bad, xp.nan, loss)
             self.tse, self.wt, self.mask = tse, wt, mask
             self.denom = wt.sum()
         if self.reduction == "none":
@@ -166,44 +191,53 @@ class ClassLoss(Op):
             q += (m if self.wb is None else m * self.wb) * (ls / shape[ax])
         return q
 
+    def _grad_scale(self, xp: Any, g: Any) -> Any:
+        """The incoming gradient per element of the loss (class axis kept); an empty mean gives none, as in
+        PyTorch (no host transfer to find out: a where on the device)."""
+        if self.reduction == "none":
+            return xp.expand_dims(g, self.axis)
+        if self.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return xp.where(self.denom != 0, g / self.denom, 0).astype(g.dtype, copy=False)
+        return g
+
     def backward(self, grad: Tensor) -> tuple:
         x, target, weight = self.saved_inputs
         ax = self.axis
         if _grad_on[0]:
             return self._backward_tensors(grad, x, target)
         xp = x._xp
-        g = grad._data
-        if self.reduction == "none":
-            g = xp.expand_dims(g, ax)
-        elif self.reduction == "mean":
-            g = g / self.denom if self.denom else xp.zeros_like(g)  # nothing counted: no gradient, like PyTorch
+        g = self._grad_scale(xp, grad._data)
         if self.probs:
             q = target._data.astype(x._data.dtype, copy=False)
             if self.ls:
                 q = q * (1 - self.ls) + self.ls / x._data.shape[ax]
             if self.wb is not None:
                 q = q * self.wb
-            gx = (xp.exp(self.logp) * q.sum(axis=ax, keepdims=True) - q) * g if self.next_edges[0] else None
+            gx = (self.p * q.sum(axis=ax, keepdims=True) - q) * g if self.next_edges[0] else None
             gt = None
             if self.next_edges[1]:
                 gt = -(self.logp if self.wb is None else self.logp * self.wb) * ((1 - self.ls) * g)
                 gt = _from_array(gt)
             return (_from_array(gx) if gx is not None else None), gt, None
-        q = self._target_q(xp, x._data.shape, x._data.dtype)
-        if self.logits:
-            gx = (xp.exp(self.logp) * q.sum(axis=ax, keepdims=True) - q) * g
+        if self.logits and not self.ls:  # q is wt at the target only: p * wt, less wt at the target
+            coef = xp.expand_dims(self.wt, ax) * g
+            gx = self.p * coef
+            picked = xp.take_along_axis(gx, self.tse, axis=ax)
+            xp.put_along_axis(gx, self.tse, picked - coef, axis=ax)
         else:
-            gx = -q * g
+            q = self._target_q(xp, x._data.shape, x._data.dtype)
+            gx = (self.p * q.sum(axis=ax, keepdims=True) - q) * g if self.logits else -q * g
         return _from_array(gx.astype(x._data.dtype, copy=False)), None, None
 
     def _backward_tensors(self, grad: Tensor, x: Tensor, target: Tensor) -> tuple:
         """The same gradients as Tensor expressions (for higher-order gradients)."""
         ax = self.axis
-        g = grad
-        if self.reduction == "none":
-            g = grad.unsqueeze(ax)
-        elif self.reduction == "mean":
-            g = grad / self.denom if self.denom else grad * 0
+        g = grad.unsqueeze(ax) if self.reduction == "none" else grad
+        if self.reduction == "mean":
+            d = x._xp.asarray(self.denom)
+            inv = x._xp.where(d != 0, 1 / x._xp.where(d != 0, d, 1), 0).astype(grad._data.dtype)
+            g = g * _from_array(inv)
         wb = _from_array(self.wb) if self.wb is not None else None
         if self.probs:
             q = target * (1 - self.ls) + self.ls / x.shape[ax] if self.ls else target

@@ -120,6 +120,63 @@ class Normalize(Op):
         return self.label
 
 
+class LayerNorm(Normalize):
+    """Normalize over the trailing axes with per-element parameters, on the input viewed as (rows, D): the
+    row sums and the parameter gradients' column sums are matrix-vector products (one pass each through BLAS),
+    the rest in-place arithmetic. float16 / bfloat16 take Normalize's general path."""
+
+    def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if x.dtype.kind != "f" or x.dtype.itemsize < 4 or not x.size:
+            self.fast = False
+            return super().forward(x, w, b)
+        self.fast = True
+        xp = array_module(x)
+        D = math.prod(self.pshape)
+        x2 = x.reshape(-1, D)
+        avg = xp.full(D, 1.0 / D, x.dtype)
+        xc = x2 - (x2 @ avg)[:, None]
+        var = xp.multiply(xc, xc) @ avg
+        var += self.eps
+        invstd = xp.sqrt(var, out=var)
+        xp.divide(1.0, invstd, out=invstd)
+        xc *= invstd[:, None]
+        self.xhat, self.invstd = xc, invstd
+        if w is None:
+            y = xc.copy()
+        else:
+            y = xc * w.reshape(-1)
+        if b is not None:
+            y += b.reshape(-1)
+        return y.reshape(x.shape)
+
+    def backward(self, grad: Tensor) -> tuple:
+        if _grad_enabled[0] or not self.fast:  # the graph formula recomputes xhat from the input
+            return super().backward(grad)
+        _, w, b = self.saved_inputs
+        ex, ew, eb = self.next_edges
+        xp = grad._xp
+        xhat, invstd = self.xhat, self.invstd
+        N, D = xhat.shape
+        g = grad._data.reshape(N, D)
+        gw = gb = gx = None
+        gxhat = g * xhat if ew or ex else None
+        if ew or eb:
+            ones = xp.ones(N, g.dtype)
+            gw = _from_array((ones @ gxhat).reshape(w.shape)) if ew else None
+            gb = _from_array((ones @ g).reshape(b.shape)) if eb else None
+        if ex:
+            wv = w._data.reshape(-1) if w is not None else xp.ones(D, g.dtype)
+            wd = wv / D
+            m1, m2 = g @ wd, gxhat @ wd  # mean(g * w), mean(g * w * xhat) per row
+            gx = g * wv
+            gx -= m1[:, None]
+            xp.multiply(xhat, m2[:, None], out=gxhat)
+            gx -= gxhat
+            gx *= invstd[:, None]
+            gx = _from_array(gx.reshape(grad._data.shape))
+        return gx, gw, gb
+
+
 def _sum(t: Tensor, axes: tuple) -> Tensor:
     return t.sum(dim=axes) if axes else t
 
@@ -129,8 +186,9 @@ def _normalize(input: Tensor, weight: Tensor | None, bias: Tensor | None, *, axe
                eps: float, label: str) -> Tensor:
     nd, np_ = input.ndim, len(pshape)
     param_axes = tuple(i for i in range(nd) if i < nd - np_ or pshape[i - (nd - np_)] == 1)
-    return Normalize.apply(input, weight, bias, axes=axes, pshape=pshape, stat_shape=stat_shape, stats=stats,
-                           running=running, eps=eps, param_axes=param_axes, label=label)
+    op = LayerNorm if label == "NativeLayerNormBackward0" else Normalize
+    return op.apply(input, weight, bias, axes=axes, pshape=pshape, stat_shape=stat_shape, stats=stats,
+                    running=running, eps=eps, param_axes=param_axes, label=label)
 
 
 def _check_param(t: Tensor | None, c: int, what: str) -> None:

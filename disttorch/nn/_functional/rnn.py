@@ -85,6 +85,8 @@ class RnnLayer(Op):
         if lstm:
             self.cp = cp = xp.empty((N, H), dt)  # c entering each step
             self.tc = tc = xp.empty((N, H), dt)  # tanh of the new c
+            cs = xp.empty((N, H), dt)  # the new c of each step
+            ig = xp.empty((B, H), dt)
             if w_hr is not None:
                 self.hr = hr_all = xp.empty((N, H), dt)  # o * tanh(c) before the projection
                 whr_t = xp.ascontiguousarray(w_hr.T)
@@ -97,7 +99,8 @@ class RnnLayer(Op):
         for s, b in (reversed(self.steps) if self.reverse else self.steps):
             e = s + b
             hb = h if full else h[:b]
-            hp[s:e] = hb
+            if packed:  # padded: h and c entering each step are filled in after the loop, in one copy each
+                hp[s:e] = hb
             a = xp.matmul(hb, w_rec_t, out=gbuf[:b])
             if lstm:
                 a += xw[s:e]
@@ -107,9 +110,10 @@ class RnnLayer(Op):
                 sg += 0.5
                 o, i, f, g = acts[0, s:e], acts[1, s:e], acts[2, s:e], acts[3, s:e]
                 cb = c if full else c[:b]
-                cp[s:e] = cb
-                cn = f * cb
-                cn += i * g
+                if packed:
+                    cp[s:e] = cb
+                cn = xp.multiply(f, cb, out=cs[s:e])
+                cn += xp.multiply(i, g, out=ig[:b])
                 t = xp.tanh(cn, out=tc[s:e])
                 if w_hr is not None:
                     hnew = xp.matmul(xp.multiply(o, t, out=hr_all[s:e]), whr_t, out=out[s:e])
@@ -147,6 +151,10 @@ class RnnLayer(Op):
                 h = hnew
             else:
                 h[:b] = hnew
+        if full and self.steps:
+            _entering(hp, out, h0, B, self.reverse)
+            if lstm:
+                _entering(cp, cs, c0, B, self.reverse)
         out = out.reshape(x.shape[:-1] + (P,))
         h_n = h.copy() if full else h
         if lstm:
@@ -301,6 +309,18 @@ class RnnLayer(Op):
 
     def name(self) -> str:
         return {"LSTM": "LstmLayer", "GRU": "GruLayer"}.get(self.mode, "RnnLayer") + "Backward0"
+
+
+def _entering(dst: Any, new: Any, first: Any, B: int, reverse: bool) -> None:
+    """dst[step] = the state entering that step: ``first`` for the first step processed, else the new state
+    of the step processed just before (the one above it in time order, or below it when ``reverse``)."""
+    N = dst.shape[0]
+    if reverse:
+        dst[N - B:] = first
+        dst[:N - B] = new[B:]
+    else:
+        dst[:B] = first
+        dst[B:] = new[:N - B]
 
 
 def recurrence_graph(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh: Tensor,

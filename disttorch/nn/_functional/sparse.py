@@ -14,13 +14,17 @@ from disttorch.backends import array_module, backend_for_array
 __all__ = ["embedding", "embedding_bag"]
 
 _from_array = Tensor._from_array
+_ONE_HOT_ROWS = 256  # tables up to this many rows take the gradient as a one-hot matrix product
 
 
 class Embedding(Op):
     """out = weight[index]; the gradient of a row sums over its occurrences (padding row: none)."""
 
     def forward(self, weight: Any) -> Any:
-        return weight[self.index]
+        out = weight[self.index]
+        if self.bad is None or out.dtype.kind not in "fc":
+            return out
+        return array_module(weight).where(self.bad[..., None], np.nan, out)
 
     def backward(self, grad: Tensor) -> Tensor:
         return EmbeddingGrad.apply(grad, index=self.index, num=self.num, padding_idx=self.padding_idx,
@@ -36,6 +40,12 @@ class EmbeddingGrad(Op):
         dim = g.shape[-1]
         flat, rows = self.index.reshape(-1), g.reshape(-1, dim)
         factor = self._factor(xp, flat, g.dtype)
+        if self.num <= _ONE_HOT_ROWS and g.dtype.kind == "f" and g.dtype.itemsize >= 4:
+            # a small table: the sum over occurrences is one (num, n) one-hot matrix product, several times
+            # faster than a scatter-add (which adds one row at a time on the host)
+            hot = xp.zeros((self.num, flat.size), dtype=g.dtype)
+            hot[flat, xp.arange(flat.size)] = 1 if factor is None else factor
+            return hot @ rows
         if factor is not None:
             rows = rows * factor[:, None]
         out = xp.zeros((self.num, dim), dtype=g.dtype)
@@ -53,7 +63,8 @@ class EmbeddingGrad(Op):
         return factor
 
     def backward(self, grad: Tensor) -> Tensor:
-        out = Embedding.apply(grad, index=self.index, num=self.num, padding_idx=self.padding_idx, scale=self.scale)
+        out = Embedding.apply(grad, index=self.index, num=self.num, padding_idx=self.padding_idx, scale=self.scale,
+                              bad=None)
         factor = self._factor(grad._xp, self.index.reshape(-1), grad._data.dtype)
         if factor is not None:
             out = out * _from_array(factor.reshape(self.index.shape + (1,)))
@@ -82,7 +93,9 @@ def _padding_idx(padding_idx: int | None, num: int) -> int:
 def _renorm_(weight: Tensor, index: Any, max_norm: float, norm_type: float) -> None:
     """Rescale (in place, without a graph) the rows ``index`` refers to so their norm is at most max_norm."""
     xp = array_module(weight._data)
-    rows = xp.unique(index.reshape(-1))
+    # every occurrence of a row computes the same new row, so repeated indices write equal values (and no
+    # unique, whose size a device would have to report to the host, is needed)
+    rows = index.reshape(-1)
     w = weight._data
     norms = xp.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
@@ -98,11 +111,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         raise RuntimeError("'weight' must be 2-D")
     num = weight.shape[0]
     pad = _padding_idx(padding_idx, num)
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= num):
-        raise IndexError("index out of range in self")
+    bad = None
+    if backend_for_array(index).device_type == "cpu":
+        if index.size and (int(index.min()) < 0 or int(index.max()) >= num):
+            raise IndexError("index out of range in self")
+    else:  # on a device an out-of-range index reads row 0 and gives a nan row (raising needs a host transfer)
+        bad = (index < 0) | (index >= num)
+        index = array_module(index).where(bad, 0, index)
     if max_norm is not None:
         _renorm_(weight, index, max_norm, norm_type)
-    return Embedding.apply(weight, index=index, num=num, padding_idx=pad, scale=scale_grad_by_freq)
+    return Embedding.apply(weight, index=index, num=num, padding_idx=pad, scale=scale_grad_by_freq, bad=bad)
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
