@@ -14,12 +14,15 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, writable
+from disttorch.backends.registry import off_device_guard
 
 __all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
            "write_out"]
@@ -101,6 +104,11 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     op_name = name or (getattr(fn, "__name__", "op") + "_")
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if type(self._data) is not np.ndarray:
+            guard = off_device_guard(self._data)
+            if guard is not None:  # a tensor off the current device: write it on its own device
+                with guard:
+                    return inplace_method(self, *args, **kwargs)
         if on_expanded == "refuse" or self._needs_graph_for_inplace(*args, *kwargs.values()):
             check_no_overlap(self)
         elif overlaps(self._data):
@@ -184,6 +192,8 @@ def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
     if isinstance(other, Tensor):
         if type(other._data) is not type(self._data):
             return False
+        if type(other._data) is not np.ndarray and off_device_guard(other._data) is not None:
+            return False  # another device index: the full op raises PyTorch's error
         if other._data.dtype is self._data.dtype:  # the common case: nothing to promote
             return True
     elif type(other) in _SCALAR_CATEGORY:

@@ -137,6 +137,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if device is None:
             device = data.device
         host = data._data
+    elif hasattr(data, "__cuda_array_interface__"):  # a device array (cupy's): copied
+        return _leaf(as_tensor(data, dtype=dtype, device=device).clone(), requires_grad)
     else:
         host = _host_array(data)
     np_dtype = D.to_dtype(dtype).np if dtype is not None else (
@@ -153,6 +155,9 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         if dtype is not None or device is not None:
             out = data.to(device=device, dtype=dtype)
         return out
+    if hasattr(data, "__cuda_array_interface__"):  # a device array (cupy's): shared, as PyTorch shares it
+        out = _from_array(data)
+        return out.to(device=device, dtype=dtype) if dtype is not None or device is not None else out
     if isinstance(data, np.ndarray) and data.dtype in D.from_np:
         backend, index = _backend_and_index(device)
         np_dtype = D.to_dtype(dtype).np if dtype is not None else None
@@ -390,7 +395,8 @@ class ToCopy(Op):
 
     def backward(self, grad: Tensor) -> Tensor:
         back = grad
-        if self.backend is not None and (self.backend is not self.src_backend):
+        if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
+            # back to the source device, index included (cuda:1 -> cuda:0 gives a gradient on cuda:1)
             back = ToCopy.apply(back, backend=self.src_backend, index=self.src_index, np_dtype=None, copy=False)
         if back._data.dtype.kind == "c" and self.src_dtype.kind != "c":
             back = back.real  # the gradient of a real-to-complex cast is the real part (no discard warning)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch._shapes import broadcast_shape
-from disttorch.backends import backend_for_array
+from disttorch.backends.registry import off_device_guard
 
 from . import grad_mode
 
@@ -274,13 +274,7 @@ def _off_device_guard(inputs: tuple) -> Any:
     for t in inputs:
         if t is not None:
             arr = t._data
-            if type(arr) is np.ndarray:
-                return None
-            backend = backend_for_array(arr)
-            index = backend.device_index(arr)
-            if index is None or index == backend.current_device():
-                return None
-            return backend.device_guard(index)
+            return None if type(arr) is np.ndarray else off_device_guard(arr)
     return None
 
 

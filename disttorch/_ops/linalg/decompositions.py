@@ -12,7 +12,7 @@ from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, backend_for_array
 
 from .._register import methods, write_out
-from ._common import LinAlgError, _check_float, _check_square, _const, _diag_embed, _mH
+from ._common import LinAlgError, _check_float, _check_square, _const, _device_not_pd, _diag_embed, _mH
 from .inverses import inv
 from .products import Matmul
 
@@ -27,6 +27,8 @@ class LinalgCholeskyEx(Op):
         xp = array_module(a)
         try:
             low = xp.linalg.cholesky(a)
+            if type(a) is not np.ndarray and _device_not_pd(low):
+                raise np.linalg.LinAlgError
         except np.linalg.LinAlgError:
             b, k = _not_pd_report(a)
             prefix = f"(Batch element {b}): " if a.ndim > 2 else ""
