@@ -67,6 +67,8 @@ def to_device_of(t: Tensor, like: Tensor) -> Tensor:
     """A 0-dim tensor may join a tensor on another device (PyTorch allows cpu scalars); move it."""
     if type(t._data) is type(like._data):
         return t
+    if t._requires_grad:
+        return t.to(like.device)  # with its graph: the 0-dim tensor gets its gradient back on its own device
     return _from_array(like._backend.asarray(t.__array__()))
 
 
@@ -77,6 +79,8 @@ def promote_operands(a: Any, b: Any) -> tuple[Tensor, Tensor, D.dtype]:
         return x, y, dt
     if isinstance(b, Tensor):
         check_same_device(a, b)
+        if type(a._data) is not type(b._data) and a._data.ndim == 0 and b._data.ndim > 0:
+            a = to_device_of(a, b)  # the 0-dim operand joins the other's device (the result lands there)
         if a._data.dtype == b._data.dtype:
             return a, to_device_of(b, a), a.dtype
         dt = D.result_type(a, b)

@@ -386,12 +386,12 @@ class ToCopy(Op):
         self.src_dtype = x.dtype
         self.src_backend = backend_for_array(x)
         self.src_index = self.src_backend.device_index(x)
-        if self.backend is not None:
-            x = self.backend.asarray(x, device_index=self.index, copy=False) if self.backend is not \
-                self.src_backend or self.index != self.src_index else x
+        fresh = False
         if self.np_dtype is not None and x.dtype != self.np_dtype:
-            return x.astype(self.np_dtype)
-        return x.copy() if self.copy else x
+            x, fresh = x.astype(self.np_dtype), True  # cast on the source device (current here), then move
+        if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
+            x, fresh = self.backend.asarray(x, device_index=self.index, copy=False), True
+        return x.copy() if self.copy and not fresh else x
 
     def backward(self, grad: Tensor) -> Tensor:
         back = grad

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch._shapes import broadcast_shape
+from disttorch.backends import backend_for_array
 from disttorch.backends.registry import off_device_guard
 
 from . import grad_mode
@@ -270,12 +271,27 @@ _new = object.__new__
 
 
 def _off_device_guard(inputs: tuple) -> Any:
-    """None when the first input is a host array or on the current device; else a guard making its device current."""
+    """None when the first input is a host array or on the current device; else a guard making its device current.
+    Device inputs on two indices of one device type raise PyTorch's error."""
     for t in inputs:
         if t is not None:
             arr = t._data
-            return None if type(arr) is np.ndarray else off_device_guard(arr)
+            if type(arr) is np.ndarray:
+                return None
+            if len(inputs) > 1:
+                _check_one_device(arr, inputs)
+            return off_device_guard(arr)
     return None
+
+
+def _check_one_device(arr: Any, inputs: tuple) -> None:
+    backend = backend_for_array(arr)
+    index = backend.device_index(arr)
+    for t in inputs:
+        if t is not None and type(t._data) is type(arr) and backend.device_index(t._data) != index:
+            first = next(u for u in inputs if u is not None)
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{first.device} and {t.device}!")
 
 
 def _raise_if_broadcast_error(exc: ValueError, inputs: tuple) -> None:

@@ -32,7 +32,7 @@ class LinalgCholeskyEx(Op):
         except np.linalg.LinAlgError:
             b, k = _not_pd_report(a)
             prefix = f"(Batch element {b}): " if a.ndim > 2 else ""
-            raise LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed because the input "
+            raise LinAlgError(f"{self.fname}: {prefix}The factorization could not be completed because the input "
                               f"is not positive-definite (the leading minor of order {k} is not "
                               "positive-definite).") from None
         return low.swapaxes(-1, -2).conj() if self.upper else low
@@ -66,10 +66,10 @@ def _not_pd_report(a: Any) -> tuple[int, int]:
     return 0, mats.shape[-1]
 
 
-def cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+def cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None, fname: str = "cholesky") -> Tensor:
     _check_square(A, "linalg.cholesky")
     _check_float(A, "linalg.cholesky")
-    return write_out(LinalgCholeskyEx.apply(A, upper=upper), out)
+    return write_out(LinalgCholeskyEx.apply(A, upper=upper, fname=fname), out)
 
 
 # -- QR -------------------------------------------------------------------------------------------------------

@@ -198,7 +198,8 @@ class LinalgSolveEx(Op):
                 raise np.linalg.LinAlgError
             return r
         except np.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") \
+            prefix = f"(Batch element {_singular_report(a)[0]}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular.") \
                 from None
 
     def backward(self, grad: Tensor) -> tuple:
