@@ -102,9 +102,10 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     (``masked_fill_``, ``index_fill_``).
     """
     op_name = name or (getattr(fn, "__name__", "op") + "_")
+    host = np.ndarray  # a closure cell: the cheapest lookup on the hot path
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        if type(self._data) is not np.ndarray:
+        if type(self._data) is not host:
             guard = off_device_guard(self._data)
             if guard is not None:  # a tensor off the current device: write it on its own device
                 with guard:

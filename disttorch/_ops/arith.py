@@ -235,12 +235,15 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
     the full function. The fast path only takes dtype kinds in ``fast_kinds`` (integer ``/`` and bool ``-``
     need the full function)."""
 
+    host = np.ndarray  # a closure cell: the cheapest lookup on the hot path
+
     def method(self: Tensor, other: Any) -> Tensor:
         a = self._data
         if type(other) is Tensor:
             b = other._data
-            if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
-                if type(a) is not _HOST and _off_device(a, b):
+            ta = type(a)
+            if a.dtype is b.dtype and ta is type(b) and a.dtype.kind in fast_kinds:
+                if ta is not host and _off_device(a, b):
                     return slow(self, other)
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
                     return op.apply(self, other)
@@ -250,7 +253,7 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
                     broadcast_shape(a.shape, b.shape)  # raises PyTorch's error when that is the cause
                     raise
         elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
-            if type(a) is not _HOST and _off_device(a):
+            if type(a) is not host and _off_device(a):
                 return slow(self, other)
             if _enabled[0] and self._requires_grad:
                 return op.apply(self, _scalar_like(other, a))
@@ -262,16 +265,13 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
             return method(self, other)
         a = self._data
         if (type(other) is float or type(other) is int) and a.dtype.kind == "f" and (
-                type(a) is _HOST or not _off_device(a)):
+                type(a) is host or not _off_device(a)):
             if _enabled[0] and self._requires_grad:
                 return op.apply(_scalar_like(other, a), self)
             return _from_array(raw(other, a))
         return slow(other, self)
 
     return method, rmethod
-
-
-_HOST = np.ndarray
 
 
 def _off_device(a: Any, b: Any = None) -> bool:
