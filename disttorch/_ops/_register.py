@@ -158,6 +158,7 @@ def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callab
     return inplace_view_method
 
 
+_HOST = np.ndarray
 _SCALAR_CATEGORY = {bool: D.BOOL, int: D.INT, float: D.FLOAT, complex: D.COMPLEX}
 
 
@@ -191,9 +192,10 @@ def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
         return False
     other = args[0]
     if isinstance(other, Tensor):
-        if type(other._data) is not type(self._data):
+        kind = type(other._data)
+        if kind is not type(self._data):
             return False
-        if type(other._data) is not np.ndarray and off_device_guard(other._data) is not None:
+        if kind is not _HOST and off_device_guard(other._data) is not None:
             return False  # another device index: the full op raises PyTorch's error
         if other._data.dtype is self._data.dtype:  # the common case: nothing to promote
             return True
