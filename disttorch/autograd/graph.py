@@ -124,6 +124,11 @@ class AccumulateGrad(Node):
         return self.variable_ref()
 
     def accumulate(self, grad: Any, create_graph: bool) -> None:
+        if type(grad._data) is not np.ndarray:
+            guard = off_device_guard(grad._data)
+            if guard is not None:  # the leaf lives on a device that is not the current one: accumulate there
+                with guard:
+                    return self.accumulate(grad, create_graph)
         var = self.variable_ref()
         if var is None:
             return

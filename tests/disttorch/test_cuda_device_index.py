@@ -210,3 +210,46 @@ def test_count_laws_sample_on_the_device(device, law):
     t = getattr(torch.distributions, law)(10, probs=torch.tensor(_PROBS[0]))
     assert s.device.type == device and tuple(s.shape) == tuple(t.sample((n,)).shape)
     np.testing.assert_allclose(_np(s).mean(0), t.mean.numpy(), atol=0.1)
+
+
+# -- a whole training step on cuda:1 while cuda:0 is current -----------------------------------------------------
+def _net(nn):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(7, 4)
+            self.body = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.BatchNorm1d(6), nn.Linear(6, 3))
+
+        def forward(self, idx):
+            return self.body(self.emb(idx))
+
+    return Net()
+
+
+@needs_two
+@pytest.mark.parametrize("opt", ["SGD", "Adam", "RMSprop"])
+def test_training_steps_on_cuda1_while_cuda0_is_current(opt):
+    kw = {"lr": 0.1, "momentum": 0.9} if opt == "SGD" else {"lr": 0.01}
+    idx, target = np.array([0, 3, 6, 2, 5]), np.array([0, 2, 1, 1, 0])
+    disttorch.manual_seed(0)
+    model = _net(disttorch.nn)
+    ref = _net(torch.nn)
+    ref.load_state_dict({k: torch.tensor(_np(v)) for k, v in model.state_dict().items()})
+    ref_opt = getattr(torch.optim, opt)(ref.parameters(), **kw)
+    with disttorch.cuda.device(0):
+        model = model.to("cuda:1")
+        o = getattr(disttorch.optim, opt)(model.parameters(), **kw)
+        i, y = disttorch.tensor(idx, device="cuda:1"), disttorch.tensor(target, device="cuda:1")
+        for _ in range(3):
+            o.zero_grad()
+            loss = disttorch.nn.functional.cross_entropy(model(i), y)
+            loss.backward()
+            o.step()
+            ref_opt.zero_grad()
+            ref_loss = torch.nn.functional.cross_entropy(ref(torch.tensor(idx)), torch.tensor(target))
+            ref_loss.backward()
+            ref_opt.step()
+            np.testing.assert_allclose(loss.item(), ref_loss.item(), rtol=1e-5)
+    for (name, p), q in zip(model.state_dict().items(), ref.state_dict().values()):
+        assert p.device == disttorch.device("cuda:1"), name
+        np.testing.assert_allclose(_np(p), q.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
