@@ -137,7 +137,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if device is None:
             device = data.device
         host = data._data
-    elif hasattr(data, "__cuda_array_interface__"):  # a device array (cupy's): copied
+    elif _is_backend_array(data):  # a device array (cupy's): copied
         return _leaf(as_tensor(data, dtype=dtype, device=device).clone(), requires_grad)
     else:
         host = _host_array(data)
@@ -148,6 +148,17 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _leaf(_from_array(arr), requires_grad)
 
 
+def _is_backend_array(data: Any) -> bool:
+    """Whether ``data`` is an array of a device backend (cupy's ndarray...), not a host array or a sequence."""
+    if type(data) is np.ndarray or not hasattr(data, "__cuda_array_interface__"):
+        return False
+    try:
+        backend_for_array(data)
+    except TypeError:
+        return False
+    return True
+
+
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like tensor(), but shares memory with a numpy array or tensor when dtype and device allow."""
     if isinstance(data, Tensor):
@@ -155,7 +166,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         if dtype is not None or device is not None:
             out = data.to(device=device, dtype=dtype)
         return out
-    if hasattr(data, "__cuda_array_interface__"):  # a device array (cupy's): shared, as PyTorch shares it
+    if _is_backend_array(data):  # a device array (cupy's): shared, as PyTorch shares it
         out = _from_array(data)
         return out.to(device=device, dtype=dtype) if dtype is not None or device is not None else out
     if isinstance(data, np.ndarray) and data.dtype in D.from_np:

@@ -253,3 +253,16 @@ def test_training_steps_on_cuda1_while_cuda0_is_current(opt):
     for (name, p), q in zip(model.state_dict().items(), ref.state_dict().values()):
         assert p.device == disttorch.device("cuda:1"), name
         np.testing.assert_allclose(_np(p), q.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@needs_cuda
+def test_as_tensor_shares_a_cupy_array_and_tensor_copies_it():
+    cupy = pytest.importorskip("cupy")
+    with cupy.cuda.Device(0):
+        arr = cupy.arange(4, dtype=cupy.float32)
+    shared, copied = disttorch.as_tensor(arr), disttorch.tensor(arr, dtype=disttorch.float64)
+    arr[0] = 9.0
+    assert shared.device == copied.device == disttorch.device("cuda:0")
+    np.testing.assert_array_equal(_np(shared), [9.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_np(copied), [0.0, 1.0, 2.0, 3.0])
+    assert copied.dtype == disttorch.float64
