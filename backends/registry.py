@@ -5,6 +5,7 @@ the entry point names a Backend subclass, an instance, or a zero-argument factor
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from importlib import metadata
 from typing import Any
@@ -94,6 +95,24 @@ def backend_for_array(arr: Any) -> Backend:
         register_backend(get_backend("cuda"))
         return _by_array_type[type(arr)]
     raise TypeError(f"no disttorch backend owns arrays of type {type(arr).__module__}.{type(arr).__name__}")
+
+
+def off_device_guard(arr: Any) -> Any:
+    """None when ``arr`` is a host array or lives on its backend's current device; else a context that makes its
+    device current (so kernels and new arrays land there, as PyTorch runs an op on its inputs' device)."""
+    if type(arr) is np.ndarray:
+        return None
+    backend = backend_for_array(arr)
+    index = backend.device_index(arr)
+    if index is None or index == backend.current_device():
+        return None
+    return backend.device_guard(index)
+
+
+def device_of(arr: Any) -> Any:
+    """``off_device_guard(arr)``, or a context that does nothing when ``arr``'s device is already current."""
+    guard = off_device_guard(arr)
+    return contextlib.nullcontext() if guard is None else guard
 
 
 def array_module(arr: Any) -> Any:

@@ -73,7 +73,7 @@ def slogdet(A: Tensor, *, out: Any = None) -> Any:
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
-    return return_types.linalg_inv_ex((inv(A), _info(A)))
+    return return_types.linalg_inv_ex((inv(A, fname="linalg.inv_ex"), _info(A)))
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
@@ -86,11 +86,11 @@ def _info(A: Tensor) -> Tensor:
 
 
 def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
-    return _L.cholesky(A, upper, out=out)
+    return _L.cholesky(A, upper, out=out, fname="linalg.cholesky")
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
-    return return_types.linalg_cholesky_ex((_L.cholesky(A, upper), _info(A)))
+    return return_types.linalg_cholesky_ex((_L.cholesky(A, upper, fname="linalg.cholesky_ex"), _info(A)))
 
 
 # -- decompositions ----------------------------------------------------------------------------------

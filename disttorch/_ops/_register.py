@@ -14,12 +14,15 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, writable
+from disttorch.backends.registry import off_device_guard
 
 __all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
            "write_out"]
@@ -99,8 +102,14 @@ def inplace(fn: Callable[..., Tensor], raw: Callable[..., Any] | None = None, na
     (``masked_fill_``, ``index_fill_``).
     """
     op_name = name or (getattr(fn, "__name__", "op") + "_")
+    host = np.ndarray  # a closure cell: the cheapest lookup on the hot path
 
     def inplace_method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if type(self._data) is not host:
+            guard = off_device_guard(self._data)
+            if guard is not None:  # a tensor off the current device: write it on its own device
+                with guard:
+                    return inplace_method(self, *args, **kwargs)
         if on_expanded == "refuse" or self._needs_graph_for_inplace(*args, *kwargs.values()):
             check_no_overlap(self)
         elif overlaps(self._data):
@@ -149,6 +158,7 @@ def inplace_view(view: Callable[..., Tensor], name: str | None = None) -> Callab
     return inplace_view_method
 
 
+_HOST = np.ndarray
 _SCALAR_CATEGORY = {bool: D.BOOL, int: D.INT, float: D.FLOAT, complex: D.COMPLEX}
 
 
@@ -182,8 +192,11 @@ def _raw_applies(self: Tensor, args: tuple, cast: bool = False) -> bool:
         return False
     other = args[0]
     if isinstance(other, Tensor):
-        if type(other._data) is not type(self._data):
+        kind = type(other._data)
+        if kind is not type(self._data):
             return False
+        if kind is not _HOST and off_device_guard(other._data) is not None:
+            return False  # another device index: the full op raises PyTorch's error
         if other._data.dtype is self._data.dtype:  # the common case: nothing to promote
             return True
     elif type(other) in _SCALAR_CATEGORY:

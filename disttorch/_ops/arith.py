@@ -16,6 +16,7 @@ from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import backend_for_array
+from disttorch.backends.registry import off_device_guard
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
 from ._util import as_tensor_like, promote_operands
@@ -235,11 +236,16 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
     the full function. The fast path only takes dtype kinds in ``fast_kinds`` (integer ``/`` and bool ``-``
     need the full function)."""
 
+    host = np.ndarray  # a closure cell: the cheapest lookup on the hot path
+
     def method(self: Tensor, other: Any) -> Tensor:
         a = self._data
         if type(other) is Tensor:
             b = other._data
-            if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
+            ta = type(a)
+            if a.dtype is b.dtype and ta is type(b) and a.dtype.kind in fast_kinds:
+                if ta is not host and _off_device(a, b):
+                    return slow(self, other)
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
                     return op.apply(self, other)
                 try:
@@ -248,6 +254,8 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
                     broadcast_shape(a.shape, b.shape)  # raises PyTorch's error when that is the cause
                     raise
         elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
+            if type(a) is not host and _off_device(a):
+                return slow(self, other)
             if _enabled[0] and self._requires_grad:
                 return op.apply(self, _scalar_like(other, a))
             return _from_array(raw(a, other))
@@ -257,13 +265,20 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
         if commutative:
             return method(self, other)
         a = self._data
-        if (type(other) is float or type(other) is int) and a.dtype.kind == "f":
+        if (type(other) is float or type(other) is int) and a.dtype.kind == "f" and (
+                type(a) is host or not _off_device(a)):
             if _enabled[0] and self._requires_grad:
                 return op.apply(_scalar_like(other, a), self)
             return _from_array(raw(other, a))
         return slow(other, self)
 
     return method, rmethod
+
+
+def _off_device(a: Any, b: Any = None) -> bool:
+    """Device arrays: whether ``a`` is off the current device or ``b`` on another device than ``a`` (the full
+    path then runs the op on its inputs' device, or raises PyTorch's error for mixed devices)."""
+    return off_device_guard(a) is not None or (b is not None and off_device_guard(b) is not None)
 
 
 def _scalar_like(value: Any, arr: Any) -> Tensor:

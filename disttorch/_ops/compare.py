@@ -16,9 +16,10 @@ from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
+from disttorch.backends.registry import off_device_guard
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
-from ._util import as_tensor_like, cast, check_same_device, promote_operands, to_device_of
+from ._util import as_tensor_like, cast, check_same_device, constant_like, promote_operands, to_device_of
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
@@ -37,9 +38,13 @@ def _arrays(a: Any, b: Any) -> tuple[Any, Any]:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         ad, bd = a._data, b._data
         if ad.dtype == bd.dtype and type(ad) is type(bd):
+            if type(ad) is not np.ndarray:
+                check_same_device(a, b)
             return ad, bd
         check_same_device(a, b)
     like = a if isinstance(a, Tensor) else b
+    if like is a and isinstance(b, Tensor) and a._data.ndim == 0 and b._data.ndim > 0:
+        like = b  # a 0-dim tensor joins the other operand's device (PyTorch's cpu scalars)
     if not isinstance(like, Tensor):
         raise TypeError(f"expected a Tensor, got {type(a).__name__} and {type(b).__name__}")
     dt = D.result_type(a, b)
@@ -50,7 +55,7 @@ def _array_of(v: Any, like: Tensor, dt: D.dtype) -> Any:
     if isinstance(v, Tensor):
         arr = to_device_of(v, like)._data
         return arr if arr.dtype == dt.np else arr.astype(dt.np)
-    return like._xp.asarray(v, dtype=dt.np)
+    return constant_like(v, like._data, dt.np)
 
 
 def _check_type(v: Any) -> bool:
@@ -69,7 +74,11 @@ def _array_binary(name: str, ufunc: str, kinds: str = _ALL, kernel: str | None =
         a, b = _arrays(input, other)
         if a.dtype.kind not in kinds:
             raise NotImplementedError(f"\"{kernel or name}_cpu\" not implemented for '{type_word(D.from_np[a.dtype])}'")
-        return write_out(_from_array(getattr(array_module(a), ufunc)(a, b)), out)
+        guard = None if type(a) is np.ndarray else off_device_guard(a)
+        if guard is None:
+            return write_out(_from_array(getattr(array_module(a), ufunc)(a, b)), out)
+        with guard:  # on the operands' device, which is not the current one
+            return write_out(_from_array(getattr(array_module(a), ufunc)(a, b)), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -370,7 +379,8 @@ class Fmod(Op):
 def _int_division(op: type[Op]) -> Callable[..., Tensor]:
     def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
         x, y, dt = promote_operands(input, other)
-        if dt.category < D.FLOAT and bool((y._data == 0).any()):
+        # PyTorch's cpu kernels raise on an integer zero divisor; its cuda kernels do not check (no host sync)
+        if dt.category < D.FLOAT and type(y._data) is np.ndarray and bool((y._data == 0).any()):
             raise RuntimeError("ZeroDivisionError")
         if dt.category == D.COMPLEX:
             raise NotImplementedError(f"\"{op.__name__.lower()}_cpu\" not implemented for '{type_word(dt)}'")

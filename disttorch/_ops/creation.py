@@ -137,6 +137,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if device is None:
             device = data.device
         host = data._data
+    elif _is_backend_array(data):  # a device array (cupy's): copied
+        return _leaf(as_tensor(data, dtype=dtype, device=device).clone(), requires_grad)
     else:
         host = _host_array(data)
     np_dtype = D.to_dtype(dtype).np if dtype is not None else (
@@ -146,6 +148,17 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _leaf(_from_array(arr), requires_grad)
 
 
+def _is_backend_array(data: Any) -> bool:
+    """Whether ``data`` is an array of a device backend (cupy's ndarray...), not a host array or a sequence."""
+    if type(data) is np.ndarray or not hasattr(data, "__cuda_array_interface__"):
+        return False
+    try:
+        backend_for_array(data)
+    except TypeError:
+        return False
+    return True
+
+
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like tensor(), but shares memory with a numpy array or tensor when dtype and device allow."""
     if isinstance(data, Tensor):
@@ -153,6 +166,9 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         if dtype is not None or device is not None:
             out = data.to(device=device, dtype=dtype)
         return out
+    if _is_backend_array(data):  # a device array (cupy's): shared, as PyTorch shares it
+        out = _from_array(data)
+        return out.to(device=device, dtype=dtype) if dtype is not None or device is not None else out
     if isinstance(data, np.ndarray) and data.dtype in D.from_np:
         backend, index = _backend_and_index(device)
         np_dtype = D.to_dtype(dtype).np if dtype is not None else None
@@ -381,16 +397,17 @@ class ToCopy(Op):
         self.src_dtype = x.dtype
         self.src_backend = backend_for_array(x)
         self.src_index = self.src_backend.device_index(x)
-        if self.backend is not None:
-            x = self.backend.asarray(x, device_index=self.index, copy=False) if self.backend is not \
-                self.src_backend or self.index != self.src_index else x
+        fresh = False
         if self.np_dtype is not None and x.dtype != self.np_dtype:
-            return x.astype(self.np_dtype)
-        return x.copy() if self.copy else x
+            x, fresh = x.astype(self.np_dtype), True  # cast on the source device (current here), then move
+        if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
+            x, fresh = self.backend.asarray(x, device_index=self.index, copy=False), True
+        return x.copy() if self.copy and not fresh else x
 
     def backward(self, grad: Tensor) -> Tensor:
         back = grad
-        if self.backend is not None and (self.backend is not self.src_backend):
+        if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
+            # back to the source device, index included (cuda:1 -> cuda:0 gives a gradient on cuda:1)
             back = ToCopy.apply(back, backend=self.src_backend, index=self.src_index, np_dtype=None, copy=False)
         if back._data.dtype.kind == "c" and self.src_dtype.kind != "c":
             back = back.real  # the gradient of a real-to-complex cast is the real part (no discard warning)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from . import grad_mode
 from .broadcast import sum_to
-from .graph import AccumulateGrad, Node, anomaly
+from .graph import AccumulateGrad, Node, _off_device_guard, anomaly
 
 _callbacks: list[list[Callable[[], None]]] = []
 
@@ -207,17 +207,12 @@ def _check_hook_count(fn: Callable, values: Any, expected: int) -> None:
 def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple:
     if grads is None or all(g is None for g in grads):
         return (None,) * len(node.next_edges)
-    meta = getattr(node, "_out_meta", None)
-    if meta is not None and any(g is None for g in grads) and getattr(node, "materialize_grads", True):
-        # outputs that got no gradient get zeros (non-tensor outputs of a Function get None)
-        sample = next(g for g in grads if g is not None)
-        grads = [sample._new_zeros_np(*m) if g is None and m[1] is not None else g for g, m in zip(grads, meta)]
-    try:
-        outs = node.backward(*grads)
-    except Exception as exc:
-        if anomaly[0] and node.trace:
-            _report_forward_trace(node)
-        raise exc
+    guard = _off_device_guard(grads)
+    if guard is None:
+        outs, grads = _run_node(node, grads)
+    else:  # the gradients live on a device that is not the current one: run the backward there, as PyTorch does
+        with guard:
+            outs, grads = _run_node(node, grads)
     if not retain_graph:
         node.release()
     if not isinstance(outs, tuple):
@@ -238,6 +233,20 @@ def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple
                     _report_forward_trace(node)
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
     return outs
+
+
+def _run_node(node: Node, grads: list[Any]) -> tuple[Any, list[Any]]:
+    meta = getattr(node, "_out_meta", None)
+    if meta is not None and any(g is None for g in grads) and getattr(node, "materialize_grads", True):
+        # outputs that got no gradient get zeros (non-tensor outputs of a Function get None)
+        sample = next(g for g in grads if g is not None)
+        grads = [sample._new_zeros_np(*m) if g is None and m[1] is not None else g for g, m in zip(grads, meta)]
+    try:
+        return node.backward(*grads), grads
+    except Exception as exc:
+        if anomaly[0] and node.trace:
+            _report_forward_trace(node)
+        raise exc
 
 
 def _validate(node: Node, edge: tuple, g: Any) -> Any:

@@ -13,6 +13,7 @@ import numpy as np
 
 from disttorch._shapes import broadcast_shape
 from disttorch.backends import backend_for_array
+from disttorch.backends.registry import off_device_guard
 
 from . import grad_mode
 
@@ -123,6 +124,11 @@ class AccumulateGrad(Node):
         return self.variable_ref()
 
     def accumulate(self, grad: Any, create_graph: bool) -> None:
+        if type(grad._data) is not np.ndarray:
+            guard = off_device_guard(grad._data)
+            if guard is not None:  # the leaf lives on a device that is not the current one: accumulate there
+                with guard:
+                    return self.accumulate(grad, create_graph)
         var = self.variable_ref()
         if var is None:
             return
@@ -270,18 +276,27 @@ _new = object.__new__
 
 
 def _off_device_guard(inputs: tuple) -> Any:
-    """None when the first input is a host array or on the current device; else a guard making its device current."""
+    """None when the first input is a host array or on the current device; else a guard making its device current.
+    Device inputs on two indices of one device type raise PyTorch's error."""
     for t in inputs:
         if t is not None:
             arr = t._data
             if type(arr) is np.ndarray:
                 return None
-            backend = backend_for_array(arr)
-            index = backend.device_index(arr)
-            if index is None or index == backend.current_device():
-                return None
-            return backend.device_guard(index)
+            if len(inputs) > 1:
+                _check_one_device(arr, inputs)
+            return off_device_guard(arr)
     return None
+
+
+def _check_one_device(arr: Any, inputs: tuple) -> None:
+    backend = backend_for_array(arr)
+    index = backend.device_index(arr)
+    for t in inputs:
+        if t is not None and type(t._data) is type(arr) and backend.device_index(t._data) != index:
+            first = next(u for u in inputs if u is not None)
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{first.device} and {t.device}!")
 
 
 def _raise_if_broadcast_error(exc: ValueError, inputs: tuple) -> None:

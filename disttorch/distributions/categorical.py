@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 import disttorch as _t
+from disttorch.backends.registry import device_of
 
 from . import constraints
 from .distribution import Distribution
@@ -82,19 +83,16 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape: Any = ()) -> Any:
         sample_shape = _t.Size(sample_shape)
-        probs = np.asarray(self.probs.detach().cpu().__array__(), dtype=np.float64)
-        rows = probs.reshape(-1, self._num_events)
         n = int(np.prod(tuple(sample_shape), dtype=np.int64))
-        # inverse-CDF sampling: one uniform per draw, compared against each row's cumulative probabilities
-        cdf = np.cumsum(rows, axis=-1)
-        cdf /= cdf[:, -1:]
-        u = np.asarray(_rng(self.probs).random((n, rows.shape[0])))
-        if not isinstance(u, np.ndarray):
-            u = u.get()
-        idx = (u[..., None] >= cdf[None, :, :]).sum(-1)
-        idx = np.minimum(idx, self._num_events - 1).astype(np.int64)
-        out = idx.reshape(tuple(sample_shape) + tuple(self._batch_shape))
-        return _t.as_tensor(out, device=self.probs.device)
+        with _t.no_grad(), device_of(self.probs._data):
+            rows = self.probs.detach().double().reshape(-1, self._num_events)
+            # inverse-CDF sampling on the parameters' device: one uniform per draw, compared against each row's
+            # cumulative probabilities
+            cdf = rows.cumsum(-1)
+            cdf = cdf / cdf[:, -1:]
+            u = _t.Tensor._from_array(_rng(self.probs).random((n, rows.shape[0])))
+            idx = (u[..., None] >= cdf[None, :, :]).sum(-1).clamp_(max=self._num_events - 1)
+            return idx.reshape(tuple(sample_shape) + tuple(self._batch_shape))
 
     def log_prob(self, value: Any) -> Any:
         if self._validate_args:

@@ -17,6 +17,7 @@ import numpy as np
 
 from disttorch._tensor import Tensor
 from disttorch.backends import backend_for_array
+from disttorch.backends.registry import device_of
 
 LARGE = 1 << 16  # parameters with at least this many elements are updated in place, one by one
 _CACHE_LIMIT = 16
@@ -30,16 +31,18 @@ def run(opt: Any, params: list[Tensor], keys: tuple[str, ...], kernel: Callable,
         arr = p._data
         stepv = float(state[p]["step"]._data) if has_step else None
         if (arr.size >= LARGE or not keys) and arr.dtype.kind != "c":
-            _run_one(p, state[p] if keys or has_step else None, keys, kernel, hp, stepv)
+            with device_of(arr):
+                _run_one(p, state[p] if keys or has_step else None, keys, kernel, hp, stepv)
             continue
         backend = backend_for_array(arr)
         dev = (backend.device_type, backend.device_index(arr))
         buckets.setdefault((arr.dtype, dev, stepv), []).append(p)
     for (_, _, stepv), ps in buckets.items():
-        if len(ps) == 1 and ps[0]._data.dtype.kind != "c":
-            _run_one(ps[0], state[ps[0]], keys, kernel, hp, stepv)
-        else:
-            _run_flat(opt, ps, keys, kernel, hp, stepv)
+        with device_of(ps[0]._data):  # the bucket's device, current or not
+            if len(ps) == 1 and ps[0]._data.dtype.kind != "c":
+                _run_one(ps[0], state[ps[0]], keys, kernel, hp, stepv)
+            else:
+                _run_flat(opt, ps, keys, kernel, hp, stepv)
 
 
 def _run_one(p: Tensor, st: dict, keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],

@@ -5,6 +5,7 @@ it over all parameters of a group at once.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
@@ -17,6 +18,7 @@ from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import enable_grad
 from disttorch.autograd.graph import RemovableHandle
+from disttorch.backends.registry import device_of
 from disttorch.nn.parameter import zero_grads
 
 from . import _flat
@@ -68,6 +70,14 @@ def _step_dtype() -> np.dtype:
     return np.dtype(np.float64) if D.get_default_dtype() is D.float64 else np.dtype(np.float32)
 
 
+def _device_of_params(opt: Optimizer) -> Any:
+    """A context making the first parameter's device current while the step runs (its state is made there)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            return device_of(p._data)
+    return contextlib.nullcontext()
+
+
 def _hooked_step(step: Callable) -> Callable:
     """Wrap a class's ``step`` so that step hooks run around it and schedulers see it was called."""
 
@@ -80,7 +90,8 @@ def _hooked_step(step: Callable) -> Callable:
                     raise RuntimeError(
                         f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
+        with _device_of_params(self):
+            out = step(self, *args, **kwargs)
         self._opt_called = True
         for hook in chain(self._optimizer_step_post_hooks.values(), _global_step_post_hooks.values()):
             hook(self, args, kwargs)
@@ -237,8 +248,9 @@ class Optimizer:
             st = self.state[p]
             if len(st) == 0:
                 st["step"] = self._new_step()
-                for k in keys:
-                    st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
+                with device_of(p._data):  # on the parameter's device (an array library's zeros_like: the current)
+                    for k in keys:
+                        st[k] = Tensor._from_array(p._xp.zeros_like(p._data))
 
     def _update(self, params: list[Tensor], keys: tuple[str, ...], kernel: Callable, hp: dict[str, Any],
                 has_step: bool = True) -> None:

@@ -27,6 +27,26 @@ class LinAlgError(RuntimeError):
     """Raised when a matrix is singular or not positive-definite (``torch.linalg.LinAlgError``)."""
 
 
+def _device_failed(result: Any, *inputs: Any) -> bool:
+    """Whether a device library's inv/solve (cupy: no exception by default, ``cupyx.errstate(linalg='ignore')``)
+    failed on a singular matrix: finite inputs gave a result that is not finite. One host synchronisation, as
+    PyTorch's own check on cuda; host arrays never get here (numpy raises)."""
+    xp = array_module(result)
+    bad = ~xp.isfinite(result).all()
+    for a in inputs:
+        bad &= xp.isfinite(a).all()
+    return bool(bad)
+
+
+def _device_not_pd(low: Any) -> bool:
+    """Whether a device library's Cholesky factor ``low`` is of a matrix that is not positive-definite: a
+    factorisation that completed has a positive diagonal; a failed one (LAPACK/cuSOLVER potrf stop at the failing
+    minor, the stand-in fills nan) has not. One host synchronisation."""
+    xp = array_module(low)
+    d = xp.diagonal(low, axis1=-2, axis2=-1).real
+    return bool(~(d > 0).all())
+
+
 def _cpp(t: Tensor) -> str:
     return _CPP_NAMES.get(t.dtype.name, t.dtype.name)
 

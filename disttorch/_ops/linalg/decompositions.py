@@ -12,7 +12,7 @@ from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, backend_for_array
 
 from .._register import methods, write_out
-from ._common import LinAlgError, _check_float, _check_square, _const, _diag_embed, _mH
+from ._common import LinAlgError, _check_float, _check_square, _const, _device_not_pd, _diag_embed, _mH
 from .inverses import inv
 from .products import Matmul
 
@@ -27,10 +27,12 @@ class LinalgCholeskyEx(Op):
         xp = array_module(a)
         try:
             low = xp.linalg.cholesky(a)
+            if type(a) is not np.ndarray and _device_not_pd(low):
+                raise np.linalg.LinAlgError
         except np.linalg.LinAlgError:
             b, k = _not_pd_report(a)
             prefix = f"(Batch element {b}): " if a.ndim > 2 else ""
-            raise LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed because the input "
+            raise LinAlgError(f"{self.fname}: {prefix}The factorization could not be completed because the input "
                               f"is not positive-definite (the leading minor of order {k} is not "
                               "positive-definite).") from None
         return low.swapaxes(-1, -2).conj() if self.upper else low
@@ -64,10 +66,10 @@ def _not_pd_report(a: Any) -> tuple[int, int]:
     return 0, mats.shape[-1]
 
 
-def cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+def cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None, fname: str = "cholesky") -> Tensor:
     _check_square(A, "linalg.cholesky")
     _check_float(A, "linalg.cholesky")
-    return write_out(LinalgCholeskyEx.apply(A, upper=upper), out)
+    return write_out(LinalgCholeskyEx.apply(A, upper=upper, fname=fname), out)
 
 
 # -- QR -------------------------------------------------------------------------------------------------------

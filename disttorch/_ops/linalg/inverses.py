@@ -21,6 +21,7 @@ from ._common import (
     _check_float,
     _check_square,
     _const,
+    _device_failed,
     _mH,
     _mT,
     _reshape,
@@ -97,7 +98,10 @@ class LinalgInvEx(Op):
 
     def forward(self, a: Any) -> Any:
         try:
-            return array_module(a).linalg.inv(a)
+            r = array_module(a).linalg.inv(a)
+            if type(a) is not np.ndarray and _device_failed(r, a):
+                raise np.linalg.LinAlgError
+            return r
         except np.linalg.LinAlgError:
             b, k = _singular_report(a)
             prefix = f"(Batch element {b}): " if a.ndim > 2 else ""
@@ -189,11 +193,13 @@ class LinalgSolveEx(Op):
     def forward(self, a: Any, b: Any) -> Any:
         xp = array_module(a)
         try:
-            if self.vector:
-                return xp.linalg.solve(a, b[..., None])[..., 0]
-            return xp.linalg.solve(a, b)
+            r = xp.linalg.solve(a, b[..., None])[..., 0] if self.vector else xp.linalg.solve(a, b)
+            if type(a) is not np.ndarray and _device_failed(r, a, b):
+                raise np.linalg.LinAlgError
+            return r
         except np.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") \
+            prefix = f"(Batch element {_singular_report(a)[0]}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular.") \
                 from None
 
     def backward(self, grad: Tensor) -> tuple:

@@ -5,6 +5,7 @@ from typing import Any
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
+from disttorch.backends.registry import device_of
 
 from .._register import methods, write_out
 from ._common import reduce_axes
@@ -17,7 +18,8 @@ _from_array = Tensor._from_array
 def _logical(input: Tensor, dim: Any, keepdim: bool, is_any: bool) -> Tensor:
     x = input._data
     axes = reduce_axes(dim, x.ndim)
-    res = (x.any if is_any else x.all)(axis=axes, keepdims=keepdim)
+    with device_of(x):  # on the input's device, current or not
+        res = (x.any if is_any else x.all)(axis=axes, keepdims=keepdim)
     if x.dtype == D.uint8.np:  # PyTorch keeps uint8 for uint8 inputs
         res = res.astype(x.dtype)
     return _from_array(res)
@@ -33,7 +35,8 @@ def all(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     x = input._data
-    return _from_array((x != 0).sum(axis=reduce_axes(dim, x.ndim), dtype=D.int64.np))
+    with device_of(x):
+        return _from_array((x != 0).sum(axis=reduce_axes(dim, x.ndim), dtype=D.int64.np))
 
 
 methods({"any": any, "all": all, "count_nonzero": count_nonzero})

@@ -12,7 +12,7 @@ from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
 
 from .._register import inplace, methods, write_out
-from .._util import as_tensor_like, cast
+from .._util import as_tensor_like, cast, check_same_device
 from ..compare import where
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "relu", "clamp_", "clip_", "clamp_min_", "clamp_max_",
@@ -75,10 +75,19 @@ def _clamp(input: Tensor, lo: Any, hi: Any, fn: str) -> Tensor:
         raise RuntimeError("clamp is not supported for complex types")
     x = cast(input, dt)
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
-        lo_t = None if lo is None else cast(as_tensor_like(lo, x, dt), dt)
-        hi_t = None if hi is None else cast(as_tensor_like(hi, x, dt), dt)
+        lo_t = None if lo is None else _bound(lo, x, dt)
+        hi_t = None if hi is None else _bound(hi, x, dt)
         return Clamp.apply(x, lo_t, hi_t, lo=None, hi=None, kind=_TENSOR_NODE[fn])
     return Clamp.apply(x, None, None, lo=lo, hi=hi, kind=_SCALAR_NODE[fn])
+
+
+def _bound(b: Any, x: Tensor, dt: D.dtype) -> Tensor:
+    """A bound as a tensor of ``dt`` on ``x``'s device (a cpu 0-dim tensor may bound a cuda one, as in PyTorch)."""
+    t = cast(as_tensor_like(b, x, dt), dt)
+    check_same_device(x, t)
+    if type(t._data) is not type(x._data):
+        t = t.to(x.device)
+    return t
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:

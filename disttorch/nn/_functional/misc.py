@@ -16,6 +16,7 @@ from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
+from disttorch.backends.registry import device_of
 
 _from_array = Tensor._from_array
 
@@ -325,6 +326,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     x = tensor._data
     if x.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    with device_of(x):  # on the input's device, current or not
+        return _one_hot(x, num_classes)
+
+
+def _one_hot(x: Any, num_classes: int) -> Tensor:
     xp = array_module(x)
     if num_classes == -1:
         if x.size == 0:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from disttorch import _dtype as D
 from disttorch._ops.creation import ones, tensor, zeros
 from disttorch._tensor import Tensor
+from disttorch.backends.registry import device_of
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn.modules.module import Module
@@ -73,7 +74,8 @@ class _NormBase(Module):
         """The averaging factor of this step; counts the step when training with running statistics."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked._data += 1
+            with device_of(self.num_batches_tracked._data):
+                self.num_batches_tracked._data += 1
             self.num_batches_tracked._vc[0] += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.item())

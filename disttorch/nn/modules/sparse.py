@@ -6,6 +6,7 @@ from typing import Any
 from disttorch._ops.creation import empty
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import no_grad
+from disttorch.backends.registry import device_of
 from disttorch.nn import functional as F
 from disttorch.nn import init
 from disttorch.nn.modules.module import Module
@@ -57,8 +58,9 @@ class Embedding(Module):
                 self.weight._vc[0] += 1
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                           self.scale_grad_by_freq, self.sparse)
+        with device_of(self.weight._data):  # the lookup's index checks run on the weight's device
+            return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

@@ -13,17 +13,23 @@ differs from numpy. Each imitated behaviour names where cupy documents it.
 - a kernel runs on the current device; an argument on another device raises ValueError (cupy
   ``_core/_kernel.pyx`` ``_check_peer_access``: strict, as if peer access were unavailable).
 - device-to-host transfers (``get``, ``cupy.asnumpy``, ``item``, ``tolist``, ``float``/``int``/``bool``/
-  ``complex``/``index``, ``repr``) are counted in ``HOST_SYNCS`` so tests can hold a budget.
+  ``complex``/``index``, ``repr``) and device, stream and event synchronisations are counted in ``HOST_SYNCS`` so
+  tests can hold a budget; ``record_syncs()`` also says where each one happened (the innermost frame in disttorch).
+  Host-to-device copies of host data (``cupy.asarray``/``cupy.array`` of numbers or numpy arrays) are counted in
+  ``HOST_TO_DEVICE`` with their place likewise (they do not make the host wait for the device).
 """
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from typing import Any
 
 import numpy as np
 
-HOST_SYNCS = [0]  # device-to-host transfers so far (tests read and reset it)
+HOST_SYNCS = [0]  # device-to-host transfers and synchronisations so far (tests read and reset it)
+HOST_TO_DEVICE = [0]  # copies of host data to a device so far
+_LOGS: list[tuple[list, list]] = []  # (sync sites, host-to-device sites) of each active record_syncs()
 _STATE = threading.local()
 DEVICE_COUNT = 2  # cuda:0 and cuda:1, so device-index mix-ups can be tested
 
@@ -38,6 +44,48 @@ def set_current_device(index: int) -> None:
 
 def _sync() -> None:
     HOST_SYNCS[0] += 1
+    if _LOGS:
+        site = _site(sys._getframe(1))
+        for log in _LOGS:
+            log[0].append(site)
+
+
+def host_to_device() -> None:
+    HOST_TO_DEVICE[0] += 1
+    if _LOGS:
+        site = _site(sys._getframe(1))
+        for log in _LOGS:
+            log[1].append(site)
+
+
+def _site(frame: Any) -> str:
+    """``file:line (function)`` of the innermost frame inside the disttorch package, or of the caller outside."""
+    f = frame
+    while f is not None:
+        name = f.f_code.co_filename.replace("\\", "/")
+        if "/disttorch/" in name and "/tests/" not in name:
+            return f"{name[name.rindex('/disttorch/') + 1:]}:{f.f_lineno} ({f.f_code.co_name})"
+        f = f.f_back
+    f = frame
+    while f is not None and "fakecuda" in f.f_code.co_filename:
+        f = f.f_back
+    return "outside disttorch" if f is None else f"{f.f_code.co_filename}:{f.f_lineno} ({f.f_code.co_name})"
+
+
+class record_syncs:
+    """``with record_syncs() as log:`` lists in ``log.syncs`` where each device-to-host synchronisation happened
+    and in ``log.host_to_device`` where each host-to-device copy did (``file:line (function)``)."""
+
+    def __init__(self) -> None:
+        self.syncs: list[str] = []
+        self.host_to_device: list[str] = []
+
+    def __enter__(self) -> record_syncs:
+        _LOGS.append((self.syncs, self.host_to_device))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _LOGS.remove((self.syncs, self.host_to_device))
 
 
 class _Flags:
@@ -270,6 +318,7 @@ class ndarray:
             raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
         if arr.dtype != self.dtype:
             raise TypeError(f"{arr.dtype} array cannot be set to {self.dtype} array")
+        host_to_device()
         np.copyto(self._a, arr)
 
     def item(self) -> Any:

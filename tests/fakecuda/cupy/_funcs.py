@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import _check_device, _check_kind, _DLPackCapsule, call, current_device, ndarray, unwrap
+from ._core import _check_device, _check_kind, _DLPackCapsule, call, current_device, host_to_device, ndarray, unwrap
 
 
 def module() -> Any:
@@ -111,6 +111,8 @@ def _from_interface(iface: dict) -> np.ndarray:
 def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subok: bool = False,
           ndmin: int = 0) -> ndarray:
     src = _host(obj)
+    if type(obj) is not ndarray and not hasattr(obj, "__cuda_array_interface__"):
+        host_to_device()
     a = np.array(src, dtype=dtype, copy=True if copy else None, order=order, ndmin=ndmin)
     if type(obj) is ndarray and obj._dev == current_device() and not copy and a is obj._a:
         return obj

@@ -39,7 +39,7 @@ class Device:
         _core.set_current_device(self._prev.pop())
 
     def synchronize(self) -> None:
-        return None
+        _core._sync()  # the host waits for the device
 
     @property
     def compute_capability(self) -> str:
@@ -84,7 +84,7 @@ class Event:
         return True
 
     def synchronize(self) -> None:
-        return None
+        _core._sync()  # the host waits for the device
 
 
 def get_elapsed_time(start_event: Event, end_event: Event) -> float:
@@ -104,7 +104,7 @@ class Stream:
         self._prev: list[Stream] = []
 
     def synchronize(self) -> None:
-        return None
+        _core._sync()  # the host waits for the device
 
     @property
     def done(self) -> bool:

@@ -27,7 +27,7 @@ def setDevice(device: int) -> None:
 
 
 def deviceSynchronize() -> None:
-    return None
+    _core._sync()  # the host waits for the device
 
 
 def getDeviceProperties(device: int) -> dict[str, Any]:
