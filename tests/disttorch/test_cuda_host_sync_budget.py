@@ -72,9 +72,6 @@ _XFAIL = {
     "cnn": pytest.mark.xfail(strict=True, reason=(
         "host syncs in nn/_functional/conv.py:135 (_conv_weight_grad), pooling.py:142 (_window_max) and "
         "loss_classification.py:140, 179 (cross_entropy forward and backward), removed in the conv/loss work")),
-    "embedding": pytest.mark.xfail(strict=True, reason=(
-        "host syncs in nn/_functional/sparse.py:101 (embedding index check) and loss_classification.py:140, 179 "
-        "(cross_entropy forward and backward), removed in the conv/loss work")),
 }
 
 
