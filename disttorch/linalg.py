@@ -73,16 +73,67 @@ def slogdet(A: Tensor, *, out: Any = None) -> Any:
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
-    return return_types.linalg_inv_ex((inv(A, fname="linalg.inv_ex"), _info(A)))
+    result = _ex(lambda a: inv(a, fname="linalg.inv_ex"), _lu_info, check_errors, A)
+    return return_types.linalg_inv_ex(result)
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
-    return _solve_ex_result((solve(A, B, left=left), _info(A)))
+    return _solve_ex_result(_ex(lambda a, b: solve(a, b, left=left), _lu_info, check_errors, A, B))
 
 
 def _info(A: Tensor) -> Tensor:
-    """The ``info`` of the *_ex functions: zeros (a failure has already raised)."""
+    """The ``info`` of the *_ex functions where every matrix succeeded: zeros."""
     return _const(A._xp.zeros(A._data.shape[:-2], dtype=np.int32))
+
+
+def _ex(fn: Any, failed_info: Any, check_errors: bool, A: Tensor, *others: Tensor) -> tuple[Tensor, Tensor]:
+    """``(fn(A, *others), info)`` for the *_ex functions. When a matrix fails and ``check_errors`` is False,
+    ``fn`` runs matrix by matrix: a failed one gives nan and its LAPACK-style ``info`` (as PyTorch, no error)."""
+    try:
+        return fn(A, *others), _info(A)
+    except LinAlgError:
+        if check_errors or A.ndim < 2:
+            raise
+    from disttorch._ops.shape import stack
+
+    batch = A.shape[:-2]
+    flat = [t.reshape(-1, *t.shape[-2:]) if t.ndim > 2 else t.reshape(1, *t.shape)
+            for t in (A, *(o.expand(*batch, *o.shape[-2:]) if o.ndim >= 2 else o for o in others))]
+    results, infos = [], []
+    for k in range(flat[0].shape[0]):
+        args = [t[k] for t in flat]
+        try:
+            results.append(fn(*args))
+            infos.append(0)
+        except LinAlgError:
+            results.append(None)
+            infos.append(failed_info(args[0]))
+    like = next(r for r in results if r is not None) if any(r is not None for r in results) else None
+    if like is None:  # every matrix failed: the result's shape from a regular stand-in
+        eye = A._xp.broadcast_to(A._xp.eye(A.shape[-1], dtype=A._data.dtype), tuple(A.shape[-2:]))
+        like = fn(*[_const(eye.copy()) if i == 0 else t[0] for i, t in enumerate(flat)])
+    out = stack([r if r is not None else like.detach() * float("nan") for r in results])
+    info = _const(A._xp.asarray(np.array(infos, dtype=np.int32).reshape(batch)))
+    return out.reshape(*batch, *like.shape), info
+
+
+def _lu_info(a: Tensor) -> int:
+    """LAPACK getrf's info: the 1-based index of the first zero pivot."""
+    return int(lu_factor_ex(a.detach()).info)
+
+
+def _cholesky_info(a: Tensor) -> int:
+    """LAPACK potrf's info: the order of the first leading minor that is not positive definite."""
+    m = np.asarray(a.detach().cpu().numpy(), dtype=np.float64)
+    n = m.shape[-1]
+    low = np.zeros_like(m)
+    for j in range(n):
+        d = m[j, j] - low[j, :j] @ low[j, :j].conj()
+        if not (np.real(d) > 0):
+            return j + 1
+        low[j, j] = np.sqrt(np.real(d))
+        low[j + 1:, j] = (m[j + 1:, j] - low[j + 1:, :j] @ low[j, :j].conj()) / low[j, j]
+    return 0
 
 
 def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
@@ -90,7 +141,8 @@ def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Te
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
-    return return_types.linalg_cholesky_ex((_L.cholesky(A, upper, fname="linalg.cholesky_ex"), _info(A)))
+    result = _ex(lambda a: _L.cholesky(a, upper, fname="linalg.cholesky_ex"), _cholesky_info, check_errors, A)
+    return return_types.linalg_cholesky_ex(result)
 
 
 # -- decompositions ----------------------------------------------------------------------------------

@@ -26,8 +26,13 @@ def _nan_on_failure(name: str) -> Any:
             with np.errstate(all="ignore"):
                 r = np_fn(*uargs, **kwargs)
         except LinAlgError:
-            out_shape = np.broadcast_shapes(a.shape, np.shape(uargs[1])) if name == "solve" and a.ndim == np.ndim(
-                uargs[1]) else (np.shape(uargs[1]) if name == "solve" else a.shape)
+            b = np.shape(uargs[1]) if name == "solve" else None
+            if b is None:
+                out_shape = a.shape
+            elif len(b) == a.ndim:  # batches of matrices: the batch dims broadcast, the columns are b's
+                out_shape = np.broadcast_shapes(a.shape[:-2], b[:-2]) + b[-2:]
+            else:  # one right-hand-side vector
+                out_shape = np.broadcast_shapes(a.shape[:-1], b)
             dt = np.result_type(*[np.asarray(u).dtype for u in uargs[:2]], np.float32)
             r = np.full(out_shape, np.nan, dtype=dt)
         return wrap(r)
