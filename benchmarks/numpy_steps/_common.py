@@ -103,6 +103,14 @@ def layer_norm_backward(dy: np.ndarray, w: np.ndarray, saved: tuple[np.ndarray, 
     return dx, dw, db
 
 
+def linear(a: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """a @ w.T (+ b) over the last axis of ``a``, as one 2-D GEMM whatever the leading axes."""
+    out = a.reshape(-1, a.shape[-1]) @ w.T
+    if b is not None:
+        out += b
+    return out.reshape(*a.shape[:-1], w.shape[0])
+
+
 def linear_grads(d: np.ndarray, inp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weight and bias gradients of y = inp @ W.T + b for upstream gradient ``d`` (any leading axes)."""
     d2 = d.reshape(-1, d.shape[-1])

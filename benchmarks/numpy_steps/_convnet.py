@@ -38,11 +38,11 @@ def conv_backward(d: np.ndarray, w: np.ndarray, saved: Any, need_dx: bool
     db = d2.sum(0)
     if not need_dx:
         return None, dw, db
-    dcols = (d2 @ wm).reshape(n, ho, wo, kh, kw, c)
     dx = np.zeros(padded_shape, np.float32)
-    for i in range(kh):  # col2im: one slab addition per kernel offset
+    for i in range(kh):  # col2im: per kernel offset, one GEMM and one slab addition (contiguous channels)
         for j in range(kw):
-            dx[:, i:i + ho, j:j + wo] += dcols[:, :, :, i, j]
+            k = (i * kw + j) * c
+            dx[:, i:i + ho, j:j + wo] += (d2 @ wm[:, k:k + c]).reshape(n, ho, wo, c)
     if pad:
         dx = dx[:, pad:-pad, pad:-pad]
     return dx, dw, db
@@ -55,11 +55,10 @@ def pool_forward(a: np.ndarray) -> np.ndarray:
 def pool_backward(d: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The gradient goes to the maxima (a tie sends it to each; after a ReLU ties are zeros, which the
     ReLU's backward zeroes again)."""
-    dx = np.empty_like(a)
-    for i in (0, 1):
-        for j in (0, 1):
-            np.multiply(a[:, i::2, j::2] == out, d, out=dx[:, i::2, j::2])
-    return dx
+    n, h, w, c = a.shape
+    windows = a.reshape(n, h // 2, 2, w // 2, 2, c)
+    dx = (windows == out[:, :, None, :, None]) * d[:, :, None, :, None]
+    return dx.reshape(a.shape)
 
 
 class ConvNetStep:
@@ -102,7 +101,7 @@ class ConvNetStep:
                 d, grads[layer[1] + ".weight"], grads[layer[1] + ".bias"] = conv_backward(
                     d, p[layer[1] + ".weight"], saved, idx > 0)
             elif kind == "relu":
-                d = d * (saved > 0)
+                d *= saved > 0
             elif kind == "pool":
                 d = pool_backward(d, *saved)
             elif kind == "flatten":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_steps._attention import attention_backward, attention_forward
-from numpy_steps._common import F32, Adam, cross_entropy, layer_norm, layer_norm_backward, linear_grads
+from numpy_steps._common import F32, Adam, cross_entropy, layer_norm, layer_norm_backward, linear, linear_grads
 
 LAYER_KEYS = ("self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
               "self_attn.out_proj.bias", "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias",
@@ -31,18 +31,14 @@ class Step:
         tape = []
         for i in range(self.n_layers):
             w_in, b_in, w_out, b_out, w1, b1, w2, b2, n1w, n1b, n2w, n2b = self._layer(i)
-            qkv = a @ w_in.T
-            qkv += b_in
+            qkv = linear(a, w_in, b_in)
             att, att_saved = attention_forward(qkv, HEADS, causal=False)
-            r1 = att @ w_out.T
-            r1 += b_out
+            r1 = linear(att, w_out, b_out)
             r1 += a
             h1, ln1 = layer_norm(r1, n1w, n1b)
-            f = h1 @ w1.T
-            f += b1
+            f = linear(h1, w1, b1)
             np.maximum(f, 0, out=f)
-            r2 = f @ w2.T
-            r2 += b2
+            r2 = linear(f, w2, b2)
             r2 += h1
             out, ln2 = layer_norm(r2, n2w, n2b)
             tape.append((a, att, att_saved, h1, ln1, f, ln2))
@@ -58,15 +54,15 @@ class Step:
             pre = f"encoder.layers.{i}."
             d, g[pre + "norm2.weight"], g[pre + "norm2.bias"] = layer_norm_backward(d, n2w, ln2)
             g[pre + "linear2.weight"], g[pre + "linear2.bias"] = linear_grads(d, f)
-            df = d @ w2
+            df = linear(d, w2.T)
             df *= f > 0
             g[pre + "linear1.weight"], g[pre + "linear1.bias"] = linear_grads(df, h1)
-            d += df @ w1  # + the residual
+            d += linear(df, w1.T)  # + the residual
             d, g[pre + "norm1.weight"], g[pre + "norm1.bias"] = layer_norm_backward(d, n1w, ln1)
             g[pre + "self_attn.out_proj.weight"], g[pre + "self_attn.out_proj.bias"] = linear_grads(d, att)
-            dqkv = attention_backward(d @ w_out, att_saved)
+            dqkv = attention_backward(linear(d, w_out.T), att_saved)
             g[pre + "self_attn.in_proj_weight"], g[pre + "self_attn.in_proj_bias"] = linear_grads(dqkv, a_in)
-            d = d + dqkv @ w_in  # + the residual
+            d = d + linear(dqkv, w_in.T)  # + the residual
         self.opt.step([g[k] for k in self.keys])
         return loss
 
