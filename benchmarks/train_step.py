@@ -386,8 +386,15 @@ def machine_description(threads: int) -> str:
         tv = torch.__version__
     except ImportError:
         tv = "absent"
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info()
+                                 if i.get("user_api") == "blas"}))
+    except ImportError:
+        blas = "?"
     return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; python "
-            f"{platform.python_version()}, numpy {np.__version__}, torch {tv}; {threads} thread(s)")
+            f"{platform.python_version()}, numpy {np.__version__} ({blas}), torch {tv}; {threads} thread(s)")
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -427,7 +434,7 @@ def report_case(case: str, res: dict[str, Any], mem: dict[str, float]) -> dict[s
         if r is None:
             continue
         rec["ratios"][f"disttorch/{den}"] = r
-        cells = "".join(f"{r[clock][k]:>7.2f}" for clock in ("cpu", "wall") for k in ("min", "median", "max"))
+        cells = "".join(f"{r[clock][k]:>9.2f}" for clock in ("cpu", "wall") for k in ("min", "median", "max"))
         print(f"{case:<12}{'disttorch/' + den:<18}{cells}")
     if mem.get("disttorch") is not None and mem.get("torch"):
         rec["memory_vs_torch"] = mem["disttorch"] / mem["torch"]
@@ -488,8 +495,9 @@ def main() -> None:
           f"warm-up steps")
     print(f"\n{'case':<12}{'library':<11}{'cpu ms':>10}{'wall ms':>10}{'best cpu':>10}{'peak MiB':>10}"
           f"      (ms per step: median and best over rounds)")
-    print(f"{'':<12}{'ratio':<18}{'cpu min':>7}{'med':>7}{'max':>7}{'wall min':>10}{'med':>4}{'max':>7}")
-    print("-" * 72)
+    print(f"{'':<12}{'ratio':<18}" + "".join(f"{h:>9}" for h in ("cpu min", "med", "max", "wall min", "med", "max"))
+          + "      (per-round ratios: min, median, max over rounds)")
+    print("-" * 84)
     records: dict[str, dict[str, Any]] = {}
     for case in cases:
         libs = libs_for(case, args.dropout)
