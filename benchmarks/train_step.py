@@ -16,7 +16,7 @@ targets of issue 13 on the median CPU-time ratio. Memory: each library's case ru
 imports only that library (the numpy step imports disttorch too, for its thread and allocator settings); the
 peak resident set size is reset after imports (Linux /proc/self/clear_refs; elsewhere the growth over the
 peak after imports is reported) and its growth over the rest of the run (model, optimizer state, data, steps)
-is reported.
+is reported, the median over --memory-repeats processes.
 """
 from __future__ import annotations
 
@@ -263,16 +263,16 @@ def set_threads(libs: tuple[str, ...], n: int) -> None:
 def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_round: int | None,
               round_s: float, dropout: float) -> dict[str, Any]:
     """Per round and library: CPU and wall seconds per step. ``per_round`` None: as many steps as fill about
-    ``round_s`` seconds for the slowest library (from the warm-up), 1 to 200."""
+    ``round_s`` CPU seconds for the slowest library (from the warm-up), 1 to 200."""
     state = initial_state(case, dropout)
     runners = {lib: make_runner(lib, case, state, dropout) for lib in libs}
     first = {lib: float(r.step()) for lib, r in runners.items()}  # the same weights in every library
     slowest = 0.0
     for r in runners.values():
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: on a loaded machine wall time would give too few steps
         for _ in range(max(warmup, 1)):
             r.step()
-        slowest = max(slowest, (time.perf_counter() - t0) / max(warmup, 1))
+        slowest = max(slowest, (time.process_time() - t0) / max(warmup, 1))
     if per_round is None:
         per_round = int(min(200, max(1, round_s / max(slowest, 1e-6))))
     cpu: dict[str, list[float]] = {lib: [] for lib in libs}
@@ -470,11 +470,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=None, help="rounds of steps per library (default 12)")
     ap.add_argument("--steps", type=int, default=None,
                     help="steps per library per round (default: about --round-seconds of the slowest library)")
-    ap.add_argument("--round-seconds", type=float, default=0.2,
-                    help="time a library's block of steps in a round should take, when --steps is not given")
+    ap.add_argument("--round-seconds", type=float, default=0.15,
+                    help="CPU time a library's block of steps in a round should take, when --steps is not given")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 3)")
     ap.add_argument("--dropout", type=float, default=0.0, help="transformer dropout (default 0; no numpy step)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--memory-repeats", type=int, default=3,
+                    help="fresh processes per library for the peak memory, median reported (numpy: one)")
     ap.add_argument("--libs", default=None, help="comma-separated subset of numpy,disttorch,torch")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--_memory-child", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
@@ -508,8 +510,10 @@ def main() -> None:
         res = time_case(case, libs, warmup, rounds, per_round, args.round_seconds, args.dropout)
         mem: dict[str, float] = {}
         if not args.no_memory:
-            for lib in libs:
-                mem[lib] = measure_memory(case, lib, 2 if args.quick else 3, args.threads, args.dropout)
+            for lib in libs:  # PyTorch's figure moves by up to 40% between fresh processes: median of several
+                runs = 1 if lib == "numpy" or args.quick else args.memory_repeats
+                mem[lib] = statistics.median(measure_memory(case, lib, 2 if args.quick else 3, args.threads,
+                                                            args.dropout) for _ in range(runs))
         records[case] = report_case(case, res, mem)
         sys.stdout.flush()
     print_summary(records)
