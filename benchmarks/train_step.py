@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -370,6 +371,17 @@ def measure_memory(case: str, lib: str, steps: int, threads: int, dropout: float
     return json.loads(out.strip().splitlines()[-1])["growth_kb"] / 1024
 
 
+def memory_medians(case: str, libs: tuple[str, ...], args: argparse.Namespace) -> dict[str, float]:
+    """Median peak-memory growth (MiB) per library over --memory-repeats fresh processes (numpy: one; PyTorch's
+    figure moves by up to 40% between processes), --memory-jobs of them at a time (a process's resident set
+    does not depend on what else runs)."""
+    jobs = [lib for lib in libs for _ in range(1 if lib == "numpy" or args.quick else args.memory_repeats)]
+    steps = 2 if args.quick else 3
+    with ThreadPoolExecutor(max(1, args.memory_jobs)) as pool:
+        growth = list(pool.map(lambda lib: measure_memory(case, lib, steps, args.threads, args.dropout), jobs))
+    return {lib: statistics.median(g for j, g in zip(jobs, growth) if j == lib) for lib in libs}
+
+
 # -- report ------------------------------------------------------------------------------------------------------
 def machine_description(threads: int) -> str:
     cpu = platform.processor() or platform.machine()
@@ -443,7 +455,7 @@ def report_case(case: str, res: dict[str, Any], mem: dict[str, float]) -> dict[s
 
 def print_summary(records: dict[str, dict[str, Any]]) -> None:
     print("\nsummary: median over rounds of the CPU-time ratio (wall in brackets); targets from issue 13")
-    head = (f"{'case':<12}{'vs torch':>16}{'target':>8}{'met':>5}{'vs numpy':>16}{'target':>8}{'met':>5}"
+    head = (f"{'case':<12}{'vs torch':>17}{'target':>8}{'met':>5}{'vs numpy':>17}{'target':>8}{'met':>5}"
             f"{'mem vs torch':>14}{'target':>8}{'met':>5}")
     print(head)
     print("-" * len(head))
@@ -452,11 +464,11 @@ def print_summary(records: dict[str, dict[str, Any]]) -> None:
         for den, target in (("torch", TORCH_TARGET[case]), ("numpy", NUMPY_TARGET)):
             r = rec["ratios"].get(f"disttorch/{den}")
             med = r["cpu"]["median"] if r else None
-            text = "-" if r is None else f"{med:.2f}x ({r['wall']['median']:.2f}x)"
-            cells.append(f"{text:>16}{target:>7.2f}x{verdict(med, target):>5}")
+            text = "-" if r is None else f"{med:.3f}x ({r['wall']['median']:.2f}x)"
+            cells.append(f"{text:>17}{target:>7.2f}x{verdict(med, target):>5}")
             rec.setdefault("met", {})[f"vs {den}"] = None if med is None else med <= target
         mem, mt = rec.get("memory_vs_torch"), MEMORY_TARGET.get(case)
-        cells.append(f"{fmt(mem):>14}{fmt(mt):>8}{verdict(mem, mt):>5}")
+        cells.append(f"{fmt(mem, '.3f'):>14}{fmt(mt):>8}{verdict(mem, mt):>5}")
         if mt is not None:
             rec["met"]["memory"] = None if mem is None else mem <= mt
         print(f"{case:<12}" + "".join(cells))
@@ -477,6 +489,7 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--memory-repeats", type=int, default=3,
                     help="fresh processes per library for the peak memory, median reported (numpy: one)")
+    ap.add_argument("--memory-jobs", type=int, default=2, help="memory subprocesses run at a time (default 2)")
     ap.add_argument("--libs", default=None, help="comma-separated subset of numpy,disttorch,torch")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--_memory-child", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
@@ -510,10 +523,7 @@ def main() -> None:
         res = time_case(case, libs, warmup, rounds, per_round, args.round_seconds, args.dropout)
         mem: dict[str, float] = {}
         if not args.no_memory:
-            for lib in libs:  # PyTorch's figure moves by up to 40% between fresh processes: median of several
-                runs = 1 if lib == "numpy" or args.quick else args.memory_repeats
-                mem[lib] = statistics.median(measure_memory(case, lib, 2 if args.quick else 3, args.threads,
-                                                            args.dropout) for _ in range(runs))
+            mem = memory_medians(case, libs, args)
         records[case] = report_case(case, res, mem)
         sys.stdout.flush()
     print_summary(records)
