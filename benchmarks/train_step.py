@@ -441,13 +441,13 @@ def report_case(case: str, res: dict[str, Any], mem: dict[str, float]) -> dict[s
                             "wall_ms": {k: v * 1e3 for k, v in w.items()}, "peak_mib": mem.get(lib)}
         print(f"{case:<12}{lib:<11}{c['median'] * 1e3:>10.3f}{w['median'] * 1e3:>10.3f}{c['min'] * 1e3:>10.3f}"
               f"{fmt(mem.get(lib), '.1f', ''):>10}")
-    for den in ("torch", "numpy"):
-        r = ratios(res, "disttorch", den)
+    for num, den in (("disttorch", "torch"), ("disttorch", "numpy"), ("numpy", "torch")):
+        r = ratios(res, num, den)
         if r is None:
             continue
-        rec["ratios"][f"disttorch/{den}"] = r
+        rec["ratios"][f"{num}/{den}"] = r
         cells = "".join(f"{r[clock][k]:>9.2f}" for clock in ("cpu", "wall") for k in ("min", "median", "max"))
-        print(f"{case:<12}{'disttorch/' + den:<18}{cells}")
+        print(f"{case:<12}{num + '/' + den:<18}{cells}")
     if mem.get("disttorch") is not None and mem.get("torch"):
         rec["memory_vs_torch"] = mem["disttorch"] / mem["torch"]
     return rec
@@ -456,7 +456,7 @@ def report_case(case: str, res: dict[str, Any], mem: dict[str, float]) -> dict[s
 def print_summary(records: dict[str, dict[str, Any]]) -> None:
     print("\nsummary: median over rounds of the CPU-time ratio (wall in brackets); targets from issue 13")
     head = (f"{'case':<12}{'vs torch':>17}{'target':>8}{'met':>5}{'vs numpy':>17}{'target':>8}{'met':>5}"
-            f"{'mem vs torch':>14}{'target':>8}{'met':>5}")
+            f"{'mem vs torch':>14}{'target':>8}{'met':>5}{'numpy/torch':>13}")
     print(head)
     print("-" * len(head))
     for case, rec in records.items():
@@ -471,6 +471,8 @@ def print_summary(records: dict[str, dict[str, Any]]) -> None:
         cells.append(f"{fmt(mem, '.3f'):>14}{fmt(mt):>8}{verdict(mem, mt):>5}")
         if mt is not None:
             rec["met"]["memory"] = None if mem is None else mem <= mt
+        nt = rec["ratios"].get("numpy/torch")
+        cells.append(f"{fmt(nt and nt['cpu']['median'], '.3f'):>13}")  # how far the numpy floor is from PyTorch
         print(f"{case:<12}" + "".join(cells))
 
 
