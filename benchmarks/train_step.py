@@ -288,8 +288,8 @@ def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_ro
             w1, c1 = time.perf_counter(), time.process_time()
             cpu[lib].append((c1 - c0) / per_round)
             wall[lib].append((w1 - w0) / per_round)
-    spread = max(first.values()) - min(first.values())
-    if not dropout and spread > 1e-3 * max(1.0, abs(first[libs[0]])):  # dropout masks differ by library
+    gap = max(first.values()) - min(first.values())
+    if not dropout and gap > 1e-3 * max(1.0, abs(first[libs[0]])):  # dropout masks differ by library
         print(f"  warning: first-step losses differ: {first}", file=sys.stderr)
     return {"cpu": cpu, "wall": wall, "steps_per_round": per_round, "first_loss": first}
 
