@@ -1,26 +1,27 @@
-"""Full training steps (zero_grad, forward, loss, backward, optimizer.step): disttorch vs PyTorch (and, for
-the MLP, a hand-written numpy implementation), side by side in one process with the same initial weights.
+"""Full training steps (zero_grad, forward, loss, backward, optimizer.step): disttorch vs PyTorch vs a
+hand-written float32 numpy step (benchmarks/numpy_steps/<case>.py), side by side in one process with the same
+initial weights and data.
 
     python benchmarks/train_step.py                      # every case, timing + peak memory
     python benchmarks/train_step.py --case mlp --quick   # one case, few steps (CI smoke run)
-    python benchmarks/train_step.py --threads 2 --no-memory
+    python benchmarks/train_step.py --threads 2 --no-memory --json out.json
 
-Cases:
-  mlp          784-512-512-10 ReLU MLP, batch 128, cross-entropy, SGD with momentum
-  cnn          LeNet-style CNN on 1x28x28, batch 64, cross-entropy, SGD with momentum
-  transformer  2-layer TransformerEncoder (d_model 128, 4 heads, ff 512, batch_first), seq 64, batch 32,
-               mean-pooled linear head, cross-entropy, Adam
+Cases (benchmarks/README.md has the details): mlp, mlp_small, cnn, lenet, transformer, gpt, lstm.
 
-Timing: after warm-up, the libraries take turns in rounds (so background load hits them alike) and every
-step is timed on its own; the table shows the best and the median step. Memory: each library's case runs
-in a fresh subprocess that imports only that library (the numpy case imports disttorch too, for its thread
-and allocator settings); the peak resident set size is reset after imports (Linux /proc/self/clear_refs;
-elsewhere the growth over the peak after imports is reported) and its growth over the rest of the run
-(model, optimizer state, data, steps) is reported.
+Timing: after warm-up, the libraries take turns in rounds, in a rotating order, so background load hits them
+alike. In each round every library runs the same number of steps as one block, timed with both process CPU
+time (time.process_time) and wall time (time.perf_counter). Each round gives the ratios disttorch/PyTorch and
+disttorch/numpy; the report shows their min, median and max over the rounds, and the summary judges the
+targets of issue 13 on the median CPU-time ratio. Memory: each library's case runs in a fresh subprocess that
+imports only that library (the numpy step imports disttorch too, for its thread and allocator settings); the
+peak resident set size is reset after imports (Linux /proc/self/clear_refs; elsewhere the growth over the
+peak after imports is reported) and its growth over the rest of the run (model, optimizer state, data, steps)
+is reported, the median over --memory-repeats processes.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -30,32 +31,100 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-CASES = ("mlp", "cnn", "transformer")
-LIBS = {"mlp": ("numpy", "disttorch", "torch"), "cnn": ("disttorch", "torch"), "transformer": ("disttorch", "torch")}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for numpy_steps
+
+CASES = ("mlp", "mlp_small", "cnn", "lenet", "transformer", "gpt", "lstm")
+ALL_LIBS = ("numpy", "disttorch", "torch")
 SEED = 0
+# issue 13's targets: disttorch / PyTorch per case, disttorch / numpy for every case, peak memory vs PyTorch
+TORCH_TARGET = {"mlp": 1.0, "mlp_small": 1.0, "cnn": 1.25, "lenet": 1.0, "transformer": 1.05, "gpt": 1.3,
+                "lstm": 1.2}
+NUMPY_TARGET = 1.10
+MEMORY_TARGET = {"cnn": 1.1}
+GPT_VOCAB, GPT_SEQ = 65, 64
 
 
 # -- models, built the same way for disttorch and PyTorch ---------------------------------------------------------
-def build_model(mod: Any, case: str, dropout: float) -> Any:
+def gpt_model(mod: Any, vocab: int, d: int, heads: int, seq: int) -> Any:
+    """One GPT block: embeddings, pre-norm causal self-attention and GELU MLP, final norm, linear head."""
     nn = mod.nn
-    if case == "mlp":
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
-    if case == "cnn":
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    class Attention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+            self.register_buffer("mask", mod.tril(mod.ones(seq, seq)), persistent=False)
+
+        def forward(self, x: Any) -> Any:
+            b, t, c = x.shape
+            q, k, v = self.qkv(x).split(c, dim=2)
+            q, k, v = (z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (c // heads) ** -0.5
+            att = att.masked_fill(self.mask[:t, :t] == 0, float("-inf")).softmax(-1)
+            return self.proj((att @ v).transpose(1, 2).contiguous().view(b, t, c))
+
+    class MLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(d, 4 * d)
+            self.act = nn.GELU()
+            self.proj = nn.Linear(4 * d, d)
+
+        def forward(self, x: Any) -> Any:
+            return self.proj(self.act(self.fc(x)))
+
+    class GPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tok = nn.Embedding(vocab, d)
+            self.pos = nn.Embedding(seq, d)
+            self.ln1 = nn.LayerNorm(d)
+            self.attn = Attention()
+            self.ln2 = nn.LayerNorm(d)
+            self.mlp = MLP()
+            self.ln_f = nn.LayerNorm(d)
+            self.head = nn.Linear(d, vocab, bias=False)
+
+        def forward(self, idx: Any) -> Any:
+            x = self.tok(idx) + self.pos(mod.arange(idx.shape[1]))
+            x = x + self.attn(self.ln1(x))
+            x = x + self.mlp(self.ln2(x))
+            return self.head(self.ln_f(x))
+
+    return GPT()
+
+
+def lstm_model(mod: Any, n_in: int, hidden: int, classes: int) -> Any:
+    nn = mod.nn
+
+    class LSTMClassifier(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(n_in, hidden, num_layers=1, batch_first=True)
+            self.fc = nn.Linear(hidden, classes)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+
+    return LSTMClassifier()
+
+
+def transformer_model(mod: Any, d: int, heads: int, ff: int, layers: int, dropout: float) -> Any:
+    nn = mod.nn
 
     class Classifier(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=dropout, batch_first=True)
-            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-            self.head = nn.Linear(128, 10)
+            layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=ff, dropout=dropout, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.head = nn.Linear(d, 10)
 
         def forward(self, x: Any) -> Any:
             return self.head(self.encoder(x).mean(1))
@@ -63,17 +132,56 @@ def build_model(mod: Any, case: str, dropout: float) -> Any:
     return Classifier()
 
 
+def mlp_model(mod: Any, sizes: tuple[int, ...]) -> Any:
+    nn = mod.nn
+    layers: list[Any] = []
+    for fin, fout in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(fin, fout), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def build_model(mod: Any, case: str, dropout: float) -> Any:
+    nn = mod.nn
+    if case == "mlp":
+        return mlp_model(mod, (784, 512, 512, 10))
+    if case == "mlp_small":
+        return mlp_model(mod, (784, 128, 128, 10))
+    if case == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    if case == "lenet":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    if case == "transformer":
+        return transformer_model(mod, 128, 4, 512, 2, dropout)
+    if case == "gpt":
+        return gpt_model(mod, GPT_VOCAB, 128, 4, GPT_SEQ)
+    if case == "lstm":
+        return lstm_model(mod, 64, 256, 10)
+    raise ValueError(case)
+
+
 def make_data(case: str) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(SEED)
-    shape = {"mlp": (128, 784), "cnn": (64, 1, 28, 28), "transformer": (32, 64, 128)}[case]
-    x = rng.standard_normal(shape, dtype=np.float32)
-    y = rng.integers(0, 10, size=shape[0]).astype(np.int64)
-    return x, y
+    """The case's fixed batch, from numpy RandomState(0): float32 inputs (int64 tokens for gpt), int64 labels."""
+    rs = np.random.RandomState(SEED)
+    if case == "gpt":
+        x = rs.randint(0, GPT_VOCAB, (16, GPT_SEQ)).astype(np.int64)
+        return x, rs.randint(0, GPT_VOCAB, (16, GPT_SEQ)).astype(np.int64)
+    shape = {"mlp": (128, 784), "mlp_small": (16, 784), "cnn": (64, 1, 28, 28), "lenet": (64, 1, 28, 28),
+             "transformer": (32, 64, 128), "lstm": (32, 32, 64)}[case]
+    x = rs.standard_normal(shape).astype(np.float32)
+    return x, rs.randint(0, 10, shape[0]).astype(np.int64)
 
 
 def make_optimizer(mod: Any, case: str, params: Any) -> Any:
     if case == "transformer":
         return mod.optim.Adam(params, lr=1e-3)
+    if case == "gpt":
+        return mod.optim.AdamW(params, lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)
     return mod.optim.SGD(params, lr=0.01, momentum=0.9)
 
 
@@ -97,100 +205,49 @@ class TorchLike:
             self.model.load_state_dict({k: mod.tensor(v) for k, v in state.items()})
         self.model.train()
         x, y = make_data(case)
-        self.x, self.y = mod.from_numpy(x), mod.from_numpy(y)
+        self.x, self.y = mod.from_numpy(x), mod.from_numpy(y.reshape(-1))  # gpt: every token's label
         self.opt = make_optimizer(mod, case, self.model.parameters())
         self.loss_fn = mod.nn.CrossEntropyLoss()
-        self.loss = float("nan")
+        self.per_token = case == "gpt"
 
-    def step(self) -> None:
+    def step(self) -> float:
         self.opt.zero_grad()
-        loss = self.loss_fn(self.model(self.x), self.y)
+        out = self.model(self.x)
+        if self.per_token:
+            out = out.view(-1, out.shape[-1])
+        loss = self.loss_fn(out, self.y)
         loss.backward()
         self.opt.step()
-        self.loss = loss.detach()
+        return loss.detach()
 
-    def last_loss(self) -> float:
-        return float(self.loss)
+    def state(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
 
 
-class NumpyMLP:
-    """The MLP by hand in float32 numpy: forward, manual backward, SGD with momentum (PyTorch's rule:
-    buf = momentum * buf + grad, p -= lr * buf; the first step sets buf = grad)."""
+class NumpyStep:
+    """The case's hand-written numpy step (benchmarks/numpy_steps/<case>.py)."""
 
-    def __init__(self, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> None:
-        if state is None:
-            rng = np.random.default_rng(SEED)
-            state = {}
-            for i, (fin, fout) in enumerate(((784, 512), (512, 512), (512, 10))):
-                bound = 1 / np.sqrt(fin)
-                state[f"{2 * i}.weight"] = rng.uniform(-bound, bound, (fout, fin)).astype(np.float32)
-                state[f"{2 * i}.bias"] = rng.uniform(-bound, bound, fout).astype(np.float32)
-        keys = ("0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias")
-        self.params = [np.array(state[k], dtype=np.float32) for k in keys]
-        self.grads = [np.empty_like(p) for p in self.params]
-        self.bufs = [np.zeros_like(p) for p in self.params]
-        self.first = True
-        self.lr, self.momentum = np.float32(0.01), np.float32(0.9)
-        self.x, self.y = make_data(case)
-        self.rows = np.arange(self.x.shape[0])
-        self.loss = float("nan")
+    def __init__(self, case: str, state: dict[str, np.ndarray]) -> None:
+        x, y = make_data(case)
+        self.impl = importlib.import_module(f"numpy_steps.{case}").Step(state, x, y)
 
-    def step(self) -> None:
-        w1, b1, w2, b2, w3, b3 = self.params
-        gw1, gb1, gw2, gb2, gw3, gb3 = self.grads
-        x, y, n = self.x, self.y, self.x.shape[0]
-        # forward
-        h1 = x @ w1.T
-        h1 += b1
-        np.maximum(h1, 0, out=h1)
-        h2 = h1 @ w2.T
-        h2 += b2
-        np.maximum(h2, 0, out=h2)
-        z = h2 @ w3.T
-        z += b3
-        # cross-entropy (mean) and its gradient: (softmax - onehot) / n
-        z -= z.max(1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(1, keepdims=True)
-        self.loss = float(np.log(s).mean() - z[self.rows, y].mean())
-        e /= s
-        e[self.rows, y] -= 1
-        e *= np.float32(1 / n)
-        # backward
-        np.matmul(e.T, h2, out=gw3)
-        e.sum(0, out=gb3)
-        d2 = e @ w3
-        d2 *= h2 > 0
-        np.matmul(d2.T, h1, out=gw2)
-        d2.sum(0, out=gb2)
-        d1 = d2 @ w2
-        d1 *= h1 > 0
-        np.matmul(d1.T, x, out=gw1)
-        d1.sum(0, out=gb1)
-        # SGD with momentum
-        for p, g, buf in zip(self.params, self.grads, self.bufs):
-            if self.first:
-                buf[...] = g
-            else:
-                buf *= self.momentum
-                buf += g
-            p -= self.lr * buf
-        self.first = False
+    def step(self) -> float:
+        return self.impl.step()
 
-    def last_loss(self) -> float:
-        return self.loss
+    def state(self) -> dict[str, np.ndarray]:
+        return self.impl.state()
 
 
 def make_runner(lib: str, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> Any:
     if lib == "numpy":
-        return NumpyMLP(case, state, dropout)
-    if lib == "torch":
-        import torch
+        assert state is not None
+        return NumpyStep(case, state)
+    return TorchLike(importlib.import_module(lib), case, state, dropout)
 
-        return TorchLike(torch, case, state, dropout)
-    import disttorch
 
-    return TorchLike(disttorch, case, state, dropout)
+def libs_for(case: str, dropout: float) -> tuple[str, ...]:
+    """The numpy steps have no dropout."""
+    return ALL_LIBS if not (case == "transformer" and dropout) else ALL_LIBS[1:]
 
 
 def set_threads(libs: tuple[str, ...], n: int) -> None:
@@ -204,28 +261,37 @@ def set_threads(libs: tuple[str, ...], n: int) -> None:
 
 
 # -- timing ------------------------------------------------------------------------------------------------------
-def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_round: int,
-              dropout: float) -> dict[str, list[float]]:
+def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_round: int | None,
+              round_s: float, dropout: float) -> dict[str, Any]:
+    """Per round and library: CPU and wall seconds per step. ``per_round`` None: as many steps as fill about
+    ``round_s`` CPU seconds for the slowest library (from the warm-up), 1 to 200."""
     state = initial_state(case, dropout)
     runners = {lib: make_runner(lib, case, state, dropout) for lib in libs}
+    first = {lib: float(r.step()) for lib, r in runners.items()}  # the same weights in every library
+    slowest = 0.0
     for r in runners.values():
-        r.step()  # the first step runs from the same weights in every library
-    first = {lib: r.last_loss() for lib, r in runners.items()}
-    for r in runners.values():
-        for _ in range(warmup):
+        t0 = time.process_time()  # CPU time: on a loaded machine wall time would give too few steps
+        for _ in range(max(warmup, 1)):
             r.step()
-    times: dict[str, list[float]] = {lib: [] for lib in libs}
-    clock = time.perf_counter
-    for _ in range(rounds):
-        for lib, r in runners.items():
+        slowest = max(slowest, (time.process_time() - t0) / max(warmup, 1))
+    if per_round is None:
+        per_round = int(min(200, max(1, round_s / max(slowest, 1e-6))))
+    cpu: dict[str, list[float]] = {lib: [] for lib in libs}
+    wall: dict[str, list[float]] = {lib: [] for lib in libs}
+    order = list(libs)
+    for i in range(rounds):
+        for lib in order[i % len(order):] + order[:i % len(order)]:
+            step = runners[lib].step
+            c0, w0 = time.process_time(), time.perf_counter()
             for _ in range(per_round):
-                t0 = clock()
-                r.step()
-                times[lib].append(clock() - t0)
-    spread = max(first.values()) - min(first.values())
-    if spread > 1e-3 * max(1.0, abs(first[libs[0]])):
+                step()
+            w1, c1 = time.perf_counter(), time.process_time()
+            cpu[lib].append((c1 - c0) / per_round)
+            wall[lib].append((w1 - w0) / per_round)
+    gap = max(first.values()) - min(first.values())
+    if not dropout and gap > 1e-3 * max(1.0, abs(first[libs[0]])):  # dropout masks differ by library
         print(f"  warning: first-step losses differ: {first}", file=sys.stderr)
-    return times
+    return {"cpu": cpu, "wall": wall, "steps_per_round": per_round, "first_loss": first}
 
 
 # -- memory ------------------------------------------------------------------------------------------------------
@@ -248,42 +314,50 @@ def _status_kb(field: str) -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _warm_library(lib: str, case: str) -> None:
+def _warm_library(mod: Any, case: str) -> None:
     """A tiny step of the same kind first, so that lazy imports and one-off library set-up (PyTorch loads
     much of torch._dynamo when the first optimizer is built) are not counted as the training step's memory."""
-    if lib == "numpy":
-        return
-    mod = __import__(lib)
     nn = mod.nn
+    y = mod.tensor([0, 1])
     if case == "transformer":
-        model = nn.Sequential(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), nn.Flatten(),
-                              nn.Linear(24, 2))
-        x = mod.randn(2, 3, 8)
-    elif case == "cnn":
-        model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2, 2))
-        x = mod.randn(2, 1, 4, 4)
+        model, x = transformer_model(mod, 8, 2, 16, 1, 0.0), mod.randn(2, 3, 8)
+    elif case in ("cnn", "lenet"):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(2, 2))
+        x = mod.randn(2, 1, 2, 2)
+    elif case == "gpt":
+        model, x, y = gpt_model(mod, 5, 8, 2, 4), mod.tensor([[0, 1, 2, 3]]), mod.tensor([1, 2, 3, 4])
+    elif case == "lstm":
+        model, x = lstm_model(mod, 2, 3, 2), mod.randn(2, 3, 2)
     else:
-        model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
-        x = mod.randn(2, 4)
+        model, x = mlp_model(mod, (4, 4, 2)), mod.randn(2, 4)
     opt = make_optimizer(mod, case, model.parameters())
     opt.zero_grad()
-    nn.CrossEntropyLoss()(model(x), mod.tensor([0, 1])).backward()
+    out = model(x)
+    nn.CrossEntropyLoss()(out.view(-1, out.shape[-1]), y).backward()
     opt.step()
 
 
 def memory_child(case: str, lib: str, steps: int, threads: int, dropout: float) -> None:
     """Run in a fresh process: peak RSS growth (KiB) of building and training, printed as JSON."""
+    state = None
     if lib == "torch":
         import torch
 
         torch.set_num_threads(threads)
+        _warm_library(torch, case)
     else:
         import disttorch
 
         disttorch.set_num_threads(threads)
-    _warm_library(lib, case)
+        if lib == "numpy":  # weights of the right shapes; the step's own copies of them are counted
+            disttorch.manual_seed(SEED)
+            state = {k: v.numpy() for k, v in build_model(disttorch, case, dropout).state_dict().items()}
+            importlib.import_module(f"numpy_steps.{case}")
+        else:
+            _warm_library(disttorch, case)
     base = _status_kb("VmRSS") if _reset_peak() else _status_kb("VmHWM")
-    runner = make_runner(lib, case, None, dropout)
+    runner = make_runner(lib, case, state, dropout)
     for _ in range(steps):
         runner.step()
     peak = _status_kb("VmHWM")
@@ -295,6 +369,17 @@ def measure_memory(case: str, lib: str, steps: int, threads: int, dropout: float
            "--threads", str(threads), "--dropout", str(dropout)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["growth_kb"] / 1024
+
+
+def memory_medians(case: str, libs: tuple[str, ...], args: argparse.Namespace) -> dict[str, float]:
+    """Median peak-memory growth (MiB) per library over --memory-repeats fresh processes (numpy: one; PyTorch's
+    figure moves by up to 40% between processes), --memory-jobs of them at a time (a process's resident set
+    does not depend on what else runs)."""
+    jobs = [lib for lib in libs for _ in range(1 if lib == "numpy" or args.quick else args.memory_repeats)]
+    steps = 2 if args.quick else 3
+    with ThreadPoolExecutor(max(1, args.memory_jobs)) as pool:
+        growth = list(pool.map(lambda lib: measure_memory(case, lib, steps, args.threads, args.dropout), jobs))
+    return {lib: statistics.median(g for j, g in zip(jobs, growth) if j == lib) for lib in libs}
 
 
 # -- report ------------------------------------------------------------------------------------------------------
@@ -313,8 +398,82 @@ def machine_description(threads: int) -> str:
         tv = torch.__version__
     except ImportError:
         tv = "absent"
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info()
+                                 if i.get("user_api") == "blas"}))
+    except ImportError:
+        blas = "?"
     return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; python "
-            f"{platform.python_version()}, numpy {np.__version__}, torch {tv}; {threads} thread(s)")
+            f"{platform.python_version()}, numpy {np.__version__} ({blas}), torch {tv}; {threads} thread(s)")
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def ratios(result: dict[str, Any], num: str, den: str) -> dict[str, dict[str, float]] | None:
+    """Per-round ratio num/den of CPU and of wall time per step: min, median, max over the rounds."""
+    if num not in result["cpu"] or den not in result["cpu"]:
+        return None
+    return {clock: spread([a / b for a, b in zip(result[clock][num], result[clock][den])])
+            for clock in ("cpu", "wall")}
+
+
+def verdict(value: float | None, target: float | None) -> str:
+    if value is None or target is None:
+        return "-"
+    return "yes" if value <= target else "NO"
+
+
+def fmt(value: float | None, spec: str = ".2f", suffix: str = "x") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def report_case(case: str, res: dict[str, Any], mem: dict[str, float]) -> dict[str, Any]:
+    """Print the case's per-library and ratio lines; return its JSON record."""
+    rec: dict[str, Any] = {"steps_per_round": res["steps_per_round"], "first_loss": res["first_loss"],
+                           "libs": {}, "ratios": {}}
+    for lib in res["cpu"]:
+        c, w = spread(res["cpu"][lib]), spread(res["wall"][lib])
+        rec["libs"][lib] = {"cpu_ms": {k: v * 1e3 for k, v in c.items()},
+                            "wall_ms": {k: v * 1e3 for k, v in w.items()}, "peak_mib": mem.get(lib)}
+        print(f"{case:<12}{lib:<11}{c['median'] * 1e3:>10.3f}{w['median'] * 1e3:>10.3f}{c['min'] * 1e3:>10.3f}"
+              f"{fmt(mem.get(lib), '.1f', ''):>10}")
+    for num, den in (("disttorch", "torch"), ("disttorch", "numpy"), ("numpy", "torch")):
+        r = ratios(res, num, den)
+        if r is None:
+            continue
+        rec["ratios"][f"{num}/{den}"] = r
+        cells = "".join(f"{r[clock][k]:>9.2f}" for clock in ("cpu", "wall") for k in ("min", "median", "max"))
+        print(f"{case:<12}{num + '/' + den:<18}{cells}")
+    if mem.get("disttorch") is not None and mem.get("torch"):
+        rec["memory_vs_torch"] = mem["disttorch"] / mem["torch"]
+    return rec
+
+
+def print_summary(records: dict[str, dict[str, Any]]) -> None:
+    print("\nsummary: median over rounds of the CPU-time ratio (wall in brackets); targets from issue 13")
+    head = (f"{'case':<12}{'vs torch':>17}{'target':>8}{'met':>5}{'vs numpy':>17}{'target':>8}{'met':>5}"
+            f"{'mem vs torch':>14}{'target':>8}{'met':>5}{'numpy/torch':>13}")
+    print(head)
+    print("-" * len(head))
+    for case, rec in records.items():
+        cells = []
+        for den, target in (("torch", TORCH_TARGET[case]), ("numpy", NUMPY_TARGET)):
+            r = rec["ratios"].get(f"disttorch/{den}")
+            med = r["cpu"]["median"] if r else None
+            text = "-" if r is None else f"{med:.3f}x ({r['wall']['median']:.2f}x)"
+            cells.append(f"{text:>17}{target:>7.2f}x{verdict(med, target):>5}")
+            rec.setdefault("met", {})[f"vs {den}"] = None if med is None else med <= target
+        mem, mt = rec.get("memory_vs_torch"), MEMORY_TARGET.get(case)
+        cells.append(f"{fmt(mem, '.3f'):>14}{fmt(mt):>8}{verdict(mem, mt):>5}")
+        if mt is not None:
+            rec["met"]["memory"] = None if mem is None else mem <= mt
+        nt = rec["ratios"].get("numpy/torch")
+        cells.append(f"{fmt(nt and nt['cpu']['median'], '.3f'):>13}")  # how far the numpy floor is from PyTorch
+        print(f"{case:<12}" + "".join(cells))
 
 
 def main() -> None:
@@ -322,12 +481,19 @@ def main() -> None:
     ap.add_argument("--case", choices=CASES + ("all",), default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="few steps, for smoke runs")
-    ap.add_argument("--rounds", type=int, default=None, help="rounds of steps per library (default 10)")
-    ap.add_argument("--steps", type=int, default=None, help="timed steps per round (default 5)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds of steps per library (default 12)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="steps per library per round (default: about --round-seconds of the slowest library)")
+    ap.add_argument("--round-seconds", type=float, default=0.15,
+                    help="CPU time a library's block of steps in a round should take, when --steps is not given")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up steps (default 3)")
-    ap.add_argument("--dropout", type=float, default=0.0, help="transformer dropout (default 0)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="transformer dropout (default 0; no numpy step)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--memory-repeats", type=int, default=3,
+                    help="fresh processes per library for the peak memory, median reported (numpy: one)")
+    ap.add_argument("--memory-jobs", type=int, default=2, help="memory subprocesses run at a time (default 2)")
     ap.add_argument("--libs", default=None, help="comma-separated subset of numpy,disttorch,torch")
+    ap.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--_memory-child", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -336,35 +502,38 @@ def main() -> None:
         memory_child(case, lib, args.steps or 3, args.threads, args.dropout)
         return
 
-    rounds = args.rounds or (2 if args.quick else 10)
-    per_round = args.steps or (2 if args.quick else 5)
+    rounds = args.rounds or (2 if args.quick else 12)
+    per_round = args.steps or (2 if args.quick else None)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
     cases = CASES if args.case == "all" else (args.case,)
-    print(f"machine: {machine_description(args.threads)}")
-    print(f"{rounds} rounds x {per_round} timed steps per library after {warmup} warm-up steps; ms per step")
-    header = (f"{'case':<12}{'library':<10}{'best':>9}{'median':>9}{'vs torch':>10}{'vs numpy':>10}"
-              f"{'peak MiB':>10}{'mem vs torch':>14}")
-    print(header)
-    print("-" * len(header))
+    machine = machine_description(args.threads)
+    print(f"machine: {machine}")
+    print(f"{rounds} rounds; in each, every library runs its block of steps (rotating order) after {warmup} "
+          f"warm-up steps")
+    print(f"\n{'case':<12}{'library':<11}{'cpu ms':>10}{'wall ms':>10}{'best cpu':>10}{'peak MiB':>10}"
+          f"      (ms per step: median and best over rounds)")
+    print(f"{'':<12}{'ratio':<18}" + "".join(f"{h:>9}" for h in ("cpu min", "med", "max", "wall min", "med", "max"))
+          + "      (per-round ratios: min, median, max over rounds)")
+    print("-" * 84)
+    records: dict[str, dict[str, Any]] = {}
     for case in cases:
-        libs = LIBS[case]
+        libs = libs_for(case, args.dropout)
         if args.libs:
             wanted = args.libs.split(",")
             libs = tuple(lib for lib in libs if lib in wanted)
         set_threads(libs, args.threads)
-        times = time_case(case, libs, warmup, rounds, per_round, args.dropout)
-        med = {lib: statistics.median(t) * 1e3 for lib, t in times.items()}
+        res = time_case(case, libs, warmup, rounds, per_round, args.round_seconds, args.dropout)
         mem: dict[str, float] = {}
         if not args.no_memory:
-            for lib in libs:
-                mem[lib] = measure_memory(case, lib, 2 if args.quick else 3, args.threads, args.dropout)
-        for lib in libs:
-            vs_t = f"{med[lib] / med['torch']:.2f}x" if "torch" in med else "-"
-            vs_n = f"{med[lib] / med['numpy']:.2f}x" if "numpy" in med else "-"
-            m = f"{mem[lib]:.1f}" if lib in mem else "-"
-            mt = f"{mem[lib] / mem['torch']:.2f}x" if lib in mem and mem.get("torch") else "-"
-            print(f"{case:<12}{lib:<10}{min(times[lib]) * 1e3:>9.2f}{med[lib]:>9.2f}{vs_t:>10}{vs_n:>10}"
-                  f"{m:>10}{mt:>14}", flush=True)
+            mem = memory_medians(case, libs, args)
+        records[case] = report_case(case, res, mem)
+        sys.stdout.flush()
+    print_summary(records)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "rounds": rounds, "warmup": warmup, "threads": args.threads,
+                       "targets": {"vs torch": TORCH_TARGET, "vs numpy": NUMPY_TARGET, "memory": MEMORY_TARGET},
+                       "cases": records}, f, indent=1)
 
 
 if __name__ == "__main__":
