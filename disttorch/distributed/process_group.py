@@ -37,15 +37,23 @@ class Backend(str):
 class ProcessGroup:
     """A group of ranks. ``comm`` (the host communicator) moves host arrays; when the group has a device
     communicator (``device_communicator``: a name in the communicator registry, e.g. ``"nccl"``), an array on
-    device N goes to that communicator for device N, made on first use."""
+    device N goes to that communicator for device N. ``init_process_group`` and ``new_group`` make the one for
+    the current device at once (:meth:`connect`); one for another device is made on first use."""
 
     def __init__(self, comm: Communicator, backend: str, timeout: float, device_communicator: str | None) -> None:
         self.comm = comm
         self.backend = backend
         self.timeout = timeout
         self.ranks = list(comm.world_ranks)
-        self.device_communicator = device_communicator if comm.size > 1 else None
+        self.device_communicator = device_communicator
         self._device_comms: dict[int, Communicator] = {}
+
+    def connect(self, device: int) -> None:
+        """Make the device communicator for ``device`` now. Its bootstrap is a collective over every rank of
+        the group, so it must not wait for a first send/recv, which only two ranks join."""
+        if self.device_communicator is not None and device not in self._device_comms:
+            self._device_comms[device] = make_communicator(self.device_communicator, host=self.comm, device=device,
+                                                           timeout=self.timeout)
 
     def rank(self) -> int:
         return self.comm.rank

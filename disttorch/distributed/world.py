@@ -2,10 +2,13 @@
 launcher, else a world of one process), fail-fast on uncaught exceptions, ``new_group``, ranks on this node."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import sys
 import threading
 import traceback
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -75,8 +78,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if name == "nccl" or name is None:
         use_nccl = communicator_available("nccl")
         if name == "nccl" and not use_nccl:
+            why = _nccl_missing()
             raise RuntimeError("Distributed package doesn't have NCCL built in: backend 'nccl' needs cupy with NCCL "
-                               "support and a visible CUDA device")
+                               "support and a visible CUDA device" + (f": {why}" if why else ""))
     seconds = _seconds(timeout)
     if seconds is None:
         seconds = _NCCL_TIMEOUT if name == "nccl" else _DEFAULT_TIMEOUT
@@ -90,12 +94,67 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                          f"(MPI's COMM_WORLD decides the world size)")
     if rank not in (-1, None) and rank != comm.rank:
         raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {comm.rank}")
-    label = name or ("nccl" if use_nccl and comm.size > 1 else "mpi" if comm.name == "mpi" else "gloo")
-    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
-    _state.default, _state.groups = pg, [pg]
+    # a world of one goes through NCCL only when asked to by name (PyTorch's nccl world of one)
+    use_nccl = use_nccl and (comm.size > 1 or name == "nccl")
+    label = name or ("nccl" if use_nccl else "mpi" if comm.name == "mpi" else "gloo")
     _state.local = comm.local_rank() if comm.size > 1 else _launcher_layout()[2:]
     if comm.name == "mpi" and comm.size > 1:
         _install_fail_fast(comm)
+    if name is None and not use_nccl and comm.size > 1:
+        why = _nccl_missing()
+        if why:
+            warnings.warn(f"NCCL is not usable: {why}. Collectives on cuda tensors fall back to MPI, staged "
+                          f"through host memory (slower; pass backend='mpi' to choose this and silence the warning)",
+                          RuntimeWarning, stacklevel=2)
+    device = _select_device(comm, use_nccl)
+    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
+    if device is not None:
+        pg.connect(device)
+    _state.default, _state.groups = pg, [pg]
+
+
+def _nccl_missing() -> str | None:
+    from disttorch.collectives.nccl import nccl_missing_reason
+
+    return nccl_missing_reason()
+
+
+def _cuda_count() -> int:
+    if importlib.util.find_spec("cupy") is None:  # a cpu-only install: no cupy import, no driver probe
+        return 0
+    from disttorch import cuda
+
+    try:
+        return cuda.device_count()
+    except Exception:
+        return 0
+
+
+def _select_device(comm: Communicator, use_nccl: bool) -> int | None:
+    """Under a plain ``mpiexec``/``srun`` every rank would start on GPU 0: make ``local_rank % device_count``
+    the current cuda device, unless this process chose one already (``set_device``, ``device_id``). Under
+    NCCL, two ranks on one GPU are an error naming both. Returns the current device (None without cuda)."""
+    count = _cuda_count()
+    if count == 0:
+        return None
+    from disttorch import cuda
+
+    if comm.size > 1 and not cuda._device_chosen():
+        cuda._backend().set_device(_state.local[0] % count)
+    device = cuda.current_device()
+    if use_nccl and comm.size > 1:
+        here = (socket.gethostname(), cuda._backend().physical_id(device))
+        seen: dict[tuple[str, str], int] = {}
+        for r, where in enumerate(comm.all_gather_object(here)):
+            if tuple(where) in seen:
+                first = seen[tuple(where)]
+                raise RuntimeError(
+                    f"ranks {comm.world_ranks[first]} and {comm.world_ranks[r]} both use the same GPU "
+                    f"({where[1]} on {where[0]}): NCCL needs one GPU per rank. Start at most {count} rank(s) per "
+                    f"node, give each rank its own device (torch.cuda.set_device or CUDA_VISIBLE_DEVICES), or "
+                    f"share a GPU through backend='mpi'")
+            seen[tuple(where)] = r
+    return device
 
 
 def _world_communicator(name: str | None, seconds: float, world_size: int) -> Communicator:
@@ -194,6 +253,10 @@ def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, 
         return GroupMember.NON_GROUP_MEMBER
     comm.timeout = seconds
     pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
+    if pg.device_communicator is not None:
+        from disttorch import cuda
+
+        pg.connect(cuda.current_device())  # every member is here now: bootstrap NCCL before any send/recv
     _state.groups.append(pg)
     return pg
 
