@@ -23,7 +23,7 @@ def send(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 0
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
-    pg.communicator_for(tensor._data).send(tensor._data, peer, tag)
+    pg.communicator_for(tensor._data, p2p=True).send(tensor._data, peer, tag)
     return None
 
 
@@ -34,7 +34,7 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
     if pg is None:
         return -1
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
-    source = pg.communicator_for(tensor._data).recv(tensor._data, peer, tag)
+    source = pg.communicator_for(tensor._data, p2p=True).recv(tensor._data, peer, tag)
     tensor._vc[0] += 1
     return pg.ranks[source]
 
@@ -45,7 +45,7 @@ def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
-    return Work(pg.communicator_for(tensor._data).isend(tensor._data, peer, tag), result=[tensor])
+    return Work(pg.communicator_for(tensor._data, p2p=True).isend(tensor._data, peer, tag), result=[tensor])
 
 
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
@@ -54,7 +54,7 @@ def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 
     if pg is None:
         return None
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
-    raw = pg.communicator_for(tensor._data).irecv(tensor._data, peer, tag)
+    raw = pg.communicator_for(tensor._data, p2p=True).irecv(tensor._data, peer, tag)
     tensor._vc[0] += 1
 
     def source() -> int | None:
@@ -89,7 +89,7 @@ def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
         if pg is None:
             continue
         peer = _peer(pg, p.peer, p.group_peer, "destination" if sending else "source")
-        comm = pg.communicator_for(p.tensor._data)
+        comm = pg.communicator_for(p.tensor._data, p2p=True)
         comm_ops = batches.setdefault(id(comm), (comm, pg, []))[2]
         comm_ops.append((sending, p.tensor, peer, p.tag))
         order.append((id(comm), len(comm_ops) - 1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import sys
 import threading
 import traceback
@@ -16,7 +15,7 @@ from disttorch.collectives.base import Communicator
 from disttorch.collectives.registry import communicator_available, make_communicator
 from disttorch.launcher.env import launched_by_mpi_env, rank_layout
 
-from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state
+from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state, gpu_shared
 
 _DEFAULT_TIMEOUT = 1800.0  # seconds, PyTorch's default for non-NCCL groups
 _NCCL_TIMEOUT = 600.0
@@ -96,7 +95,6 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {comm.rank}")
     # a world of one goes through NCCL only when asked to by name (PyTorch's nccl world of one)
     use_nccl = use_nccl and (comm.size > 1 or name == "nccl")
-    label = name or ("nccl" if use_nccl else "mpi" if comm.name == "mpi" else "gloo")
     _state.local = comm.local_rank() if comm.size > 1 else _launcher_layout()[2:]
     if comm.name == "mpi" and comm.size > 1:
         _install_fail_fast(comm)
@@ -106,9 +104,15 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             warnings.warn(f"NCCL is not usable: {why}. Collectives on cuda tensors fall back to MPI, staged "
                           f"through host memory (slower; pass backend='mpi' to choose this and silence the warning)",
                           RuntimeWarning, stacklevel=2)
-    device = _select_device(comm, use_nccl)
+    # NCCL asked for by name (or a device_id given, PyTorch's eager-init rule): the communicator is made now and
+    # two ranks on one GPU are an error. backend=None: a cpu-only job must not pay for NCCL, so it is made by the
+    # first collective on a cuda tensor; if ranks share a GPU, cuda tensors then go through MPI instead.
+    eager = use_nccl and (name == "nccl" or device_id is not None)
+    device = _select_device(comm, eager)
+    label = name or ("nccl" if use_nccl else "mpi" if comm.name == "mpi" else "gloo")
     pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
-    if device is not None:
+    pg.eager = eager
+    if eager and device is not None:
         pg.connect(device)
     _state.default, _state.groups = pg, [pg]
 
@@ -143,17 +147,13 @@ def _select_device(comm: Communicator, use_nccl: bool) -> int | None:
         cuda._backend().set_device(_state.local[0] % count)
     device = cuda.current_device()
     if use_nccl and comm.size > 1:
-        here = (socket.gethostname(), cuda._backend().physical_id(device))
-        seen: dict[tuple[str, str], int] = {}
-        for r, where in enumerate(comm.all_gather_object(here)):
-            if tuple(where) in seen:
-                first = seen[tuple(where)]
-                raise RuntimeError(
-                    f"ranks {comm.world_ranks[first]} and {comm.world_ranks[r]} both use the same GPU "
-                    f"({where[1]} on {where[0]}): NCCL needs one GPU per rank. Start at most {count} rank(s) per "
-                    f"node, give each rank its own device (torch.cuda.set_device or CUDA_VISIBLE_DEVICES), or "
-                    f"share a GPU through backend='mpi'")
-            seen[tuple(where)] = r
+        shared = gpu_shared(comm, cuda._backend().physical_id(device))
+        if shared is not None:
+            (first, second), (host, gpu) = shared
+            raise RuntimeError(
+                f"ranks {first} and {second} both use the same GPU ({gpu} on {host}): NCCL needs one GPU per "
+                f"rank. Start at most {count} rank(s) per node, give each rank its own device "
+                f"(torch.cuda.set_device or CUDA_VISIBLE_DEVICES), or share a GPU through backend='mpi'")
     return device
 
 
@@ -253,7 +253,8 @@ def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, 
         return GroupMember.NON_GROUP_MEMBER
     comm.timeout = seconds
     pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
-    if pg.device_communicator is not None:
+    pg.eager = world.eager
+    if pg.eager and pg.device_communicator is not None:
         from disttorch import cuda
 
         pg.connect(cuda.current_device())  # every member is here now: bootstrap NCCL before any send/recv

@@ -261,11 +261,13 @@ def misc(r, n):
     check(dist.is_available() and dist.is_initialized(), "initialised")
     check(dist.get_rank() == r and dist.get_world_size() == n, "rank/size")
     asked = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "none" else None
-    check(dist.get_backend() == (asked or ("mpi" if n > 1 else "gloo")), f"backend {dist.get_backend()}")
+    auto = ("nccl" if dist.is_nccl_available() else "mpi") if n > 1 else "gloo"  # NCCL for cuda tensors if any
+    check(dist.get_backend() == (asked or auto), f"backend {dist.get_backend()}")
     check(dist.get_local_rank() == r and dist.get_local_world_size() == n, "local rank on one node")
     check(dist.group.WORLD is dist.GroupMember.WORLD and dist.group.WORLD is not None, "group.WORLD")
     from disttorch.utils.data import DistributedSampler
 
+    torch.set_default_device("cpu")  # the sampler's cpu generator and randperm (PyTorch raises on cuda there too)
     mine = list(DistributedSampler(list(range(10)), shuffle=False))
     padded = list(range(10)) + list(range(10))[:(-10) % n]
     check(mine == padded[r::n], f"sampler takes rank and world size from the group: {mine}")

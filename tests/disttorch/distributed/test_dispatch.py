@@ -85,6 +85,17 @@ def test_connect_makes_the_device_communicator_before_any_collective(toy):
     assert made == [0, 1]
 
 
+def test_point_to_point_never_makes_the_device_communicator(toy):
+    """Making it is a collective over the whole group; a send/recv joins two ranks: until a collective made it,
+    point-to-point goes through the host communicator."""
+    host = Recording(2)
+    pg = ProcessGroup(host, "gloo", 5.0, "dispatchtoy")
+    dev = _device_array()
+    assert pg.communicator_for(dev, p2p=True) is host and pg._device_comms == {}
+    comm = pg.communicator_for(dev)
+    assert pg.communicator_for(dev, p2p=True) is comm is not host
+
+
 def test_group_communicator_dispatches_by_array_and_rejects_unknown_methods(toy):
     host = Recording(2)
     pg = ProcessGroup(host, "gloo", 5.0, "dispatchtoy")
