@@ -4,12 +4,17 @@ the MLP, a hand-written numpy implementation), side by side in one process with 
     python benchmarks/train_step.py                      # every case, timing + peak memory
     python benchmarks/train_step.py --case mlp --quick   # one case, few steps (CI smoke run)
     python benchmarks/train_step.py --threads 2 --no-memory
+    python benchmarks/train_step.py --device cuda        # disttorch on cupy vs PyTorch CUDA (no numpy column)
 
 Cases:
   mlp          784-512-512-10 ReLU MLP, batch 128, cross-entropy, SGD with momentum
   cnn          LeNet-style CNN on 1x28x28, batch 64, cross-entropy, SGD with momentum
   transformer  2-layer TransformerEncoder (d_model 128, 4 heads, ff 512, batch_first), seq 64, batch 32,
                mean-pooled linear head, cross-entropy, Adam
+  gpt          one GPT block: token embedding (256) + pre-norm causal self-attention layer (d_model 128,
+               4 heads, GELU ff 512) + LM head, next-token cross-entropy on seq 64, batch 16, AdamW
+
+On cuda every step ends with a device synchronisation, so a step's time is its GPU time too.
 
 Timing: after warm-up, the libraries take turns in rounds (so background load hits them alike) and every
 step is timed on its own; the table shows the best and the median step. Memory: each library's case runs
@@ -34,9 +39,11 @@ from typing import Any
 
 import numpy as np
 
-CASES = ("mlp", "cnn", "transformer")
-LIBS = {"mlp": ("numpy", "disttorch", "torch"), "cnn": ("disttorch", "torch"), "transformer": ("disttorch", "torch")}
+CASES = ("mlp", "cnn", "transformer", "gpt")
+LIBS = {"mlp": ("numpy", "disttorch", "torch"), "cnn": ("disttorch", "torch"), "transformer": ("disttorch", "torch"),
+        "gpt": ("disttorch", "torch")}
 SEED = 0
+VOCAB, GPT_SEQ = 256, 64
 
 
 # -- models, built the same way for disttorch and PyTorch ---------------------------------------------------------
@@ -49,6 +56,22 @@ def build_model(mod: Any, case: str, dropout: float) -> Any:
             nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    if case == "gpt":
+        class Block(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Embedding(VOCAB, 128)
+                self.layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=dropout,
+                                                        activation="gelu", batch_first=True, norm_first=True)
+                self.head = nn.Linear(128, VOCAB)
+
+            def forward(self, tokens: Any) -> Any:
+                t = tokens.shape[1]
+                causal = mod.triu(mod.full((t, t), float("-inf"), device=tokens.device), diagonal=1)
+                return self.head(self.layer(self.embed(tokens), src_mask=causal, is_causal=True))
+
+        return Block()
 
     class Classifier(nn.Module):
         def __init__(self) -> None:
@@ -65,6 +88,9 @@ def build_model(mod: Any, case: str, dropout: float) -> Any:
 
 def make_data(case: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(SEED)
+    if case == "gpt":
+        tokens = rng.integers(0, VOCAB, size=(16, GPT_SEQ + 1)).astype(np.int64)
+        return tokens[:, :-1].copy(), tokens[:, 1:].copy()
     shape = {"mlp": (128, 784), "cnn": (64, 1, 28, 28), "transformer": (32, 64, 128)}[case]
     x = rng.standard_normal(shape, dtype=np.float32)
     y = rng.integers(0, 10, size=shape[0]).astype(np.int64)
@@ -74,6 +100,8 @@ def make_data(case: str) -> tuple[np.ndarray, np.ndarray]:
 def make_optimizer(mod: Any, case: str, params: Any) -> Any:
     if case == "transformer":
         return mod.optim.Adam(params, lr=1e-3)
+    if case == "gpt":
+        return mod.optim.AdamW(params, lr=1e-3)
     return mod.optim.SGD(params, lr=0.01, momentum=0.9)
 
 
@@ -88,26 +116,32 @@ def initial_state(case: str, dropout: float) -> dict[str, np.ndarray]:
 class TorchLike:
     """One training step of a PyTorch-API library (disttorch or PyTorch)."""
 
-    def __init__(self, mod: Any, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> None:
-        self.mod = mod
+    def __init__(self, mod: Any, case: str, state: dict[str, np.ndarray] | None, dropout: float,
+                 device: str = "cpu") -> None:
+        self.mod, self.device, self.case = mod, device, case
         if state is None:
             mod.manual_seed(SEED)
         self.model = build_model(mod, case, dropout)
         if state is not None:
             self.model.load_state_dict({k: mod.tensor(v) for k, v in state.items()})
-        self.model.train()
+        self.model.to(device).train()
         x, y = make_data(case)
-        self.x, self.y = mod.from_numpy(x), mod.from_numpy(y)
+        self.x, self.y = mod.from_numpy(x).to(device), mod.from_numpy(y).to(device)
         self.opt = make_optimizer(mod, case, self.model.parameters())
         self.loss_fn = mod.nn.CrossEntropyLoss()
         self.loss = float("nan")
 
     def step(self) -> None:
         self.opt.zero_grad()
-        loss = self.loss_fn(self.model(self.x), self.y)
+        out = self.model(self.x)
+        if self.case == "gpt":
+            out = out.reshape(-1, VOCAB)
+        loss = self.loss_fn(out, self.y.reshape(-1))
         loss.backward()
         self.opt.step()
         self.loss = loss.detach()
+        if self.device != "cpu":
+            self.mod.cuda.synchronize()  # the step's time includes its GPU work
 
     def last_loss(self) -> float:
         return float(self.loss)
@@ -181,16 +215,17 @@ class NumpyMLP:
         return self.loss
 
 
-def make_runner(lib: str, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> Any:
+def make_runner(lib: str, case: str, state: dict[str, np.ndarray] | None, dropout: float,
+                device: str = "cpu") -> Any:
     if lib == "numpy":
         return NumpyMLP(case, state, dropout)
     if lib == "torch":
         import torch
 
-        return TorchLike(torch, case, state, dropout)
+        return TorchLike(torch, case, state, dropout, device)
     import disttorch
 
-    return TorchLike(disttorch, case, state, dropout)
+    return TorchLike(disttorch, case, state, dropout, device)
 
 
 def set_threads(libs: tuple[str, ...], n: int) -> None:
@@ -205,12 +240,14 @@ def set_threads(libs: tuple[str, ...], n: int) -> None:
 
 # -- timing ------------------------------------------------------------------------------------------------------
 def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_round: int,
-              dropout: float) -> dict[str, list[float]]:
+              dropout: float, device: str = "cpu", first: dict[str, float] | None = None) -> dict[str, list[float]]:
+    """Step times per library; ``first`` (when given) receives each library's first-step loss."""
     state = initial_state(case, dropout)
-    runners = {lib: make_runner(lib, case, state, dropout) for lib in libs}
+    runners = {lib: make_runner(lib, case, state, dropout, device) for lib in libs}
     for r in runners.values():
         r.step()  # the first step runs from the same weights in every library
-    first = {lib: r.last_loss() for lib, r in runners.items()}
+    first = {} if first is None else first
+    first.update({lib: r.last_loss() for lib, r in runners.items()})
     for r in runners.values():
         for _ in range(warmup):
             r.step()
@@ -328,6 +365,8 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.0, help="transformer dropout (default 0)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--libs", default=None, help="comma-separated subset of numpy,disttorch,torch")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: disttorch on cupy and PyTorch CUDA, no numpy column and no memory subprocesses")
     ap.add_argument("--_memory-child", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -348,14 +387,16 @@ def main() -> None:
     print("-" * len(header))
     for case in cases:
         libs = LIBS[case]
+        if args.device == "cuda":
+            libs = tuple(lib for lib in libs if lib != "numpy")
         if args.libs:
             wanted = args.libs.split(",")
             libs = tuple(lib for lib in libs if lib in wanted)
         set_threads(libs, args.threads)
-        times = time_case(case, libs, warmup, rounds, per_round, args.dropout)
+        times = time_case(case, libs, warmup, rounds, per_round, args.dropout, args.device)
         med = {lib: statistics.median(t) * 1e3 for lib, t in times.items()}
         mem: dict[str, float] = {}
-        if not args.no_memory:
+        if not args.no_memory and args.device == "cpu":
             for lib in libs:
                 mem[lib] = measure_memory(case, lib, 2 if args.quick else 3, args.threads, args.dropout)
         for lib in libs:
