@@ -137,13 +137,16 @@ def _cuda_count() -> int:
 def _select_device(comm: Communicator, use_nccl: bool) -> int | None:
     """Under a plain ``mpiexec``/``srun`` every rank would start on GPU 0: make ``local_rank % device_count``
     the current cuda device, unless this process chose one already (``set_device``, ``device_id``). Under
-    NCCL, two ranks on one GPU are an error naming both. Returns the current device (None without cuda)."""
+    NCCL, two ranks on one GPU are an error naming both. ``DISTTORCH_SELECT_DEVICE=0`` turns the choice off, as
+    for disttorchrun. Returns the current device (None without cuda)."""
+    if comm.size == 1 and not use_nccl:
+        return None  # nothing to choose, nothing to check: a world of one does not even import cupy here
     count = _cuda_count()
     if count == 0:
         return None
     from disttorch import cuda
 
-    if comm.size > 1 and not cuda._device_chosen():
+    if comm.size > 1 and not cuda._device_chosen() and os.environ.get("DISTTORCH_SELECT_DEVICE", "1") != "0":
         cuda._backend().set_device(_state.local[0] % count)
     device = cuda.current_device()
     if use_nccl and comm.size > 1:

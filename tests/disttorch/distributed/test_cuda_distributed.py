@@ -201,9 +201,11 @@ def test_cuda_each_rank_gets_local_rank_mod_device_count(n):
     assert result.returncode == 0 and _devices(result.output) == {r: r % 2 for r in range(n)}, result.output
 
 
-@pytest.mark.parametrize("mode", ["chosen", "device_id"])
+@pytest.mark.parametrize("mode", ["chosen", "device_id", "turned_off"])
 def test_cuda_a_device_the_script_chose_is_kept(mode):
-    result = _run(mode, 2)
+    """set_device or device_id before init_process_group wins; DISTTORCH_SELECT_DEVICE=0 leaves every rank where
+    it started (as it does for disttorchrun)."""
+    result = _run("auto", 2, DISTTORCH_SELECT_DEVICE="0") if mode == "turned_off" else _run(mode, 2)
     assert result.returncode == 0 and _devices(result.output) == {0: 0, 1: 0}, result.output
 
 
