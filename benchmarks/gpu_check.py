@@ -19,7 +19,8 @@ Steps, each timed, each ``ok`` / ``failed`` / ``skipped`` (with why) in the summ
   mpi_ranks  2 ranks over MPI on the one GPU, cuda arrays staged through host memory: every collective
              (_dist_worker.py) and the DDP scenarios
 
-A step that would run past the budget is skipped; each subprocess has its own share of the time left.
+A step that would run past the budget is skipped; each subprocess has its own share of the time left and is
+killed (with everything it started) when it overruns. The exit status is 0 only when every step is ``ok``.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -159,15 +161,15 @@ class Check:
         """Run ``cmd`` with at most ``share`` of the time left; its output goes to ``logs/<name>.log``."""
         limit = max(5.0, self.left() * share)
         start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                                env=self.env(fake), start_new_session=True)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=ROOT,
-                                  env=self.env(fake), start_new_session=True)
-            code, text = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as exc:
-            code = 124
-            text = f"{exc.stdout or ''}{exc.stderr or ''}\n[gpu_check] killed after {limit:.0f} s"
-            if isinstance(text, bytes):
-                text = text.decode(errors="replace")
+            text, _ = proc.communicate(timeout=limit)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the command and everything it started (mpiexec's ranks)
+            text, _ = proc.communicate()
+            code, text = 124, f"{text}\n[gpu_check] killed after {limit:.0f} s"
         with open(self.logs / f"{name}.log", "a") as log:
             log.write(f"$ {' '.join(cmd)}\n[exit {code} after {time.perf_counter() - start:.1f} s]\n{text}\n")
         return code, text
@@ -369,6 +371,8 @@ def main() -> None:
     c.write()
     print(f"[gpu_check] summary: {out / 'summary.json'} ({'all ok' if c.summary['ok'] else 'not all ok'}, "
           f"{c.summary['seconds']} s)")
+    if not c.summary["ok"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -34,3 +34,16 @@ def test_gpu_check_fake_quick(tmp_path):
     assert steps["tests"]["counts"]["passed"] > 10 and not steps["tests"]["failed"]
     for name in ("versions", "probe", "training", "nccl_ddp", "mpi_ranks", "tests"):
         assert (out / "logs" / f"{name}.log").stat().st_size > 0, name
+
+
+def test_gpu_check_keeps_to_its_budget(tmp_path):
+    """A budget too short for every step: the steps that cannot finish are skipped (saying why), the summary is
+    still written, the exit status says not every step ran, and the run ends within the budget."""
+    out = tmp_path / "gc"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--fake", "--quick",
+                           "--budget", "12", "--out", str(out)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"]["tests"]["status"] == "skipped" and "of the budget left" in summary["steps"]["tests"]["why"]
+    assert summary["ok"] is False and summary["seconds"] < 12 + 5
