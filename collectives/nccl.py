@@ -195,9 +195,8 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
             time.sleep(min(0.01, 1e-4 + waited / 8))
 
     def _watch(self, event: Any, what: str) -> None:
-        """Hand a work not yet done to the watchdog thread (started on first use)."""
-        if self.timeout is None:
-            return
+        """Hand a work not yet done to the watchdog thread (started on first use); without a timeout it still
+        watches for NCCL's asynchronous errors."""
         with self._lock:
             self._pending.append((event, what, time.perf_counter()))
             if self._watchdog is None:
