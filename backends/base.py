@@ -92,6 +92,11 @@ class Backend:
         if index != 0:
             raise RuntimeError(f"{self.device_type} has a single device, got index {index}")
 
+    def physical_id(self, index: int) -> str:
+        """What tells device ``index`` apart from other processes' devices on this machine (for cuda its PCI
+        bus id: two processes with different CUDA_VISIBLE_DEVICES can both call theirs device 0)."""
+        return f"{self.device_type}:{index}"
+
     def device_index(self, arr: Any) -> int | None:
         """Index of the device holding ``arr`` (None for device types without indices, like cpu)."""
         return None

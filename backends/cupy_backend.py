@@ -106,6 +106,12 @@ class CupyBackend(Backend):
             raise RuntimeError(f"invalid cuda device index {index}: {self.device_count()} device(s) visible")
         cupy.cuda.runtime.setDevice(index)
 
+    def physical_id(self, index: int) -> str:
+        try:
+            return str(self._load().cuda.Device(index).pci_bus_id)
+        except Exception:  # a driver without the attribute: the index is the best there is
+            return f"cuda:{index}"
+
     def device_index(self, arr: Any) -> int | None:
         return int(arr.device.id)
 

@@ -1,8 +1,10 @@
 """Per-op overhead on small tensors: disttorch vs PyTorch vs plain numpy, side by side in one run.
 
-    python benchmarks/op_overhead.py [--repeat 5] [--number 20000]
+    python benchmarks/op_overhead.py [--repeat 5] [--number 20000] [--device cuda]
 
-Each row is the best of ``repeat`` timings of ``number`` calls, in microseconds per call.
+Each row is the best of ``repeat`` timings of ``number`` calls, in microseconds per call. With ``--device cuda``
+the tensors are cuda tensors, the "numpy" column is cupy on the same arrays and PyTorch runs on CUDA (when it
+has CUDA): the host-side cost of launching each op, not its GPU time (no synchronisation per call).
 """
 from __future__ import annotations
 
@@ -20,17 +22,20 @@ except ImportError:  # the numpy and disttorch columns still run
     torch = None
 
 
-def cases(lib, grad: bool):
+def cases(lib, grad: bool, device: str = "cpu"):
     """(name, setup namespace, statement) for one library."""
     if lib == "numpy":
-        a1, b1 = np.ones(1, np.float32), np.ones(1, np.float32)
-        m1, m2 = np.ones((64, 64), np.float32), np.ones((64, 64), np.float32)
+        xp = np
+        if device == "cuda":
+            import cupy as xp
+        a1, b1 = xp.ones(1, np.float32), xp.ones(1, np.float32)
+        m1, m2 = xp.ones((64, 64), np.float32), xp.ones((64, 64), np.float32)
         return {"a": a1, "b": b1, "m1": m1, "m2": m2}
     mod = disttorch if lib == "disttorch" else torch
-    a = mod.ones(1, requires_grad=grad)
-    b = mod.ones(1, requires_grad=grad)
-    m1 = mod.ones(64, 64, requires_grad=grad)
-    m2 = mod.ones(64, 64, requires_grad=grad)
+    a = mod.ones(1, requires_grad=grad, device=device)
+    b = mod.ones(1, requires_grad=grad, device=device)
+    m1 = mod.ones(64, 64, requires_grad=grad, device=device)
+    m2 = mod.ones(64, 64, requires_grad=grad, device=device)
     return {"a": a, "b": b, "m1": m1, "m2": m2}
 
 
@@ -51,18 +56,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--number", type=int, default=20000)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = ap.parse_args()
+    global torch
+    if args.device == "cuda" and torch is not None and not torch.cuda.is_available():
+        torch = None  # a CPU-only PyTorch: no column to compare with
     if torch is not None:
         torch.set_num_threads(1)
     disttorch.set_num_threads(1)
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}, "
-          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}, 1 BLAS thread")
+          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}, 1 BLAS thread, "
+          f"device {args.device}")
     header = (f"{'op':<22}{'grad':>6}{'numpy us':>10}{'torch us':>10}{'disttorch us':>14}"
               f"{'vs torch':>10}{'vs numpy':>10}")
     print(header)
     print("-" * len(header))
     for grad in (False, True):
-        spaces = {lib: cases(lib, grad) for lib in ("numpy", "disttorch") + (("torch",) if torch else ())}
+        spaces = {lib: cases(lib, grad, args.device) for lib in ("numpy", "disttorch") + (("torch",) if torch else ())}
         for name, stmt in STATEMENTS:
             t_np = bench(spaces["numpy"], stmt, args.number, args.repeat)
             t_dt = bench(spaces["disttorch"], stmt, args.number, args.repeat)

@@ -196,16 +196,17 @@ def initial_state(case: str, dropout: float) -> dict[str, np.ndarray]:
 class TorchLike:
     """One training step of a PyTorch-API library (disttorch or PyTorch)."""
 
-    def __init__(self, mod: Any, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> None:
-        self.mod = mod
+    def __init__(self, mod: Any, case: str, state: dict[str, np.ndarray] | None, dropout: float,
+                 device: str = "cpu") -> None:
+        self.mod, self.device = mod, device
         if state is None:
             mod.manual_seed(SEED)
         self.model = build_model(mod, case, dropout)
         if state is not None:
             self.model.load_state_dict({k: mod.tensor(v) for k, v in state.items()})
-        self.model.train()
+        self.model.to(device).train()
         x, y = make_data(case)
-        self.x, self.y = mod.from_numpy(x), mod.from_numpy(y.reshape(-1))  # gpt: every token's label
+        self.x, self.y = mod.from_numpy(x).to(device), mod.from_numpy(y.reshape(-1)).to(device)  # gpt: per token
         self.opt = make_optimizer(mod, case, self.model.parameters())
         self.loss_fn = mod.nn.CrossEntropyLoss()
         self.per_token = case == "gpt"
@@ -218,10 +219,12 @@ class TorchLike:
         loss = self.loss_fn(out, self.y)
         loss.backward()
         self.opt.step()
+        if self.device != "cpu":
+            self.mod.cuda.synchronize()  # the step's time includes its GPU work
         return loss.detach()
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
 
 
 class NumpyStep:
@@ -238,11 +241,12 @@ class NumpyStep:
         return self.impl.state()
 
 
-def make_runner(lib: str, case: str, state: dict[str, np.ndarray] | None, dropout: float) -> Any:
+def make_runner(lib: str, case: str, state: dict[str, np.ndarray] | None, dropout: float,
+                device: str = "cpu") -> Any:
     if lib == "numpy":
-        assert state is not None
+        assert state is not None and device == "cpu"
         return NumpyStep(case, state)
-    return TorchLike(importlib.import_module(lib), case, state, dropout)
+    return TorchLike(importlib.import_module(lib), case, state, dropout, device)
 
 
 def libs_for(case: str, dropout: float) -> tuple[str, ...]:
@@ -262,11 +266,12 @@ def set_threads(libs: tuple[str, ...], n: int) -> None:
 
 # -- timing ------------------------------------------------------------------------------------------------------
 def time_case(case: str, libs: tuple[str, ...], warmup: int, rounds: int, per_round: int | None,
-              round_s: float, dropout: float) -> dict[str, Any]:
+              round_s: float, dropout: float, device: str = "cpu") -> dict[str, Any]:
     """Per round and library: CPU and wall seconds per step. ``per_round`` None: as many steps as fill about
-    ``round_s`` CPU seconds for the slowest library (from the warm-up), 1 to 200."""
+    ``round_s`` CPU seconds for the slowest library (from the warm-up), 1 to 200. On cuda (no numpy step) each
+    step ends with a device synchronisation, so its wall time is its GPU time too."""
     state = initial_state(case, dropout)
-    runners = {lib: make_runner(lib, case, state, dropout) for lib in libs}
+    runners = {lib: make_runner(lib, case, state, dropout, device) for lib in libs}
     first = {lib: float(r.step()) for lib, r in runners.items()}  # the same weights in every library
     slowest = 0.0
     for r in runners.values():
@@ -494,6 +499,8 @@ def main() -> None:
     ap.add_argument("--memory-jobs", type=int, default=2, help="memory subprocesses run at a time (default 2)")
     ap.add_argument("--libs", default=None, help="comma-separated subset of numpy,disttorch,torch")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu, or cuda: disttorch on cupy against PyTorch CUDA (no numpy step, no memory column)")
     ap.add_argument("--_memory-child", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -517,14 +524,14 @@ def main() -> None:
     print("-" * 84)
     records: dict[str, dict[str, Any]] = {}
     for case in cases:
-        libs = libs_for(case, args.dropout)
+        libs = libs_for(case, args.dropout) if args.device == "cpu" else ("disttorch", "torch")
         if args.libs:
             wanted = args.libs.split(",")
             libs = tuple(lib for lib in libs if lib in wanted)
         set_threads(libs, args.threads)
-        res = time_case(case, libs, warmup, rounds, per_round, args.round_seconds, args.dropout)
+        res = time_case(case, libs, warmup, rounds, per_round, args.round_seconds, args.dropout, args.device)
         mem: dict[str, float] = {}
-        if not args.no_memory:
+        if not args.no_memory and args.device == "cpu":
             mem = memory_medians(case, libs, args)
         records[case] = report_case(case, res, mem)
         sys.stdout.flush()

@@ -105,6 +105,11 @@ class Communicator:
     def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
         raise NotImplementedError
 
+    def batch_isend_irecv(self, ops: Sequence[tuple[bool, Any, int, int]]) -> list[Work]:
+        """``(is_send, array, peer, tag)`` each, started together; one Work per op. By default one isend or
+        irecv after the other; NCCL starts them as one group (a ring exchange would deadlock otherwise)."""
+        return [self.isend(a, p, t) if is_send else self.irecv(a, p, t) for is_send, a, p, t in ops]
+
     def barrier(self, async_op: bool = False) -> Work | None:
         raise NotImplementedError
 

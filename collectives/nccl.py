@@ -8,11 +8,19 @@ caller's current stream (so inputs are ready); an event recorded after the opera
 NCCL ``Work.wait`` does), so the host is not blocked and compute queued later sees the result; with a
 timeout it polls the event and raises :class:`CollectiveError` when it is exceeded.
 
+A dead or stuck peer must not hang the job silently: in blocking mode (``DISTTORCH_DEBUG``) ``wait`` polls the
+event and the communicator's asynchronous error and raises, naming the group; otherwise a work that is not done
+when waited for is handed to a watchdog thread, which polls the same two things every 0.1 s and, on an NCCL
+error or when the group's timeout passes, says so on stderr, aborts the NCCL communicator and ends the job
+through the host communicator (``MPI_Abort``), as PyTorch's NCCL watchdog tears the process down.
+
 cupy is imported only when an NCCLCommunicator is built.
 """
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -50,37 +58,65 @@ def nccl_available() -> bool:
         return False
 
 
-class NCCLWork(Work):
-    __slots__ = ("_event", "_post", "_keep", "_what", "_timeout", "_done")
+def nccl_missing_reason() -> str | None:
+    """Why cuda arrays cannot go through NCCL although cupy sees a CUDA device (None: NCCL works, or there is
+    no cupy or no device, where nobody needs to hear about NCCL)."""
+    try:
+        import cupy
 
-    def __init__(self, event: Any, post: Callable[[], None] | None, keep: Any, what: str,
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from cupy.cuda import nccl
+    except Exception as exc:
+        return f"cupy.cuda.nccl cannot be imported ({exc})"
+    if not getattr(nccl, "available", True):
+        return "cupy cannot load libnccl (install the NCCL wheel: pip install 'disttorch[cuda12]' or " \
+               "'disttorch[cuda13]', or put libnccl.so.2 on LD_LIBRARY_PATH)"
+    return None
+
+
+_WATCH_PERIOD = 0.1  # seconds between the watchdog's looks at outstanding works
+
+
+class NCCLWork(Work):
+    __slots__ = ("_event", "_post", "_keep", "_what", "_timeout", "_done", "_owner")
+
+    def __init__(self, owner: NCCLCommunicator, event: Any, post: Callable[[], None] | None, keep: Any, what: str,
                  timeout: float | None) -> None:
-        self._event, self._post, self._keep, self._what, self._timeout = event, post, keep, what, timeout
+        self._owner, self._event, self._post, self._keep, self._what = owner, event, post, keep, what
+        self._timeout = timeout
         self._done = False
 
     def is_completed(self) -> bool:
         if self._event.done:
             self.wait()
             return True
+        self._owner._check_async(self._what)
         return False
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._done:
             return True
-        import cupy
-
+        owner = self._owner
+        owner._raise_if_broken()
         timeout = self._timeout if timeout is None else timeout
         if timeout is not None:
-            start = time.perf_counter()
-            while not self._event.done:
-                if time.perf_counter() - start > timeout:
-                    raise CollectiveError(f"{self._what} (NCCL) did not complete within {timeout:g} s: not every "
-                                          f"rank joined it, or one is stuck")
-                time.sleep(1e-4)
-        cupy.cuda.get_current_stream().wait_event(self._event)
-        self._done = True
-        if self._post is not None:
-            self._post()  # enqueued on the current stream, after the collective
+            owner._poll(self._event, self._what, timeout)
+        elif not self._event.done:
+            owner._watch(self._event, self._what)
+        cupy = owner._cp
+        # the stream that must see the result is the one of the device the collective ran on, not of whichever
+        # device happens to be current in the caller
+        with cupy.cuda.Device(owner._device):
+            cupy.cuda.get_current_stream().wait_event(self._event)
+            self._done = True
+            if self._post is not None:
+                self._post()  # enqueued on that device's current stream, after the collective
         self._post = None
         self._keep = None
         return True
@@ -109,6 +145,92 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
             uid = host.broadcast_object(uid, 0)
             self._comm = nccl.NcclCommunicator(self.size, uid, self.rank)
             self._stream = cupy.cuda.Stream(non_blocking=True)
+        self._broken: str | None = None
+        self._pending: list[tuple[Any, str, float]] = []
+        self._lock = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- faults ----------------------------------------------------------------------------------------
+    def _group_text(self) -> str:
+        return f"the NCCL group of ranks {list(self.world_ranks)} (rank {self.world_ranks[self.rank]}, " \
+               f"cuda:{self._device})"
+
+    def _raise_if_broken(self) -> None:
+        if self._broken is not None:
+            raise CollectiveError(self._broken)
+
+    def _break(self, message: str) -> str:
+        """Mark the communicator unusable and abort it, so that kernels waiting for a dead peer return."""
+        if self._broken is None:
+            self._broken = message
+            try:
+                self._comm.abort()
+            except Exception:
+                pass
+        return self._broken
+
+    def _check_async(self, what: str) -> None:
+        """Raise CollectiveError when NCCL reports an asynchronous error (a peer died, a network failed)."""
+        check = getattr(self._comm, "check_async_error", None)
+        if self._broken is not None or check is None:
+            self._raise_if_broken()
+            return
+        try:
+            check()
+        except self._nccl_mod.NcclError as exc:
+            raise CollectiveError(self._break(f"{what} on {self._group_text()} failed: NCCL reported an "
+                                              f"asynchronous error: {exc}")) from exc
+
+    def _poll(self, event: Any, what: str, timeout: float) -> None:
+        """Wait on the host for ``event``, raising on an NCCL error or when ``timeout`` seconds pass."""
+        start = time.perf_counter()
+        while not event.done:
+            self._check_async(what)
+            waited = time.perf_counter() - start
+            if waited > timeout:
+                raise CollectiveError(self._break(
+                    f"{what} on {self._group_text()} did not complete within {timeout:g} s: not every rank "
+                    f"joined it, or one is stuck or dead"))
+            time.sleep(min(0.01, 1e-4 + waited / 8))
+
+    def _watch(self, event: Any, what: str) -> None:
+        """Hand a work not yet done to the watchdog thread (started on first use); without a timeout it still
+        watches for NCCL's asynchronous errors."""
+        with self._lock:
+            self._pending.append((event, what, time.perf_counter()))
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch_loop, name="disttorch-nccl-watchdog",
+                                                  daemon=True)
+                self._watchdog.start()
+
+    def _check_pending(self) -> str | None:
+        """One look at the outstanding works: drops those done; returns the failure (and breaks the
+        communicator) on an NCCL error or when the oldest has outlived the group's timeout."""
+        with self._lock:
+            self._pending = [p for p in self._pending if not p[0].done]
+            pending = list(self._pending)
+        if not pending:
+            return None
+        event, what, started = pending[0]
+        try:
+            self._check_async(what)
+        except CollectiveError as exc:
+            return str(exc)
+        waited = time.perf_counter() - started
+        if self.timeout is not None and waited > self.timeout:
+            return self._break(f"{what} on {self._group_text()} did not complete within {self.timeout:g} s: "
+                               f"not every rank joined it, or one is stuck or dead")
+        return None
+
+    def _watch_loop(self) -> None:
+        while not self._stop.wait(_WATCH_PERIOD):
+            failure = self._check_pending()
+            if failure is not None:
+                sys.stderr.write(f"[rank {self.world_ranks[self.rank]}] {failure}: aborting the job\n")
+                sys.stderr.flush()
+                self._host.abort(1)
+                return
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _dtype_code(self, dtype: Any) -> int:
@@ -160,6 +282,7 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
 
     def _launch(self, what: str, enqueue: Callable[[int], None], post: Callable[[], None] | None,
                 async_op: bool, keep: Any) -> Work | None:
+        self._raise_if_broken()
         cp = self._cp
         with cp.cuda.Device(self._device):
             ready = cp.cuda.get_current_stream().record()
@@ -169,7 +292,7 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
             except self._nccl_mod.NcclError as exc:
                 raise CollectiveError(f"{what} failed on rank {self.world_ranks[self.rank]}: {exc}") from exc
             done = self._stream.record()
-        work = NCCLWork(done, post, keep, what, self.timeout if self._enforce else None)
+        work = NCCLWork(self, done, post, keep, what, self.timeout if self._enforce else None)
         if async_op:
             return work
         work.wait()
@@ -293,6 +416,30 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
         work.result = lambda: src  # type: ignore[union-attr, method-assign]
         return work  # type: ignore[return-value]
 
+    def batch_isend_irecv(self, ops: Sequence[tuple[bool, Any, int, int]]) -> list[Work]:
+        """All the sends and receives in one NCCL group (groupStart/groupEnd), so that a ring exchange where
+        every rank sends before it receives does not deadlock; every op gets the group's one Work."""
+        calls, backs, keep = [], [], []
+        comm = self._comm
+        for is_send, array, peer, _tag in ops:
+            if peer is None:
+                raise CollectiveError("NCCL cannot receive from any source: pass the source rank")
+            buf, back = self._contig(array, read=is_send)
+            data = as_bytes(buf)
+            method = comm.send if is_send else comm.recv
+            calls.append((lambda m, d, p: lambda s: m(d.data.ptr, d.size, 1, p, s))(method, data, peer))
+            if back is not None and not is_send:
+                backs.append(back)
+            keep.append(buf)
+        if not calls:
+            return []
+
+        def post() -> None:
+            for back in backs:
+                back()
+        work = self._launch("batch_isend_irecv", self._grouped(calls), post if backs else None, True, keep)
+        return [work] * len(calls)  # type: ignore[list-item]
+
     def barrier(self, async_op: bool = False) -> Work | None:
         self._cp.cuda.Device(self._device).synchronize()
         return self._host.barrier(async_op)
@@ -312,5 +459,8 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
             self._host.abort(code)
 
     def free(self) -> None:
+        self._stop.set()
+        if self._broken is not None:
+            return  # aborted: nothing left to synchronise or destroy
         self._stream.synchronize()
         self._comm.destroy()

@@ -30,6 +30,24 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
             action.help = "(default: %(default)s)"
 
 
+def add_device_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where the model and batches live (cuda needs cupy and a GPU)")
+
+
+def pick_device(name: str) -> Any:
+    """The ``torch.device`` for ``--device``: cuda means this process's current cuda device, which
+    ``init_process_group`` sets to ``local_rank % device_count`` under a launcher; a clear error without a GPU."""
+    import disttorch as torch
+
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no usable GPU here (cuda needs cupy, e.g. pip install "
+                         "'disttorch[cuda12]', and a visible CUDA device)")
+    return torch.device("cuda", torch.cuda.current_device())
+
+
 class TrainingLog:
     """``log.step(loss, lr, samples)`` once per optimizer step; ``log.close()`` at the end."""
 

@@ -1,6 +1,7 @@
 """Train a small CNN on scikit-learn's bundled 8x8 handwritten digits (no download needed).
 
 Run:  python examples/mnist_digits_cnn.py [--epochs 12] [--batch-size 64] [--lr 3e-3] [--seed 0] [--save PATH]
+      [--device cuda]
 
 Written exactly as PyTorch code; only the import line differs. Exits with status 1 when the final test
 accuracy is below ``--target``.
@@ -13,7 +14,7 @@ import tempfile
 import time
 
 import numpy as np
-from _training_log import HelpFormatter, TrainingLog, add_arguments
+from _training_log import HelpFormatter, TrainingLog, add_arguments, add_device_argument, pick_device
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -59,11 +60,12 @@ def load_data(seed: int):
     return TensorDataset(to_x(x_train), to_y(y_train)), TensorDataset(to_x(x_test), to_y(y_test))
 
 
-def evaluate(model: nn.Module, loader: DataLoader) -> float:
+def evaluate(model: nn.Module, loader: DataLoader, device) -> float:
     model.eval()
     correct = total = 0
     with torch.no_grad():
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             correct += (model(x).argmax(dim=1) == y).sum().item()
             total += y.numel()
     return correct / total
@@ -77,8 +79,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", default=None, help="where to save the state_dict (default: a temporary file)")
     parser.add_argument("--target", type=float, default=0.97, help="required final test accuracy")
+    add_device_argument(parser)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    device = pick_device(args.device)
 
     torch.manual_seed(args.seed)
     train_set, test_set = load_data(args.seed)
@@ -87,7 +91,7 @@ def main(argv=None) -> int:
     test_loader = DataLoader(test_set, batch_size=256)
     print(f"train samples: {len(train_set)}  test samples: {len(test_set)}")
 
-    model = DigitsCNN()
+    model = DigitsCNN().to(device)
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -101,6 +105,7 @@ def main(argv=None) -> int:
         loss_sum = 0.0
         correct = seen = 0
         for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             logits = model(x)
             loss = F.cross_entropy(logits, y)
@@ -111,7 +116,7 @@ def main(argv=None) -> int:
             seen += y.shape[0]
             log.step(loss.item(), scheduler.get_last_lr()[0], y.shape[0])
         scheduler.step()
-        test_acc = evaluate(model, test_loader)
+        test_acc = evaluate(model, test_loader, device)
         log.write(
             f"epoch {epoch:3d}  loss {loss_sum / seen:.4f}  train acc {correct / seen:.4f}  "
             f"test acc {test_acc:.4f}  lr {scheduler.get_last_lr()[0]:.2e}  time {time.perf_counter() - t0:.2f}s"
@@ -123,10 +128,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.save or os.path.join(tmp, "digits_cnn.pt")
         torch.save(model.state_dict(), path)
-        restored = DigitsCNN()
+        restored = DigitsCNN().to(device)
         restored.load_state_dict(torch.load(path))
-        reloaded_acc = evaluate(restored, test_loader)
-    x_test = test_set.tensors[0]
+        reloaded_acc = evaluate(restored, test_loader, device)
+    x_test = test_set.tensors[0].to(device)
     with torch.no_grad():
         same_outputs = torch.equal(model(x_test), restored(x_test))
     where = path if args.save else "a temporary file"

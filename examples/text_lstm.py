@@ -14,7 +14,7 @@ import math
 import sys
 import time
 
-from _training_log import HelpFormatter, TrainingLog, add_arguments
+from _training_log import HelpFormatter, TrainingLog, add_arguments, add_device_argument, pick_device
 
 import disttorch as torch
 import disttorch.nn.functional as F
@@ -85,9 +85,11 @@ def load_data(args) -> tuple[list, dict, DataLoader, DataLoader, torch.Generator
 
 def evaluate(model: nn.Module, loader: DataLoader) -> float:
     model.eval()
+    device = next(model.parameters()).device
     total, count = 0.0, 0
     with torch.no_grad():
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             logits, _ = model(x)
             total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
             count += y.numel()
@@ -96,14 +98,15 @@ def evaluate(model: nn.Module, loader: DataLoader) -> float:
 
 def sample(model: nn.Module, stoi: dict, itos: list, prompt: str, length: int, temperature: float, generator) -> str:
     model.eval()
+    device = next(model.parameters()).device
     out = list(prompt)
     with torch.no_grad():
-        logits, state = model(torch.tensor([[stoi[c] for c in prompt]]))
+        logits, state = model(torch.tensor([[stoi[c] for c in prompt]], device=device))
         for _ in range(length):
             probs = torch.softmax(logits[0, -1] / temperature, dim=-1)
-            next_id = torch.multinomial(probs, 1, generator=generator)
+            next_id = torch.multinomial(probs.cpu(), 1, generator=generator)  # the generator is a cpu one
             out.append(itos[next_id.item()])
-            logits, state = model(next_id.view(1, 1), state)
+            logits, state = model(next_id.view(1, 1).to(device), state)
     return "".join(out)
 
 
@@ -112,6 +115,7 @@ def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataL
     printing the model and the losses of each epoch; returns the final held-out loss."""
     print(model)
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
+    device = next(model.parameters()).device
     steps = args.epochs * len(train_loader)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
     val_loss = evaluate(model, val_loader)
@@ -123,6 +127,7 @@ def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataL
         model.train()
         total, count = 0.0, 0
         for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
             logits, _ = model(x)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
             optimizer.zero_grad()
@@ -131,9 +136,10 @@ def fit(model: nn.Module, optimizer, train_loader: DataLoader, val_loader: DataL
             optimizer.step()
             lr = scheduler.get_last_lr()[0]
             scheduler.step()
-            total += loss.item() * y.numel()
+            value = loss.item()  # the step's one device-to-host copy
+            total += value * y.numel()
             count += y.numel()
-            log.step(loss.item(), lr, y.shape[0])
+            log.step(value, lr, y.shape[0])
         train_loss = total / count
         val_loss = evaluate(model, val_loader)
         log.write(
@@ -172,13 +178,15 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-chars", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--target-loss", type=float, default=2.1, help="required final held-out loss (nats/char)")
+    add_device_argument(parser)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    device = pick_device(args.device)
 
     torch.manual_seed(args.seed)
     itos, stoi, train_loader, val_loader, generator = load_data(args)
 
-    model = CharLSTM(len(itos), args.embed_dim, args.hidden, args.layers, args.dropout)
+    model = CharLSTM(len(itos), args.embed_dim, args.hidden, args.layers, args.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     val_loss = fit(model, optimizer, train_loader, val_loader, args)
     text = sample(model, stoi, itos, "Return the ", args.sample_chars, args.temperature, generator)

@@ -10,7 +10,7 @@ the held-out loss does not drop below ``--target-loss``.
 import argparse
 import sys
 
-from _training_log import HelpFormatter, add_arguments
+from _training_log import HelpFormatter, add_arguments, add_device_argument, pick_device
 from text_lstm import fit, load_data, report
 
 import disttorch as torch
@@ -46,10 +46,10 @@ def sample(model: CharTransformer, stoi: dict, itos: list, prompt: str, length: 
     ids = [stoi[c] for c in prompt]
     with torch.no_grad():
         for _ in range(length):
-            context = torch.tensor([ids[-model.context :]])
+            context = torch.tensor([ids[-model.context :]], device=model.head.weight.device)
             logits, _ = model(context)
             probs = F.softmax(logits[0, -1] / temperature, dim=-1)
-            ids.append(torch.multinomial(probs, 1, generator=generator).item())
+            ids.append(torch.multinomial(probs.cpu(), 1, generator=generator).item())  # a cpu generator
     return "".join(itos[i] for i in ids)
 
 
@@ -70,13 +70,15 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-chars", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--target-loss", type=float, default=2.35, help="required final held-out loss (nats/char)")
+    add_device_argument(parser)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    device = pick_device(args.device)
 
     torch.manual_seed(args.seed)
     itos, stoi, train_loader, val_loader, generator = load_data(args)
 
-    model = CharTransformer(len(itos), args.seq_len, args.d_model, args.nhead, args.layers, args.dropout)
+    model = CharTransformer(len(itos), args.seq_len, args.d_model, args.nhead, args.layers, args.dropout).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     val_loss = fit(model, optimizer, train_loader, val_loader, args)
     text = sample(model, stoi, itos, "Return the ", args.sample_chars, args.temperature, generator)

@@ -26,6 +26,9 @@ def current_device() -> int:
     return _backend().current_device()
 
 
+_chosen: list[int] = []  # the device the user chose with set_device (init_process_group then keeps it)
+
+
 def set_device(device: Any) -> None:
     from disttorch._device import to_device
 
@@ -34,6 +37,12 @@ def set_device(device: Any) -> None:
     else:
         index = to_device(device).index or 0
     _backend().set_device(index)
+    _chosen[:] = [index]
+
+
+def _device_chosen() -> bool:
+    """Whether this process picked its cuda device: set_device, or a current device other than 0."""
+    return bool(_chosen) or current_device() != 0
 
 
 def synchronize(device: Any = None) -> None:
@@ -81,10 +90,10 @@ class device:
 
     def __enter__(self) -> None:
         self.prev = current_device()
-        set_device(self.index)
+        _backend().set_device(self.index)  # for the block only: not a choice init_process_group keeps
 
     def __exit__(self, *exc: Any) -> None:
-        set_device(self.prev)
+        _backend().set_device(self.prev)
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:

@@ -69,16 +69,16 @@ class GroupCommunicator(ObjectsThroughHost):
         return self._for(inputs).all_to_all_v(output, output_splits, inputs, input_splits, async_op)
 
     def send(self, array: Any, dst: int, tag: int = 0) -> None:
-        self._for(array).send(array, dst, tag)
+        self.group.communicator_for(array, p2p=True).send(array, dst, tag)
 
     def recv(self, array: Any, src: int | None = None, tag: int = 0) -> int:
-        return self._for(array).recv(array, src, tag)
+        return self.group.communicator_for(array, p2p=True).recv(array, src, tag)
 
     def isend(self, array: Any, dst: int, tag: int = 0) -> Work:
-        return self._for(array).isend(array, dst, tag)
+        return self.group.communicator_for(array, p2p=True).isend(array, dst, tag)
 
     def irecv(self, array: Any, src: int | None = None, tag: int = 0) -> Work:
-        return self._for(array).irecv(array, src, tag)
+        return self.group.communicator_for(array, p2p=True).irecv(array, src, tag)
 
     # -- on the host communicator --------------------------------------------------------------------------
     def barrier(self, async_op: bool = False) -> Work | None:

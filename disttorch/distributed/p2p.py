@@ -23,7 +23,7 @@ def send(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 0
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
-    pg.communicator_for(tensor._data).send(tensor._data, peer, tag)
+    pg.communicator_for(tensor._data, p2p=True).send(tensor._data, peer, tag)
     return None
 
 
@@ -34,7 +34,7 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
     if pg is None:
         return -1
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
-    source = pg.communicator_for(tensor._data).recv(tensor._data, peer, tag)
+    source = pg.communicator_for(tensor._data, p2p=True).recv(tensor._data, peer, tag)
     tensor._vc[0] += 1
     return pg.ranks[source]
 
@@ -45,7 +45,7 @@ def isend(tensor: Tensor, dst: int | None = None, group: Any = None, tag: int = 
     if pg is None:
         return None
     peer = _peer(pg, dst, group_dst, "destination")
-    return Work(pg.communicator_for(tensor._data).isend(tensor._data, peer, tag), result=[tensor])
+    return Work(pg.communicator_for(tensor._data, p2p=True).isend(tensor._data, peer, tag), result=[tensor])
 
 
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
@@ -54,7 +54,7 @@ def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 
     if pg is None:
         return None
     peer = None if src is None and group_src is None else _peer(pg, src, group_src, "source")
-    raw = pg.communicator_for(tensor._data).irecv(tensor._data, peer, tag)
+    raw = pg.communicator_for(tensor._data, p2p=True).irecv(tensor._data, peer, tag)
     tensor._vc[0] += 1
 
     def source() -> int | None:
@@ -76,10 +76,30 @@ class P2POp:
 
 
 def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
-    works = []
+    """Start every op of the list together. Ops on one communicator start as one batch: under NCCL one
+    groupStart/groupEnd, so that a ring where each rank sends before it receives does not deadlock."""
+    batches: dict[int, tuple[Any, ProcessGroup, list]] = {}
+    order = []
     for p in p2p_op_list:
-        if p.op is isend:
-            works.append(isend(p.tensor, p.peer, p.group, p.tag, group_dst=p.group_peer))
-        else:
-            works.append(irecv(p.tensor, p.peer, p.group, p.tag, group_src=p.group_peer))
-    return [w for w in works if w is not None]
+        if not isinstance(p, P2POp):
+            raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                             "``torch.distributed.P2POp``.")
+        sending = p.op is isend
+        pg = _member("isend" if sending else "irecv", p.group, tensor=p.tensor)
+        if pg is None:
+            continue
+        peer = _peer(pg, p.peer, p.group_peer, "destination" if sending else "source")
+        comm = pg.communicator_for(p.tensor._data, p2p=True)
+        comm_ops = batches.setdefault(id(comm), (comm, pg, []))[2]
+        comm_ops.append((sending, p.tensor, peer, p.tag))
+        order.append((id(comm), len(comm_ops) - 1))
+    started = {}
+    for key, (comm, pg, ops) in batches.items():
+        raws = comm.batch_isend_irecv([(s, t._data, peer, tag) for s, t, peer, tag in ops])
+        works = []
+        for (sending, tensor, peer, _tag), raw in zip(ops, raws):
+            if not sending:
+                tensor._vc[0] += 1
+            works.append(Work(raw, source=(lambda r=pg.ranks[peer]: r), result=[tensor]))
+        started[key] = works
+    return [started[key][i] for key, i in order]

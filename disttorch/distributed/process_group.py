@@ -2,6 +2,7 @@
 an array), the default group, ranks within groups, and the argument checks every Tensor collective shares."""
 from __future__ import annotations
 
+import socket
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -37,15 +38,24 @@ class Backend(str):
 class ProcessGroup:
     """A group of ranks. ``comm`` (the host communicator) moves host arrays; when the group has a device
     communicator (``device_communicator``: a name in the communicator registry, e.g. ``"nccl"``), an array on
-    device N goes to that communicator for device N, made on first use."""
+    device N goes to that communicator for device N. ``init_process_group`` and ``new_group`` make the one for
+    the current device at once (:meth:`connect`); one for another device is made on first use."""
 
     def __init__(self, comm: Communicator, backend: str, timeout: float, device_communicator: str | None) -> None:
         self.comm = comm
         self.backend = backend
         self.timeout = timeout
         self.ranks = list(comm.world_ranks)
-        self.device_communicator = device_communicator if comm.size > 1 else None
+        self.device_communicator = device_communicator
+        self.eager = False  # whether init_process_group made the device communicator at once (new_group follows)
         self._device_comms: dict[int, Communicator] = {}
+
+    def connect(self, device: int) -> None:
+        """Make the device communicator for ``device`` now. Its bootstrap is a collective over every rank of
+        the group, so it must not wait for a first send/recv, which only two ranks join."""
+        if self.device_communicator is not None and device not in self._device_comms:
+            self._device_comms[device] = make_communicator(self.device_communicator, host=self.comm, device=device,
+                                                           timeout=self.timeout)
 
     def rank(self) -> int:
         return self.comm.rank
@@ -56,17 +66,26 @@ class ProcessGroup:
     def name(self) -> str:
         return self.backend
 
-    def communicator_for(self, array: Any) -> Communicator:
+    def communicator_for(self, array: Any, p2p: bool = False) -> Communicator:
         """The one dispatch rule: which communicator moves ``array``. Host arrays (those whose backend gives no
         device index), and every array of a group without a device communicator, go to the host communicator;
-        an array on device N goes to the group's device communicator for N."""
+        an array on device N goes to the group's device communicator for N, made on first use by a collective.
+        Point-to-point (``p2p``) never makes it: its bootstrap needs every rank of the group, a send/recv only
+        two, so until a collective (or :meth:`connect`) has made it, sends and receives go through the host."""
         if self.device_communicator is None or type(array) is np.ndarray:  # the common case, no lookup
             return self.comm
         device = backend_for_array(array).device_index(array)
         if device is None:
             return self.comm
         comm = self._device_comms.get(device)
+        if comm is None and p2p:
+            return self.comm
         if comm is None:
+            if self.comm.size > 1 and gpu_shared(self.comm, backend_for_array(array).physical_id(device)):
+                # ranks sharing a device cannot form an NCCL group: this group moves device arrays through the
+                # host (every rank got the same answer from the exchange, so all switch together)
+                self.device_communicator = None
+                return self.comm
             comm = make_communicator(self.device_communicator, host=self.comm, device=device, timeout=self.timeout)
             self._device_comms[device] = comm
         return comm
@@ -83,6 +102,18 @@ class ProcessGroup:
 
     def __repr__(self) -> str:
         return f"ProcessGroup(ranks={self.ranks}, backend={self.backend!r})"
+
+
+def gpu_shared(comm: Communicator, physical_id: str) -> tuple[tuple[int, int], tuple[str, str]] | None:
+    """The first two world ranks of ``comm`` whose devices are one physical device, with (host, device); None
+    when each rank has its own. Collective over ``comm``."""
+    seen: dict[tuple[str, str], int] = {}
+    for r, where in enumerate(comm.all_gather_object((socket.gethostname(), physical_id))):
+        where = tuple(where)
+        if where in seen:
+            return (comm.world_ranks[seen[where]], comm.world_ranks[r]), where
+        seen[where] = r
+    return None
 
 
 class _State:

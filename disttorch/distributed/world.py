@@ -2,10 +2,12 @@
 launcher, else a world of one process), fail-fast on uncaught exceptions, ``new_group``, ranks on this node."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import threading
 import traceback
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from disttorch.collectives.base import Communicator
 from disttorch.collectives.registry import communicator_available, make_communicator
 from disttorch.launcher.env import launched_by_mpi_env, rank_layout
 
-from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state
+from .process_group import Backend, GroupMember, ProcessGroup, _default_group, _seconds, _state, gpu_shared
 
 _DEFAULT_TIMEOUT = 1800.0  # seconds, PyTorch's default for non-NCCL groups
 _NCCL_TIMEOUT = 600.0
@@ -75,8 +77,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if name == "nccl" or name is None:
         use_nccl = communicator_available("nccl")
         if name == "nccl" and not use_nccl:
+            why = _nccl_missing()
             raise RuntimeError("Distributed package doesn't have NCCL built in: backend 'nccl' needs cupy with NCCL "
-                               "support and a visible CUDA device")
+                               "support and a visible CUDA device" + (f": {why}" if why else ""))
     seconds = _seconds(timeout)
     if seconds is None:
         seconds = _NCCL_TIMEOUT if name == "nccl" else _DEFAULT_TIMEOUT
@@ -90,12 +93,71 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                          f"(MPI's COMM_WORLD decides the world size)")
     if rank not in (-1, None) and rank != comm.rank:
         raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {comm.rank}")
-    label = name or ("nccl" if use_nccl and comm.size > 1 else "mpi" if comm.name == "mpi" else "gloo")
-    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
-    _state.default, _state.groups = pg, [pg]
+    # a world of one goes through NCCL only when asked to by name (PyTorch's nccl world of one)
+    use_nccl = use_nccl and (comm.size > 1 or name == "nccl")
     _state.local = comm.local_rank() if comm.size > 1 else _launcher_layout()[2:]
     if comm.name == "mpi" and comm.size > 1:
         _install_fail_fast(comm)
+    if name is None and not use_nccl and comm.size > 1:
+        why = _nccl_missing()
+        if why:
+            warnings.warn(f"NCCL is not usable: {why}. Collectives on cuda tensors fall back to MPI, staged "
+                          f"through host memory (slower; pass backend='mpi' to choose this and silence the warning)",
+                          RuntimeWarning, stacklevel=2)
+    # NCCL asked for by name (or a device_id given, PyTorch's eager-init rule): the communicator is made now and
+    # two ranks on one GPU are an error. backend=None: a cpu-only job must not pay for NCCL, so it is made by the
+    # first collective on a cuda tensor; if ranks share a GPU, cuda tensors then go through MPI instead.
+    eager = use_nccl and (name == "nccl" or device_id is not None)
+    device = _select_device(comm, eager)
+    label = name or ("nccl" if use_nccl else "mpi" if comm.name == "mpi" else "gloo")
+    pg = ProcessGroup(comm, label, seconds, "nccl" if use_nccl else None)
+    pg.eager = eager
+    if eager and device is not None:
+        pg.connect(device)
+    _state.default, _state.groups = pg, [pg]
+
+
+def _nccl_missing() -> str | None:
+    from disttorch.collectives.nccl import nccl_missing_reason
+
+    return nccl_missing_reason()
+
+
+def _cuda_count() -> int:
+    if importlib.util.find_spec("cupy") is None:  # a cpu-only install: no cupy import, no driver probe
+        return 0
+    from disttorch import cuda
+
+    try:
+        return cuda.device_count()
+    except Exception:
+        return 0
+
+
+def _select_device(comm: Communicator, use_nccl: bool) -> int | None:
+    """Under a plain ``mpiexec``/``srun`` every rank would start on GPU 0: make ``local_rank % device_count``
+    the current cuda device, unless this process chose one already (``set_device``, ``device_id``). Under
+    NCCL, two ranks on one GPU are an error naming both. ``DISTTORCH_SELECT_DEVICE=0`` turns the choice off, as
+    for disttorchrun. Returns the current device (None without cuda)."""
+    if comm.size == 1 and not use_nccl:
+        return None  # nothing to choose, nothing to check: a world of one does not even import cupy here
+    count = _cuda_count()
+    if count == 0:
+        return None
+    from disttorch import cuda
+
+    if comm.size > 1 and not cuda._device_chosen() and os.environ.get("DISTTORCH_SELECT_DEVICE", "1") != "0":
+        cuda._backend().set_device(_state.local[0] % count)
+    device = cuda.current_device()
+    if use_nccl and comm.size > 1:
+        shared = gpu_shared(comm, cuda._backend().physical_id(device))
+        if shared is not None:
+            (first, second), (host, gpu) = shared
+            raise RuntimeError(
+                f"ranks {first} and {second} both use the same GPU ({gpu} on {host}): NCCL needs one GPU per "
+                f"rank. Start at most {count} rank(s) per node, give each rank its own device "
+                f"(torch.cuda.set_device or CUDA_VISIBLE_DEVICES), or share a GPU through backend='mpi'")
+    return device
 
 
 def _world_communicator(name: str | None, seconds: float, world_size: int) -> Communicator:
@@ -194,6 +256,11 @@ def new_group(ranks: list[int] | None = None, timeout: timedelta | None = None, 
         return GroupMember.NON_GROUP_MEMBER
     comm.timeout = seconds
     pg = ProcessGroup(comm, str(Backend(backend)) if backend else world.backend, seconds, world.device_communicator)
+    pg.eager = world.eager
+    if pg.eager and pg.device_communicator is not None:
+        from disttorch import cuda
+
+        pg.connect(cuda.current_device())  # every member is here now: bootstrap NCCL before any send/recv
     _state.groups.append(pg)
     return pg
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 pytestmark = pytest.mark.skipif(not nccl_available(), reason="no GPU: NCCL needs cupy with NCCL and a CUDA device")
 
 
-def test_nccl_world_of_one():
+def test_cuda_nccl_world_of_one():
     import cupy
     import numpy as np
     from disttorch.collectives import ReduceOp, SingleCommunicator

@@ -1,5 +1,6 @@
 """Run the example training scripts end to end with small settings, as a user would from the repo root."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -78,3 +79,22 @@ def test_text_transformer():
     val = lm_val_losses(out)
     assert len(val) == 6, out
     assert val[0] > 4.0 and val[-1] < 3.0 and val[-1] < val[1] < val[0], out
+
+
+@pytest.mark.timeout(400)
+def test_examples_take_device(device):
+    """--device: fit_line learns the same line on every device (same cpu-drawn data and initial weights), the
+    digits CNN and the character LSTM train there (on cuda: the stand-in in CI, or a GPU)."""
+    learned = re.compile(r"learned y = (-?[0-9.]+) x \+ (-?[0-9.]+)")
+    line = learned.search(run_example("fit_line.py", "--device", device, "--no-progress").stdout)
+    ref = learned.search(run_example("fit_line.py", "--no-progress").stdout)
+    assert line and ref and [float(v) for v in line.groups()] == pytest.approx([float(v) for v in ref.groups()],
+                                                                               abs=2e-3)
+    if importlib.util.find_spec("sklearn") is not None:
+        out = run_example("mnist_digits_cnn.py", "--device", device, "--epochs", "2", "--target", "0.9",
+                          "--no-progress").stdout
+        assert "final test accuracy" in out, out
+    out = run_example("text_lstm.py", "--device", device, "--max-chars", "20000", "--epochs", "2", "--hidden", "64",
+                      "--sample-chars", "10", "--target-loss", "3.6", "--no-progress").stdout
+    val = lm_val_losses(out)
+    assert len(val) == 3 and val[-1] < val[0], out

@@ -1,5 +1,7 @@
 """Run on N ranks (or alone): every disttorch.distributed collective on Tensors against numpy's answer.
 
+usage: python _dist_worker.py [backend|none] [cpu|cuda]. With cuda every tensor is a cuda tensor (the default
+device); alone with backend nccl they go through NCCL, on ranks over MPI they are staged through host memory.
 Prints ``OK rank R checks K``. Assertion failures end the whole job through the fail-fast excepthook.
 """
 import sys
@@ -13,6 +15,7 @@ import disttorch as torch
 import disttorch.distributed as dist
 
 checks = 0
+DEVICE = sys.argv[2] if len(sys.argv) > 2 else "cpu"
 
 
 def check(cond, what):
@@ -22,7 +25,11 @@ def check(cond, what):
 
 
 def same(t, want, what, rtol=1e-6):
-    got = t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+    if hasattr(t, "numpy"):
+        check(t.device.type == DEVICE, f"{what}: a {t.device} tensor, not {DEVICE}")
+        got = t.cpu().numpy()
+    else:
+        got = np.asarray(t)
     check(got.shape == want.shape and got.dtype == want.dtype, f"{what}: {got.shape} {got.dtype} vs {want.shape} "
                                                                  f"{want.dtype}")
     ok = np.allclose(got, want, rtol=rtol, atol=rtol) if want.dtype.kind == "f" else np.array_equal(got, want)
@@ -37,8 +44,11 @@ DTYPES = (np.float32, np.float64, np.int64)
 SIZES = ((0,), (7,), (1001,), (2, 3))
 
 
+def T(a):
+    return torch.from_numpy(a).to(DEVICE)
+
+
 def collectives(r, n):
-    T = torch.from_numpy
     for dtype in DTYPES:
         for shape in SIZES:
             every = [data(k, shape, dtype) for k in range(n)]
@@ -251,11 +261,13 @@ def misc(r, n):
     check(dist.is_available() and dist.is_initialized(), "initialised")
     check(dist.get_rank() == r and dist.get_world_size() == n, "rank/size")
     asked = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "none" else None
-    check(dist.get_backend() == (asked or ("mpi" if n > 1 else "gloo")), f"backend {dist.get_backend()}")
+    auto = ("nccl" if dist.is_nccl_available() else "mpi") if n > 1 else "gloo"  # NCCL for cuda tensors if any
+    check(dist.get_backend() == (asked or auto), f"backend {dist.get_backend()}")
     check(dist.get_local_rank() == r and dist.get_local_world_size() == n, "local rank on one node")
     check(dist.group.WORLD is dist.GroupMember.WORLD and dist.group.WORLD is not None, "group.WORLD")
     from disttorch.utils.data import DistributedSampler
 
+    torch.set_default_device("cpu")  # the sampler's cpu generator and randperm (PyTorch raises on cuda there too)
     mine = list(DistributedSampler(list(range(10)), shuffle=False))
     padded = list(range(10)) + list(range(10))[:(-10) % n]
     check(mine == padded[r::n], f"sampler takes rank and world size from the group: {mine}")
@@ -267,9 +279,12 @@ def misc(r, n):
 
 
 def main():
+    torch.set_default_device(DEVICE)
     dist.init_process_group(backend=sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "none" else None,
                             timeout=timedelta(seconds=60))
     r, n = dist.get_rank(), dist.get_world_size()
+    if DEVICE == "cuda":
+        check(torch.cuda.current_device() == r % torch.cuda.device_count(), "rank r on cuda:r % devices")
     for name in ("collectives", "overlap", "p2p", "objects", "groups", "misc"):
         if n == 1 and name == "p2p":
             continue

@@ -67,8 +67,33 @@ def test_host_arrays_go_to_the_host_communicator_device_arrays_to_the_device_one
 def test_without_a_device_communicator_everything_goes_to_the_host(toy):
     host = Recording(2)
     assert ProcessGroup(host, "gloo", 5.0, None).communicator_for(_device_array()) is host
-    one = Recording(1)  # a group of one never needs a device communicator
-    assert ProcessGroup(one, "nccl", 5.0, "dispatchtoy").communicator_for(_device_array()) is one
+    one = Recording(1)  # a group of one given a device communicator uses it (backend="nccl" in a world of one)
+    comm = ProcessGroup(one, "nccl", 5.0, "dispatchtoy").communicator_for(_device_array())
+    assert isinstance(comm, Recording) and comm.host is one
+
+
+def test_connect_makes_the_device_communicator_before_any_collective(toy):
+    made = []
+    register_communicator("dispatchtoy", lambda host=None, device=None, timeout=None: made.append(device)
+                          or Recording(2, host, device))
+    pg = ProcessGroup(Recording(2), "nccl", 5.0, "dispatchtoy")
+    pg.connect(0)
+    pg.connect(0)
+    assert made == [0]
+    assert pg.communicator_for(np.zeros(3).view(DevArray)).device == 1 and made == [0, 1]
+    ProcessGroup(Recording(2), "gloo", 5.0, None).connect(0)  # no device communicator: nothing to make
+    assert made == [0, 1]
+
+
+def test_point_to_point_never_makes_the_device_communicator(toy):
+    """Making it is a collective over the whole group; a send/recv joins two ranks: until a collective made it,
+    point-to-point goes through the host communicator."""
+    host = Recording(2)
+    pg = ProcessGroup(host, "gloo", 5.0, "dispatchtoy")
+    dev = _device_array()
+    assert pg.communicator_for(dev, p2p=True) is host and pg._device_comms == {}
+    comm = pg.communicator_for(dev)
+    assert pg.communicator_for(dev, p2p=True) is comm is not host
 
 
 def test_group_communicator_dispatches_by_array_and_rejects_unknown_methods(toy):

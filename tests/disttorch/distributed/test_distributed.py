@@ -111,10 +111,19 @@ def test_world_of_one_without_mpi4py(tmp_path):
     _passed(result, 1)
 
 
+def test_every_collective_alone(device):
+    """The worker's collectives in a world of one: on cuda through NCCL (backend "nccl")."""
+    _passed(_mpirun.run(WORKER, ["none" if device == "cpu" else "nccl", device], 0, timeout=120), 1)
+
+
 # -- real ranks -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("n, backend", [(2, "gloo"), (3, "none")])
-def test_every_collective_on_ranks(n, backend):
-    _passed(_mpirun.run(WORKER, [backend], n, timeout=120), n)
+def test_every_collective_on_ranks(n, backend, device):
+    """On cuda the tensors are staged through host memory by MPI (backend "mpi" where "none" would pick NCCL,
+    which the cupy stand-in has for one rank only)."""
+    if device == "cuda" and backend == "none":
+        backend = "mpi"
+    _passed(_mpirun.run(WORKER, [backend, device], n, timeout=120), n)
 
 
 def test_fail_fast():

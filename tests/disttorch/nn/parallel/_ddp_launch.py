@@ -51,15 +51,24 @@ def run(script: Path | str, args: list[str], n: int, timeout: float = 180) -> su
         pytest.fail(f"{' '.join(cmd)} did not finish within {timeout} s:\n{e.stdout}\n{e.stderr}")
 
 
+def device_options(device: str, n: int) -> tuple[str, ...]:
+    """The worker's options for ``device``: cuda alone runs over NCCL (a world of one), cuda on 2 or 3 ranks
+    over MPI with the cuda arrays staged through host memory (the stand-in's NCCL has a world of one)."""
+    if device == "cpu":
+        return ()
+    return (f"--device={device}", "--backend=nccl" if n == 1 else "--backend=mpi")
+
+
 @cache
-def run_scenarios(script: str, names: tuple[str, ...], n: int) -> tuple[str, set[tuple[str, int]]]:
+def run_scenarios(script: str, names: tuple[str, ...], n: int, options: tuple[str, ...] = ()
+                  ) -> tuple[str, set[tuple[str, int]]]:
     """Run every scenario in one launch; returns the output and the (scenario, rank) pairs that passed."""
-    proc = run(HERE / script, list(names), n)
+    proc = run(HERE / script, [*options, *names], n)
     out = proc.stdout + proc.stderr
     return out, {(m[0], int(m[1])) for m in re.findall(r"PASS (\w+) rank (\d+)", proc.stdout)}
 
 
-def check_scenario(script: str, names: tuple[str, ...], name: str, n: int) -> None:
-    out, passed = run_scenarios(script, names, n)
+def check_scenario(script: str, names: tuple[str, ...], name: str, n: int, device: str = "cpu") -> None:
+    out, passed = run_scenarios(script, names, n, device_options(device, n))
     missing = [r for r in range(n) if (name, r) not in passed]
     assert not missing, f"scenario {name!r} did not pass on ranks {missing}:\n{out}"

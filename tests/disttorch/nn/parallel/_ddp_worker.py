@@ -2,7 +2,10 @@
 against a single-process reference computed on every rank. Prints ``PASS <name>`` or ``FAIL <name>: why``
 per scenario and rank; the test driver checks those lines.
 
-usage: python _ddp_worker.py scenario [scenario ...]
+usage: python _ddp_worker.py [--device=cuda --backend=nccl|mpi] scenario [scenario ...]
+
+With ``--device=cuda`` models and batches are cuda tensors (on the cupy stand-in in CI): a world of one over
+NCCL, or 2 and 3 ranks over MPI with the cuda arrays staged through host memory.
 """
 from __future__ import annotations
 
@@ -17,6 +20,20 @@ from disttorch import nn
 from disttorch.nn.parallel import DistributedDataParallel as DDP
 
 TOL = dict(rtol=1e-10, atol=1e-12)
+OPTIONS = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--"))
+DEVICE = OPTIONS.get("device", "cpu")
+
+
+def on(module: nn.Module) -> nn.Module:
+    return module.to(DEVICE)
+
+
+def inside(view, flat) -> bool:
+    """Whether array ``view`` lies in the memory of array ``flat`` (numpy or cupy)."""
+    if isinstance(view, np.ndarray):
+        return np.shares_memory(view, flat)
+    lo = flat.data.ptr
+    return lo <= view.data.ptr < lo + flat.nbytes
 
 
 class Net(nn.Module):
@@ -46,7 +63,7 @@ class Plain(nn.Module):
 
 def batch(step: int, n: int = 12):
     rs = np.random.RandomState(100 + step)
-    return torch.tensor(rs.randn(n, 6)), torch.tensor(rs.randint(0, 3, size=n))
+    return torch.tensor(rs.randn(n, 6), device=DEVICE), torch.tensor(rs.randint(0, 3, size=n), device=DEVICE)
 
 
 def splits(n: int, world: int, uneven: bool) -> list[tuple[int, int]]:
@@ -60,8 +77,8 @@ def splits(n: int, world: int, uneven: bool) -> list[tuple[int, int]]:
 
 
 def assert_close(a, b, what: str) -> None:
-    a = a.detach().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
+    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    b = b.detach().cpu().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
     if not np.allclose(a, b, **TOL):
         raise AssertionError(f"{what}: max abs diff {np.max(np.abs(a - b))}")
 
@@ -77,13 +94,14 @@ def train_equivalence(uneven: bool) -> None:
     """N ranks on shards of each global batch == one process on the whole batch (SGD with momentum)."""
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
-    ref = Net()
+    ref = on(Net())
     torch.manual_seed(1 + rank)  # different init per rank: DDP must broadcast rank 0's
-    net = Net()
+    net = on(Net())
     if rank == 0:
         net.load_state_dict(ref.state_dict())
     model = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(net), find_unused_parameters=True)
     assert isinstance(model.module.bn, nn.SyncBatchNorm)
+    assert {p.device.type for p in model.parameters()} == {DEVICE}
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     n = 12
@@ -122,15 +140,15 @@ def scenario_sync_batchnorm() -> None:
     rank, world = dist.get_rank(), dist.get_world_size()
     rs = np.random.RandomState(7)
     n = 10
-    x = torch.tensor(rs.randn(n, 3, 4, 5) * 3 + 1)
-    g = torch.tensor(rs.randn(n, 3, 4, 5))
+    x = torch.tensor(rs.randn(n, 3, 4, 5) * 3 + 1, device=DEVICE)
+    g = torch.tensor(rs.randn(n, 3, 4, 5), device=DEVICE)
     lo, hi = splits(n, world, uneven=True)[rank]
-    ref = nn.BatchNorm2d(3, momentum=None)
-    sync = nn.SyncBatchNorm(3, momentum=None)
+    ref = on(nn.BatchNorm2d(3, momentum=None))
+    sync = on(nn.SyncBatchNorm(3, momentum=None))
     with torch.no_grad():
         for m in (ref, sync):
-            m.weight[:] = torch.tensor([1.5, -0.5, 2.0])
-            m.bias[:] = torch.tensor([0.1, 0.2, 0.3])
+            m.weight[:] = torch.tensor([1.5, -0.5, 2.0], device=DEVICE)
+            m.bias[:] = torch.tensor([0.1, 0.2, 0.3], device=DEVICE)
     xr = x.clone().requires_grad_()
     yr = ref(xr)
     (yr * g).sum().backward()
@@ -156,9 +174,9 @@ def scenario_no_sync() -> None:
     """Two micro-batches, the first under no_sync: the accumulated, reduced grads equal one step over all."""
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
-    ref = Plain()
+    ref = on(Plain())
     torch.manual_seed(0)
-    model = DDP(Plain())
+    model = DDP(on(Plain()))
     n = 12 * world  # 12 rows per rank: two micro-batches of 6
     x, y = batch(3, n)
     mine = slice(12 * rank, 12 * rank + 12)
@@ -167,7 +185,7 @@ def scenario_no_sync() -> None:
     with model.no_sync():
         (nn.functional.cross_entropy(model(xs[:6]), ys[:6], reduction="sum") * scale * world).backward()
     # still local: the gradient of this rank's first micro-batch only
-    local = Plain()
+    local = on(Plain())
     local.load_state_dict(ref.state_dict())
     (nn.functional.cross_entropy(local(xs[:6]), ys[:6], reduction="sum") * scale * world).backward()
     for p, q in zip(model.module.parameters(), local.parameters()):
@@ -182,9 +200,9 @@ def scenario_bucket_view() -> None:
     """gradient_as_bucket_view: grads are views of the flat buckets, training matches the reference."""
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
-    ref = Plain(16)
+    ref = on(Plain(16))
     torch.manual_seed(0)
-    model = DDP(Plain(16), gradient_as_bucket_view=True, bucket_cap_mb=0.001)
+    model = DDP(on(Plain(16)), gradient_as_bucket_view=True, bucket_cap_mb=0.001)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
     n = 6 * world
@@ -199,7 +217,7 @@ def scenario_bucket_view() -> None:
         if world > 1:
             flats = [b.flat for b in model._buckets]
             for name, p in model.module.named_parameters():
-                assert any(np.shares_memory(p.grad.numpy(), f) for f in flats), f"{name}.grad is not a bucket view"
+                assert any(inside(p.grad._data, f) for f in flats), f"{name}.grad is not a bucket view"
     same_state(model.module, ref)
 
 
@@ -207,11 +225,11 @@ def scenario_many_buckets() -> None:
     """A tiny bucket_cap_mb gives one bucket per parameter; results match one big bucket and the reference."""
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
-    ref = Plain(16)
+    ref = on(Plain(16))
     results = []
     for cap in (1e-5, 25):
         torch.manual_seed(0)
-        model = DDP(Plain(16), bucket_cap_mb=cap)
+        model = DDP(on(Plain(16)), bucket_cap_mb=cap)
         nparams = len(list(model.parameters()))
         assert len(model._buckets) == (nparams if cap < 1 else 1), (cap, len(model._buckets))
         x, y = batch(5, 6 * world)
@@ -227,7 +245,7 @@ def scenario_many_buckets() -> None:
 def scenario_overlap() -> None:
     """With small buckets the first all-reduce starts while backward is still producing gradients."""
     torch.manual_seed(0)
-    model = DDP(Plain(64), bucket_cap_mb=0.001)
+    model = DDP(on(Plain(64)), bucket_cap_mb=0.001)
     events: list[str] = []
     launch = model._launch
 
@@ -262,7 +280,7 @@ def scenario_mismatch() -> None:
     """Ranks with different models: every rank raises, naming the parameter and the ranks."""
     rank, world = dist.get_rank(), dist.get_world_size()
     last = world - 1
-    odd = nn.Linear(3, 4 if rank == last else 3)
+    odd = on(nn.Linear(3, 4 if rank == last else 3))
     try:
         DDP(odd)
     except RuntimeError as e:
@@ -270,7 +288,7 @@ def scenario_mismatch() -> None:
         assert want in str(e), str(e)
     else:
         raise AssertionError("no error for mismatched shapes")
-    odd = nn.Sequential(nn.Linear(3, 3), *([nn.Linear(3, 3)] if rank == last else []))
+    odd = on(nn.Sequential(nn.Linear(3, 3), *([nn.Linear(3, 3)] if rank == last else [])))
     try:
         DDP(odd)
     except RuntimeError as e:
@@ -297,26 +315,27 @@ def scenario_buffers() -> None:
     """Parameters and buffers come from rank 0 at construction; buffers again before every forward."""
     rank = dist.get_rank()
     torch.manual_seed(rank)
-    m = WithBuffer()
+    m = on(WithBuffer())
     m.scale[:] = rank + 1.0
     w0 = m.fc.weight.clone()
     dist.broadcast(w0, 0)
     model = DDP(m)
     assert_close(m.fc.weight, w0, "weight after construction")
-    assert_close(m.scale, torch.ones(2), "buffer after construction")
+    assert_close(m.scale, torch.ones(2, device=DEVICE), "buffer after construction")
     m.scale[:] = rank + 5.0
-    model(torch.ones(1, 2))
-    assert_close(m.seen[-1], torch.full((2,), 5.0), "buffer seen by forward")
-    model2 = DDP(WithBuffer(), broadcast_buffers=False)
+    model(torch.ones(1, 2, device=DEVICE))
+    assert_close(m.seen[-1], torch.full((2,), 5.0, device=DEVICE), "buffer seen by forward")
+    model2 = DDP(on(WithBuffer()), broadcast_buffers=False)
     model2.module.scale[:] = rank + 5.0
-    model2(torch.ones(1, 2))
-    assert_close(model2.module.seen[-1], torch.full((2,), rank + 5.0), "buffer without broadcast_buffers")
+    model2(torch.ones(1, 2, device=DEVICE))
+    assert_close(model2.module.seen[-1], torch.full((2,), rank + 5.0, device=DEVICE),
+                 "buffer without broadcast_buffers")
 
 
 def scenario_state_dict() -> None:
     """state_dict keys carry the ``module.`` prefix and load back; ``module`` is the wrapped model."""
     torch.manual_seed(0)
-    inner = Net()
+    inner = on(Net())
     model = DDP(inner, find_unused_parameters=True)
     assert model.module is inner
     keys = list(model.state_dict())
@@ -330,7 +349,7 @@ def scenario_state_dict() -> None:
 def scenario_unused_error() -> None:
     """Without find_unused_parameters an unused parameter makes the next forward raise PyTorch's error."""
     torch.manual_seed(0)
-    model = DDP(Net())
+    model = DDP(on(Net()))
     x, y = batch(0, 6)
     nn.functional.cross_entropy(model(x), y).backward()
     try:
@@ -359,11 +378,11 @@ def scenario_partly_unused() -> None:
             return self.b(h) if use_b else h
 
     torch.manual_seed(0)
-    model = DDP(Branchy(), find_unused_parameters=True)
-    x = torch.ones(3, 2)
+    model = DDP(on(Branchy()), find_unused_parameters=True)
+    x = torch.ones(3, 2, device=DEVICE)
     model(x, use_b=rank == 0).sum().backward()
     torch.manual_seed(0)
-    ref = Branchy()
+    ref = on(Branchy())
     ref(x, use_b=True).sum().backward()
     assert_close(model.module.b.weight.grad, ref.b.weight.grad / world, "b.weight")
     assert model.module.c.weight.grad is None
@@ -374,10 +393,13 @@ def scenario_partly_unused() -> None:
 
 
 def main() -> None:
-    dist.init_process_group()
+    dist.init_process_group(OPTIONS.get("backend"))
     rank = dist.get_rank()
+    if DEVICE == "cuda":  # under mpiexec init_process_group gave rank r the device local_rank % device_count
+        want = dist.get_local_rank() % torch.cuda.device_count()
+        assert torch.cuda.current_device() == want, (torch.cuda.current_device(), want)
     failed = False
-    for name in sys.argv[1:]:
+    for name in (a for a in sys.argv[1:] if not a.startswith("--")):
         try:
             globals()[f"scenario_{name}"]()
             print(f"PASS {name} rank {rank}", flush=True)

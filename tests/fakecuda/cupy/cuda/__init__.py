@@ -46,6 +46,10 @@ class Device:
         return "80"
 
     @property
+    def pci_bus_id(self) -> str:
+        return f"0000:{0x17 + self.id:02X}:00.0"
+
+    @property
     def mem_info(self) -> tuple[int, int]:
         return runtime.memGetInfo()
 
@@ -94,14 +98,17 @@ def get_elapsed_time(start_event: Event, end_event: Event) -> float:
 
 
 class Stream:
-    """A CUDA stream; ``with stream:`` makes it the current stream."""
+    """A CUDA stream of the device current when it was made; ``with stream:`` makes it the current stream of
+    that device (cupy keeps one current stream per device). ``waited`` lists the events ``wait_event`` was
+    given, so tests can see which stream was made to wait."""
 
     null: Stream
 
     def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False) -> None:
         self.ptr = 0 if null else id(self)
-        self.device_id = _core.current_device()
+        self.device_id = -1 if null else _core.current_device()
         self._prev: list[Stream] = []
+        self.waited: list[Event] = []
 
     def synchronize(self) -> None:
         _core._sync()  # the host waits for the device
@@ -118,22 +125,27 @@ class Stream:
     def wait_event(self, event: Event) -> None:
         if not isinstance(event, Event):
             raise TypeError(f"expected a cupy.cuda.Event, got {type(event).__name__}")
+        self.waited.append(event)
+
+    def _device(self) -> int:
+        return _core.current_device() if self.device_id < 0 else self.device_id
 
     def use(self) -> Stream:
-        _CURRENT[0] = self
+        _CURRENT[self._device()] = self
         return self
 
     def __enter__(self) -> Stream:
-        self._prev.append(_CURRENT[0])
-        _CURRENT[0] = self
+        device = self._device()
+        self._prev.append(_CURRENT.get(device, Stream.null))
+        _CURRENT[device] = self
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _CURRENT[0] = self._prev.pop()
+        _CURRENT[self._device()] = self._prev.pop()
 
 
 Stream.null = Stream(null=True)
-_CURRENT = [Stream.null]
+_CURRENT: dict[int, Stream] = {}
 
 
 class ExternalStream(Stream):
@@ -143,7 +155,8 @@ class ExternalStream(Stream):
 
 
 def get_current_stream(device_id: int = -1) -> Stream:
-    return _CURRENT[0]
+    """The current stream of ``device_id`` (-1: of the current device); the null stream until one is used."""
+    return _CURRENT.get(_core.current_device() if device_id < 0 else device_id, Stream.null)
 
 
 class MemoryPool:

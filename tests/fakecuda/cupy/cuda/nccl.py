@@ -2,13 +2,15 @@
 device pointers, element counts, NCCL dtype and op codes and a stream pointer)."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from .._core import pointer_view
 
-available = True
+# cupy sets ``available`` False when it cannot load libnccl; DISTTORCH_FAKE_NO_NCCL=1 imitates that
+available = os.environ.get("DISTTORCH_FAKE_NO_NCCL", "") in ("", "0")
 
 NCCL_INT8 = NCCL_CHAR = 0
 NCCL_UINT8 = 1
@@ -38,14 +40,22 @@ def get_unique_id() -> tuple:
     return tuple(int(b) for b in np.random.default_rng().integers(-128, 128, 128))
 
 
+_QUEUED: list[tuple[NcclCommunicator, str, int, int, int]] = []  # sends and receives inside a group
+
+
 def groupStart() -> None:
     _GROUP[0] += 1
 
 
 def groupEnd() -> None:
+    """The outermost groupEnd runs the group's sends, then its receives (NCCL matches them as one)."""
     if _GROUP[0] == 0:
         raise NcclError("NCCL_ERROR_INVALID_USAGE: groupEnd without groupStart")
     _GROUP[0] -= 1
+    if _GROUP[0] == 0:
+        queued, _QUEUED[:] = list(_QUEUED), []
+        for comm, kind, buf, count, datatype in sorted(queued, key=lambda q: q[1] != "send"):
+            comm._p2p(kind, buf, count, datatype)
 
 
 def _copy(src: int, dst: int, count: int, datatype: int) -> None:
@@ -100,18 +110,28 @@ class NcclCommunicator:
         _copy(sendbuf, recvbuf, recvcount, datatype)
 
     def send(self, sendbuf: int, count: int, datatype: int, peer: int, stream: int) -> None:
-        self._check(peer)
-        self._pending.append((sendbuf, count, datatype))
+        self._queue("send", sendbuf, count, datatype, peer)
 
     def recv(self, recvbuf: int, count: int, datatype: int, peer: int, stream: int) -> None:
+        self._queue("recv", recvbuf, count, datatype, peer)
+
+    def _queue(self, kind: str, buf: int, count: int, datatype: int, peer: int) -> None:
         self._check(peer)
+        if _GROUP[0] == 0:  # NCCL blocks a send until its receive is posted: to self, outside a group, forever
+            raise NcclError(f"NCCL_ERROR_INVALID_USAGE: {kind} to/from self outside groupStart/groupEnd would "
+                            f"deadlock (this stand-in refuses it)")
+        _QUEUED.append((self, kind, buf, count, datatype))
+
+    def _p2p(self, kind: str, buf: int, count: int, datatype: int) -> None:
+        if kind == "send":
+            self._pending.append((buf, count, datatype))
+            return
         if not self._pending:
-            raise NcclError("NCCL_ERROR_INVALID_USAGE: recv from self without a matching send (this stand-in "
-                            "pairs a send issued first in the same group)")
+            raise NcclError("NCCL_ERROR_INVALID_USAGE: recv from self without a matching send in the group")
         src, n, dt = self._pending.pop(0)
         if n != count or dt != datatype:
             raise NcclError("NCCL_ERROR_INVALID_USAGE: send and recv sizes differ")
-        _copy(src, recvbuf, count, datatype)
+        _copy(src, buf, count, datatype)
 
     def check_async_error(self) -> None:
         return None
