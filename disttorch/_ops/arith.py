@@ -14,7 +14,7 @@ from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, plain_backward
 from disttorch.backends import backend_for_array
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
@@ -42,6 +42,8 @@ class Sub(Op):
         return a - b
 
     def backward(self, grad: Tensor) -> tuple:
+        if plain_backward(grad) and grad._data.dtype.kind != "b":
+            return grad, _from_array(-grad._data)
         return grad, -grad
 
 
@@ -56,6 +58,9 @@ class Mul(Op):
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
         ga, gb = self.next_edges
+        g = grad._data
+        if g.dtype.kind == "f" and plain_backward(grad):  # real, on numpy, no graph wanted: on the arrays
+            return (_from_array(g * b._data) if ga else None), (_from_array(g * a._data) if gb else None)
         return (grad * _conj(b) if ga else None), (grad * _conj(a) if gb else None)
 
 

@@ -29,6 +29,13 @@ FREED_MESSAGE = (
 anomaly = [False, True]  # [detection enabled, check_nan]
 
 
+def plain_backward(grad: Any) -> bool:
+    """Whether a backward may compute on ``grad``'s raw host array and wrap the result: no graph of the
+    gradient is wanted (``create_graph=False``: the engine runs backward with grad mode off) and the array is
+    numpy's (a device array goes through the ops, which run on its device)."""
+    return not _grad_enabled[0] and type(grad._data) is np.ndarray
+
+
 class RemovableHandle:
     """Returned by register_*hook; ``remove()`` unregisters the hook."""
 
@@ -55,6 +62,8 @@ class Node:
     __slots__ = ("next_edges", "seq", "__weakref__", "__dict__")
     pre_hooks: dict | None = None  # set per instance only when a hook is registered
     post_hooks: dict | None = None
+    _out_meta: tuple | None = None  # ((shape, dtype), ...) of a node with several outputs
+    _sink = False  # AccumulateGrad: the engine accumulates instead of calling backward
     trace: list | None = None  # forward stack, recorded under anomaly detection
 
     def name(self) -> str:
@@ -106,6 +115,8 @@ class Node:
 class AccumulateGrad(Node):
     """Sink of a leaf: adds the incoming gradient into ``variable.grad`` and fires the leaf's
     post-accumulate-grad hooks as soon as every contribution for this backward is in."""
+
+    _sink = True
 
     def __init__(self, variable: Any) -> None:
         self.variable_ref = weakref.ref(variable)

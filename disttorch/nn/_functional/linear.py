@@ -6,7 +6,9 @@ from typing import Any
 from disttorch._autocast import autocast_op
 from disttorch._ops.linalg.products import check_addmm_dtypes, check_mm_dtypes
 from disttorch._tensor import Tensor
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, plain_backward
+
+_from_array = Tensor._from_array
 
 
 class Linear(Op):
@@ -31,6 +33,8 @@ class Linear(Op):
     def backward(self, grad: Tensor) -> tuple:
         x, w, b = self.saved_inputs
         gx, gw, gb = self.next_edges
+        if plain_backward(grad) and grad._data.dtype.char in "fd":  # float32/64 on numpy: on the arrays
+            return _plain_backward(grad._data, x._data, w._data, gx, gw, gb)
         grad_x = grad.matmul(w) if gx else None
         grad_w = grad_b = None
         if gw or gb:
@@ -46,6 +50,21 @@ class Linear(Op):
         if self.has_bias:
             return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
         return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(self.ndim, "UnsafeViewBackward0")
+
+
+def _plain_backward(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
+    """Linear's gradients on numpy arrays, the same products the Tensor path runs."""
+    grad_x = grad_w = grad_b = None
+    if gx:
+        grad_x = _from_array((g.reshape(-1, g.shape[-1]) @ w).reshape(g.shape[:-1] + w.shape[1:])
+                             if g.ndim > 2 else g @ w)
+    if gw or gb:
+        g2 = g.reshape(-1, g.shape[-1])
+        if gw:
+            grad_w = _from_array(g2.T @ x.reshape(-1, x.shape[-1]))
+        if gb:
+            grad_b = _from_array(g2.sum(0))
+    return grad_x, grad_w, grad_b
 
 
 def _2d(shape: tuple) -> str:
