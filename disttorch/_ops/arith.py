@@ -14,7 +14,7 @@ from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
-from disttorch.autograd.graph import Op, plain_backward
+from disttorch.autograd.graph import Op, plain_backward, record_binary
 from disttorch.backends import backend_for_array
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
@@ -24,6 +24,8 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "negative", "pow", "rsub", "float_power"]
 
 _from_array = Tensor._from_array
+_ndarray = np.ndarray
+_new = object.__new__
 _enabled = grad_mode._enabled
 
 
@@ -245,7 +247,14 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
             b = other._data
             if a.dtype is b.dtype and type(a) is type(b) and a.dtype.kind in fast_kinds:
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
-                    return op.apply(self, other)
+                    if type(a) is not _ndarray:
+                        return op.apply(self, other)  # (which runs on the arrays' device)
+                    try:
+                        out = raw(a, b)  # (the op's forward)
+                    except ValueError:
+                        broadcast_shape(a.shape, b.shape)
+                        raise
+                    return record_binary(_new(op), self, other, out)
                 try:
                     return _from_array(raw(a, b))
                 except ValueError:
@@ -253,7 +262,10 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
                     raise
         elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
             if _enabled[0] and self._requires_grad:
-                return op.apply(self, _scalar_like(other, a))
+                c = _scalar_like(other, a)
+                if type(a) is _ndarray:
+                    return record_binary(_new(op), self, c, raw(a, c._data))
+                return op.apply(self, c)
             return _from_array(raw(a, other))
         return slow(self, other)
 
@@ -263,7 +275,10 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
         a = self._data
         if (type(other) is float or type(other) is int) and a.dtype.kind == "f":
             if _enabled[0] and self._requires_grad:
-                return op.apply(_scalar_like(other, a), self)
+                c = _scalar_like(other, a)
+                if type(a) is _ndarray:
+                    return record_binary(_new(op), c, self, raw(c._data, a))
+                return op.apply(c, self)
             return _from_array(raw(other, a))
         return slow(other, self)
 
