@@ -49,6 +49,13 @@ class Sub(Op):
         return grad, -grad
 
 
+class RsubScalar(Sub):
+    """``number - tensor``: PyTorch records it as rsub of the tensor and the number."""
+
+    def name(self) -> str:
+        return "RsubBackward1"
+
+
 class Mul(Op):
     broadcasts = True
     save_inputs = True
@@ -233,13 +240,14 @@ subtract, multiply, divide, negative = sub, mul, div, neg
 
 
 # -- operators with fast paths ---------------------------------------------------------------------
-def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", commutative: bool = False
-                 ) -> tuple[Any, Any]:
+def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", commutative: bool = False,
+                 rop: type[Op] | None = None) -> tuple[Any, Any]:
     """Forward and reflected operator methods for a binary op. Same dtype and array type, or a Python
     float or int with a floating tensor (which keeps the tensor's dtype under PyTorch's promotion), go
     straight to ``raw`` on the arrays (or to ``op`` when a graph is needed); the rest goes through ``slow``,
     the full function. The fast path only takes dtype kinds in ``fast_kinds`` (integer ``/`` and bool ``-``
-    need the full function)."""
+    need the full function). ``rop``: the node of ``number op tensor`` when it is not ``op``'s."""
+    rop = rop or op
 
     def method(self: Tensor, other: Any) -> Tensor:
         a = self._data
@@ -277,8 +285,8 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
             if _enabled[0] and self._requires_grad:
                 c = _scalar_like(other, a)
                 if type(a) is _ndarray:
-                    return record_binary(_new(op), c, self, raw(c._data, a))
-                return op.apply(c, self)
+                    return record_binary(_new(rop), c, self, raw(c._data, a))
+                return rop.apply(c, self)
             return _from_array(raw(other, a))
         return slow(other, self)
 
@@ -319,7 +327,7 @@ _ipow = inplace(pow)
 _ineg = inplace(neg, ufunc_writer("negative"))
 _ifloordiv = inplace(floor_divide)
 _add, _radd = _fast_binary(Add, operator.add, add, commutative=True)
-_sub, _rsub = _fast_binary(Sub, operator.sub, sub, "iufcV")
+_sub, _rsub = _fast_binary(Sub, operator.sub, sub, "iufcV", rop=RsubScalar)
 _mul, _rmul = _fast_binary(Mul, operator.mul, mul, commutative=True)
 _truediv, _ = _fast_binary(Div, operator.truediv, div, "fcV")
 

@@ -137,7 +137,7 @@ class AccumulateGrad(Node):
         var = self.variable_ref()
         if var is None:
             return
-        if grad.shape != var.shape:
+        if grad._data.shape != var._data.shape:
             raise RuntimeError(f"AccumulateGrad: gradient of shape {list(grad.shape)} for a leaf of shape "
                                f"{list(var.shape)}")
         old = var._grad
