@@ -278,6 +278,8 @@ class Op(Node):
             for t in inputs:
                 if t is not None and t._requires_grad:
                     return _record(node, inputs, out)
+        if type(out) is not tuple and not cls.view:
+            return _TENSOR_FROM_ARRAY(out)
         return _wrap_plain(node, inputs, out)
 
 
