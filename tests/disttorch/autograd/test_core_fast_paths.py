@@ -181,13 +181,15 @@ def test_array_backwards_match_torch() -> None:
     assert_close(out[0], out[1], rtol=1e-5, atol=1e-5)
 
 
-def test_linear_3d_input_and_no_bias_backward_match_torch() -> None:
-    arrs = [_rand(2, 3, 7), _rand(4, 7, seed=1)]
+@pytest.mark.parametrize("x_shape", [(7,), (2, 3, 7)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_1d_3d_inputs_backward_match_torch(x_shape: tuple, bias: bool) -> None:
+    arrs = [_rand(*x_shape), _rand(4, 7, seed=1), _rand(4, seed=2)]
     out = []
     for lib in (disttorch, torch):
-        x, w = (lib.tensor(a, requires_grad=True) for a in arrs)
-        lib.nn.functional.linear(x, w).pow(2).sum().backward()
-        out.append([x.grad, w.grad])
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrs)
+        lib.nn.functional.linear(x, w, b if bias else None).pow(2).sum().backward()
+        out.append([x.grad, w.grad] + ([b.grad] if bias else []))
     assert_close(out[0], out[1], rtol=1e-5, atol=1e-5)
 
 
