@@ -334,9 +334,7 @@ class Tensor(TensorConversions):
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
-        from disttorch import autograd
-
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """hook(grad) runs when the gradient for this tensor is computed; it may return a new one."""
@@ -426,7 +424,7 @@ class Tensor(TensorConversions):
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                    "operation.")
             fn = self._grad_fn
-            if fn is not None and len(getattr(fn, "_out_meta", ())) > 1 and isinstance(fn, _graph.Op):
+            if fn is not None and len(getattr(fn, "_out_meta", None) or ()) > 1 and isinstance(fn, _graph.Op):
                 raise RuntimeError(
                     f"Output {self._output_nr} of {_graph._forward_name(fn)} is a view and is being modified "
                     "inplace. This view is the output of a function that returns multiple views. Such functions "
@@ -561,3 +559,5 @@ _LEGACY_TYPE_NAMES = {
 }
 
 _graph.bind_tensor_constructors(Tensor._from_array, _with_grad_fn)
+
+from disttorch.autograd import backward as _autograd_backward  # noqa: E402  (the package needs the class above)

@@ -14,7 +14,7 @@ from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, plain_backward, record_binary
 from disttorch.backends import backend_for_array
 from disttorch.backends.registry import off_device_guard
 
@@ -25,6 +25,8 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "negative", "pow", "rsub", "float_power"]
 
 _from_array = Tensor._from_array
+_ndarray = np.ndarray
+_new = object.__new__
 _enabled = grad_mode._enabled
 
 
@@ -43,7 +45,16 @@ class Sub(Op):
         return a - b
 
     def backward(self, grad: Tensor) -> tuple:
+        if plain_backward(grad) and grad._data.dtype.kind != "b":
+            return grad, _from_array(-grad._data)
         return grad, -grad
+
+
+class RsubScalar(Sub):
+    """``number - tensor``: PyTorch records it as rsub of the tensor and the number."""
+
+    def name(self) -> str:
+        return "RsubBackward1"
 
 
 class Mul(Op):
@@ -57,6 +68,9 @@ class Mul(Op):
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs
         ga, gb = self.next_edges
+        g = grad._data
+        if g.dtype.kind == "f" and plain_backward(grad):  # real, on numpy, no graph wanted: on the arrays
+            return (_from_array(g * b._data) if ga else None), (_from_array(g * a._data) if gb else None)
         return (grad * _conj(b) if ga else None), (grad * _conj(a) if gb else None)
 
 
@@ -228,13 +242,14 @@ subtract, multiply, divide, negative = sub, mul, div, neg
 
 
 # -- operators with fast paths ---------------------------------------------------------------------
-def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", commutative: bool = False
-                 ) -> tuple[Any, Any]:
+def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", commutative: bool = False,
+                 rop: type[Op] | None = None) -> tuple[Any, Any]:
     """Forward and reflected operator methods for a binary op. Same dtype and array type, or a Python
     float or int with a floating tensor (which keeps the tensor's dtype under PyTorch's promotion), go
     straight to ``raw`` on the arrays (or to ``op`` when a graph is needed); the rest goes through ``slow``,
     the full function. The fast path only takes dtype kinds in ``fast_kinds`` (integer ``/`` and bool ``-``
-    need the full function)."""
+    need the full function). ``rop``: the node of ``number op tensor`` when it is not ``op``'s."""
+    rop = rop or op
 
     host = np.ndarray  # a closure cell: the cheapest lookup on the hot path
 
@@ -247,7 +262,14 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
                 if ta is not host and _off_device(a, b):
                     return slow(self, other)
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
-                    return op.apply(self, other)
+                    if type(a) is not _ndarray:
+                        return op.apply(self, other)  # (which runs on the arrays' device)
+                    try:
+                        out = raw(a, b)  # (the op's forward)
+                    except ValueError:
+                        broadcast_shape(a.shape, b.shape)
+                        raise
+                    return record_binary(_new(op), self, other, out)
                 try:
                     return _from_array(raw(a, b))
                 except ValueError:
@@ -257,7 +279,10 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
             if type(a) is not host and _off_device(a):
                 return slow(self, other)
             if _enabled[0] and self._requires_grad:
-                return op.apply(self, _scalar_like(other, a))
+                c = _scalar_like(other, a)
+                if type(a) is _ndarray:
+                    return record_binary(_new(op), self, c, raw(a, c._data))
+                return op.apply(self, c)
             return _from_array(raw(a, other))
         return slow(self, other)
 
@@ -268,7 +293,10 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
         if (type(other) is float or type(other) is int) and a.dtype.kind == "f" and (
                 type(a) is host or not _off_device(a)):
             if _enabled[0] and self._requires_grad:
-                return op.apply(_scalar_like(other, a), self)
+                c = _scalar_like(other, a)
+                if type(a) is _ndarray:
+                    return record_binary(_new(rop), c, self, raw(c._data, a))
+                return rop.apply(c, self)
             return _from_array(raw(other, a))
         return slow(other, self)
 
@@ -315,7 +343,7 @@ _ipow = inplace(pow)
 _ineg = inplace(neg, ufunc_writer("negative"))
 _ifloordiv = inplace(floor_divide)
 _add, _radd = _fast_binary(Add, operator.add, add, commutative=True)
-_sub, _rsub = _fast_binary(Sub, operator.sub, sub, "iufcV")
+_sub, _rsub = _fast_binary(Sub, operator.sub, sub, "iufcV", rop=RsubScalar)
 _mul, _rmul = _fast_binary(Mul, operator.mul, mul, commutative=True)
 _truediv, _ = _fast_binary(Div, operator.truediv, div, "fcV")
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as _np
+
 from . import engine, functional, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
@@ -20,14 +22,27 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_gra
 def _as_list(x: Any) -> list:
     if x is None:
         return []
+    if type(x) is _Tensor[0]:
+        return [x]
     from disttorch._tensor import Tensor
 
+    _Tensor[0] = Tensor
     return [x] if isinstance(x, Tensor) else list(x)
 
 
-def _make_roots(outputs: list, grad_outputs: list, create_graph: bool) -> list:
+_Tensor: list = [None]  # the Tensor class, bound on first use (this package is imported before it exists)
+
+
+def _ones_like(out: Any) -> Any:
+    data = out._data
+    if type(data) is _np.ndarray:  # (the common case, without the factory's argument handling)
+        return out._from_array(_np.ones(data.shape, data.dtype))
     from disttorch._ops.creation import ones_like
 
+    return ones_like(out)
+
+
+def _make_roots(outputs: list, grad_outputs: list, create_graph: bool) -> list:
     if len(grad_outputs) == 0:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -37,12 +52,12 @@ def _make_roots(outputs: list, grad_outputs: list, create_graph: bool) -> list:
         if not out._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if out.numel() != 1:
+            if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not out.is_floating_point() and not out.is_complex():
+            if out._data.dtype.kind not in "fcV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                    f"{out.dtype}")
-            g = ones_like(out)
+            g = _ones_like(out)
         else:
             if tuple(g.shape) != tuple(out.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "

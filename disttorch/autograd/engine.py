@@ -8,6 +8,7 @@ is complete, while the rest of backward still runs; DDP starts communication fro
 from __future__ import annotations
 
 import heapq
+from heapq import heappop, heappush
 from typing import Any, Callable, Sequence
 
 from . import grad_mode
@@ -43,6 +44,8 @@ def run_backward(
     slot (autograd.grad); then only the nodes leading to a captured one run. With ``accumulate=False``
     leaves are left alone.
     """
+    if capture is None and accumulate:
+        return _run_plain(roots, retain_graph, create_graph)
     deps = _count_dependencies([r[0] for r in roots])
     needed = targets = None
     if capture is not None:
@@ -109,6 +112,62 @@ def run_backward(
     return captured if capture is not None else None
 
 
+def _run_plain(roots: Sequence[tuple[Node, int, Any]], retain_graph: bool, create_graph: bool) -> None:
+    """``run_backward`` without capture (``backward()``): the same steps, on the shortest path."""
+    root_nodes = [r[0] for r in roots]
+    deps = _count_dependencies(root_nodes)
+    buffers: dict[Node, list[Any]] = {}
+    for node, nr, grad in roots:
+        _add_to_buffer(buffers, node, nr, grad)
+    ready: list[tuple[int, int, Node]] = []
+    for node in dict.fromkeys(root_nodes):
+        if node not in deps:
+            heappush(ready, (-node.seq, id(node), node))
+    callbacks: list[Callable[[], None]] = []
+    _callbacks.append(callbacks)
+    enabled = grad_mode._enabled
+    prev_mode = enabled[0]
+    enabled[0] = create_graph
+    try:
+        while ready:
+            node = heappop(ready)[2]
+            grads = buffers.pop(node, None)
+            if grads is not None and node.pre_hooks:
+                grads = _run_pre_hooks(node, grads)
+            if node._sink:
+                if grads is not None and grads[0] is not None:
+                    node.accumulate(grads[0], create_graph)
+                continue
+            outs = _call_node(node, grads, retain_graph)
+            for edge, g in zip(node.next_edges, outs):
+                if edge is None:
+                    continue
+                child = edge[0]
+                if g is not None:
+                    data = g._data
+                    if data.shape != edge[2] or data.dtype != edge[3]:
+                        g = _validate(node, edge, g)
+                    slot = buffers.get(child)
+                    if slot is None and child._out_meta is None and edge[1] == 0:
+                        buffers[child] = [g]
+                    else:
+                        _add_to_buffer(buffers, child, edge[1], g)
+                    data = None
+                left = deps[child] - 1
+                deps[child] = left
+                if left == 0:
+                    heappush(ready, (-child.seq, id(child), child))
+            outs = g = grads = slot = None  # the buffers alone hold the gradients (see accumulate)
+        i = 0
+        while i < len(callbacks):
+            callbacks[i]()
+            i += 1
+    finally:
+        enabled[0] = prev_mode
+        _callbacks.pop()
+    return None
+
+
 def _capture(capture: dict, captured: list, node: Node, grads: list) -> None:
     for nr, g in enumerate(grads):
         slot = capture.get((node, nr))
@@ -117,19 +176,21 @@ def _capture(capture: dict, captured: list, node: Node, grads: list) -> None:
 
 
 def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
+    """How many edges lead into each node reachable from ``roots`` (roots no edge reaches are absent)."""
     deps: dict[Node, int] = {}
-    seen = set(roots)
-    stack = list(seen)
+    root_set = set(roots)
+    stack = list(root_set)
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
+        for edge in stack.pop().next_edges:
             if edge is None:
                 continue
             child = edge[0]
-            deps[child] = deps.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+            if child in deps:
+                deps[child] += 1
+            else:
+                deps[child] = 1
+                if child not in root_set:  # first time reached: walk its edges once
+                    stack.append(child)
     return deps
 
 
@@ -162,7 +223,7 @@ def _needed_nodes(targets: set[Node], roots: list[Node]) -> set[Node]:
 def _add_to_buffer(buffers: dict, node: Node, nr: int, grad: Any) -> None:
     slot = buffers.get(node)
     if slot is None:
-        n = len(getattr(node, "_out_meta", ())) or 1
+        n = len(node._out_meta or ()) or 1
         slot = buffers[node] = [None] * n
     if nr >= len(slot):
         slot.extend([None] * (nr + 1 - len(slot)))
@@ -205,7 +266,13 @@ def _check_hook_count(fn: Callable, values: Any, expected: int) -> None:
 
 
 def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple:
-    if grads is None or all(g is None for g in grads):
+    if grads is None:
+        return (None,) * len(node.next_edges)
+    meta = node._out_meta
+    if meta is None and len(grads) == 1:
+        if grads[0] is None:
+            return (None,) * len(node.next_edges)
+    elif all(g is None for g in grads):
         return (None,) * len(node.next_edges)
     guard = _off_device_guard(grads)
     if guard is None:
@@ -215,8 +282,8 @@ def _call_node(node: Node, grads: list[Any] | None, retain_graph: bool) -> tuple
             outs, grads = _run_node(node, grads)
     if not retain_graph:
         node.release()
-    if not isinstance(outs, tuple):
-        outs = (outs,)
+    if type(outs) is not tuple:
+        outs = tuple(outs) if isinstance(outs, tuple) else (outs,)
     if len(outs) != len(node.next_edges):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_edges)}, got {len(outs)})")

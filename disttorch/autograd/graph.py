@@ -30,6 +30,13 @@ FREED_MESSAGE = (
 anomaly = [False, True]  # [detection enabled, check_nan]
 
 
+def plain_backward(grad: Any) -> bool:
+    """Whether a backward may compute on ``grad``'s raw host array and wrap the result: no graph of the
+    gradient is wanted (``create_graph=False``: the engine runs backward with grad mode off) and the array is
+    numpy's (a device array goes through the ops, which run on its device)."""
+    return not _grad_enabled[0] and type(grad._data) is np.ndarray
+
+
 class RemovableHandle:
     """Returned by register_*hook; ``remove()`` unregisters the hook."""
 
@@ -56,6 +63,8 @@ class Node:
     __slots__ = ("next_edges", "seq", "__weakref__", "__dict__")
     pre_hooks: dict | None = None  # set per instance only when a hook is registered
     post_hooks: dict | None = None
+    _out_meta: tuple | None = None  # ((shape, dtype), ...) of a node with several outputs
+    _sink = False  # AccumulateGrad: the engine accumulates instead of calling backward
     trace: list | None = None  # forward stack, recorded under anomaly detection
 
     def name(self) -> str:
@@ -108,6 +117,8 @@ class AccumulateGrad(Node):
     """Sink of a leaf: adds the incoming gradient into ``variable.grad`` and fires the leaf's
     post-accumulate-grad hooks as soon as every contribution for this backward is in."""
 
+    _sink = True
+
     def __init__(self, variable: Any) -> None:
         self.variable_ref = weakref.ref(variable)
         self.next_edges = ()
@@ -132,7 +143,7 @@ class AccumulateGrad(Node):
         var = self.variable_ref()
         if var is None:
             return
-        if grad.shape != var.shape:
+        if grad._data.shape != var._data.shape:
             raise RuntimeError(f"AccumulateGrad: gradient of shape {list(grad.shape)} for a leaf of shape "
                                f"{list(var.shape)}")
         old = var._grad
@@ -255,12 +266,16 @@ class Op(Node):
         if attrs:
             node.__dict__.update(attrs)
         try:
-            guard = _off_device_guard(inputs)
-            if guard is None:
+            t0 = inputs[0] if inputs else None
+            if t0 is not None and type(t0._data) is _ndarray:  # host arrays: no device to switch to
                 out = node.forward(*[t._data if t is not None else None for t in inputs])
-            else:  # the inputs live on a device that is not the current one: run there (Chainer's apply does)
-                with guard:
+            else:
+                guard = _off_device_guard(inputs)
+                if guard is None:
                     out = node.forward(*[t._data if t is not None else None for t in inputs])
+                else:  # the inputs live on a device that is not the current one: run there (Chainer's apply does)
+                    with guard:
+                        out = node.forward(*[t._data if t is not None else None for t in inputs])
         except ValueError as exc:  # an array library's broadcasting error: say it as PyTorch does
             if cls.broadcasts:
                 _raise_if_broadcast_error(exc, inputs)
@@ -269,10 +284,13 @@ class Op(Node):
             for t in inputs:
                 if t is not None and t._requires_grad:
                     return _record(node, inputs, out)
+        if type(out) is not tuple and not cls.view:
+            return _TENSOR_FROM_ARRAY(out)
         return _wrap_plain(node, inputs, out)
 
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 
 def _off_device_guard(inputs: tuple) -> Any:
@@ -307,15 +325,10 @@ def _raise_if_broadcast_error(exc: ValueError, inputs: tuple) -> None:
 
 def _record(node: Op, inputs: tuple, out: Any) -> Any:
     """Connect ``node`` into the graph and wrap its outputs as tensors that require grad."""
-    edges = []
-    for t in inputs:
-        if t is None or not t._requires_grad:
-            edges.append(None)
-        elif t._grad_fn is not None and t._base is None:
-            edges.append((t._grad_fn, t._output_nr, t._data.shape, t._data.dtype))
-        else:  # leaves (cached edge) and views (whose history may need a refresh)
-            edges.append(t._accum if t._accum is not None and t._grad_fn is None else t._edge())
-    node.next_edges = tuple(edges)
+    if len(inputs) == 1 and type(out) is not tuple:
+        return _record_unary(node, inputs[0], out)
+    edges = tuple([_input_edge(t) if t is not None and t._requires_grad else None for t in inputs])
+    node.next_edges = edges
     node.seq = next(_seq)
     if anomaly[0]:
         node.trace = traceback.format_stack()[:-3]
@@ -347,6 +360,81 @@ def _record(node: Op, inputs: tuple, out: Any) -> Any:
     if cls.save_output:
         node._saved_out = SavedOutput(result)
     return result
+
+
+def _input_edge(t: Any) -> tuple:
+    """The edge to a tensor that requires grad."""
+    fn = t._grad_fn
+    if t._base is None:
+        if fn is not None:
+            return (fn, t._output_nr, t._data.shape, t._data.dtype)
+        edge = t._accum  # a leaf's edge is cached
+        if edge is not None:
+            return edge
+    return t._edge()  # views (whose history may need a refresh) and leaves seen the first time
+
+
+def _record_unary(node: Op, x: Any, out: Any) -> Any:
+    """``_record`` for one input (which requires grad) and one output array."""
+    fn = x._grad_fn
+    if x._base is not None:
+        edge = x._edge()
+    elif fn is not None:
+        edge = (fn, x._output_nr, x._data.shape, x._data.dtype)
+    else:
+        edge = x._accum or x._edge()
+    node.next_edges = (edge,)
+    node.seq = next(_seq)
+    if anomaly[0]:
+        node.trace = traceback.format_stack()[:-4]
+    cls = type(node)
+    if cls.save_inputs:
+        node._saved_in = ((x, x._vc[0]),)
+    result = _TENSOR_WITH_GRAD_FN(out, node, 0)
+    if cls.view:
+        _share_view(result, x)
+    if cls.save_output:
+        node._saved_out = SavedOutput(result)
+    return result
+
+
+def record_binary(node: Op, x: Any, y: Any, out: Any) -> Any:
+    """``_record`` for two tensor inputs and one output array, of an op that is not a view and saves no output
+    (the arithmetic operators' path)."""
+    if x._requires_grad:
+        fn = x._grad_fn
+        if x._base is not None:
+            ex = x._edge()
+        elif fn is not None:
+            ex = (fn, x._output_nr, x._data.shape, x._data.dtype)
+        else:
+            ex = x._accum or x._edge()
+    else:
+        ex = None
+    if y._requires_grad:
+        fn = y._grad_fn
+        if y._base is not None:
+            ey = y._edge()
+        elif fn is not None:
+            ey = (fn, y._output_nr, y._data.shape, y._data.dtype)
+        else:
+            ey = y._accum or y._edge()
+    else:
+        ey = None
+    node.next_edges = (ex, ey)
+    node.seq = next(_seq)
+    if anomaly[0]:
+        node.trace = traceback.format_stack()[:-2]
+    cls = type(node)
+    if cls.save_inputs:
+        needs = cls.saved_needs
+        if needs is None or (ex is not None and ey is not None):
+            node._saved_in = ((x, x._vc[0]), (y, y._vc[0]))
+        else:
+            edges = (ex, ey)
+            node._saved_in = tuple([(t, t._vc[0] if any(edges[j] is not None for j in needs[i]) else -1)
+                                    for i, t in enumerate((x, y))])
+    return _TENSOR_WITH_GRAD_FN(out, node, 0)
 
 
 def _wrap_plain(node: Op, inputs: tuple, out: Any) -> Any:

@@ -19,7 +19,11 @@ from disttorch._tensor import Tensor
 from disttorch.backends import backend_for_array
 from disttorch.backends.registry import device_of
 
-LARGE = 1 << 16  # parameters with at least this many elements are updated in place, one by one
+# parameters with at least this many elements are updated in place, one by one: above ~16k elements the flat
+# path's extra copies (gradients and values in, values out) cost more than the calls it saves. Measured (2-core
+# Xeon, one thread): 48 parameters of 128, 128, 512 and 128x128 elements, SGD-momentum 392 -> 211 us and AdamW
+# 733 -> 535 us per step going from 1 << 16 to 1 << 14; the 784-128-128-10 MLP's SGD step 80 -> 72 us.
+LARGE = 1 << 14
 _CACHE_LIMIT = 16
 
 

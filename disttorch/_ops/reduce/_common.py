@@ -4,8 +4,11 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor, _wrap_dim
+from disttorch.autograd.grad_mode import _enabled
 from disttorch.backends import array_module
 
 from .._register import write_out
@@ -62,6 +65,13 @@ def with_kept_dims(t: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tenso
 
 def expand_reduced(t: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
     """A reduction result broadcast back to the input's ``shape`` (the gradient of a sum)."""
+    data = t._data
+    if not _enabled[0] and type(data) is np.ndarray:  # backward without a graph: on the array itself
+        if not keepdim:
+            kept = kept_shape(shape, axes)
+            if data.shape != kept:
+                data = data.reshape(kept)
+        return _from_array(data if data.shape == shape else np.broadcast_to(data, shape))
     t = with_kept_dims(t, shape, axes, keepdim)
     return t if t._data.shape == shape else BroadcastTo.apply(t, shape=shape)
 

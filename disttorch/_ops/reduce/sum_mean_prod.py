@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -31,10 +33,20 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
         axis: Any = None) -> Tensor:
     if dim is None:
         dim = axis
+    if dim is None and dtype is None and out is None:  # the whole tensor in its own (float) dtype: the short path
+        np_dtype = input._data.dtype
+        if np_dtype in _SELF_ACC:
+            return Sum.apply(input, axes=_ALL_AXES[input._data.ndim] if input._data.ndim < 8 else
+                             tuple(range(input._data.ndim)), keepdim=keepdim, acc=np_dtype, res=np_dtype,
+                             has_dim=False)
     acc, res = acc_dtypes(input, dtype, True)
     result = Sum.apply(input, axes=reduce_axes(dim, input._data.ndim), keepdim=keepdim, acc=acc, res=res,
                        has_dim=dim is not None)
     return write_out(result, out)
+
+
+_SELF_ACC = frozenset(np.dtype(t) for t in ("float32", "float64", "complex64", "complex128"))  # summed as they are
+_ALL_AXES = [tuple(range(n)) for n in range(8)]
 
 
 class Nansum(Op):

@@ -8,7 +8,7 @@ import numpy as np
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
-from disttorch.autograd.graph import Op
+from disttorch.autograd.graph import Op, plain_backward
 from disttorch.backends import array_module
 
 from .._register import inplace, methods, write_out
@@ -112,7 +112,10 @@ class Relu(Op):
         return array_module(x).maximum(x, 0)
 
     def backward(self, grad: Tensor) -> Tensor:
-        return ReluGrad.apply(grad, drop=self.saved_output._data <= 0)  # relu'(0) = 0
+        drop = self.saved_output._data <= 0  # relu'(0) = 0
+        if plain_backward(grad):
+            return Tensor._from_array(_zero_where(grad._data, drop))
+        return ReluGrad.apply(grad, drop=drop)
 
 
 class ReluGrad(Op):
