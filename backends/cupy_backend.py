@@ -36,7 +36,11 @@ def _special_kernels() -> dict[str, Any]:
         def run(*args: Any) -> Any:
             import cupyx.scipy.special as special
 
-            return getattr(special, fn_name)(*args)
+            out = getattr(special, fn_name)(*args)
+            # cupy's special ufuncs have float32/float64 loops only: a float16 input comes back float32
+            floats = [a.dtype for a in args if getattr(a, "dtype", None) is not None and a.dtype.kind == "f"]
+            want = floats[0] if len(floats) == 1 else (max(floats, key=lambda d: d.itemsize) if floats else None)
+            return out.astype(want) if want is not None and out.dtype != want else out
 
         run.__name__ = name
         return run

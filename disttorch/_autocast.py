@@ -102,7 +102,7 @@ def _run(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     if name in LOWER[dev]:
         to, only_low = dtypes[dev], False
     elif name in FP32[dev]:
-        to, only_low = D.float32, True
+        to, only_low = (None if kwargs.get("dtype") is not None else D.float32), True
     elif name in PROMOTE[dev]:
         to, only_low = _widest((*args, *kwargs.values())), False
     else:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from disttorch import _autocast
 from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
@@ -223,6 +224,8 @@ def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
+    if _autocast.on:
+        input, exponent = _autocast.cast_input("pow", input), _autocast.cast_input("pow", exponent)
     x, y, dt = promote_operands(input, exponent)
     if dt.category == D.INT and bool((y._data < 0).any()):
         raise RuntimeError("Integers to negative integer powers are not allowed.")

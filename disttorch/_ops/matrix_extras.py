@@ -50,6 +50,7 @@ def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     return _addr_into(self, vec1, vec2, beta=beta, alpha=alpha)
 
 
+@autocast_op("renorm")
 def renorm(input: Tensor, p: Any, dim: int, maxnorm: Any, *, out: Tensor | None = None) -> Tensor:
     """Scale each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` down to norm ``maxnorm``."""
     if input.ndim < 2:

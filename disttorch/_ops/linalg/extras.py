@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 
 from .._register import methods, write_out
@@ -23,6 +24,7 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     return diag_embed(flatten(input), offset, 0, 1)
 
 
+@autocast_op("dist")
 def dist(input: Tensor, other: Tensor, p: Any = 2) -> Tensor:
     """The p-norm of ``input - other`` (broadcast)."""
     return vector_norm(input - other, p)

@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
@@ -122,6 +123,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     return write_out(LinalgVectorNorm.apply(x, ord=p, axes=axes, keepdim=keepdim, acc=acc), out)
 
 
+@autocast_op("norm")
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
          dtype: Any = None) -> Tensor:
     """torch.norm: a vector norm, or (``p`` "nuc", or "fro" over more than two dims) a matrix norm."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from disttorch import _autocast
 from disttorch import _dtype as D
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch._warn import warn_user
 from disttorch.autograd.graph import Op, _grad_enabled
@@ -112,10 +113,12 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 
+@autocast_op("softmax")
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
     return _softmax(input, dim, dtype, False)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None, *, _stacklevel: int = 3) -> Tensor:
     return _softmax(input, dim, dtype, True)
 

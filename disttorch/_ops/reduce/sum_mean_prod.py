@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from disttorch import _autocast
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -31,6 +32,8 @@ class Sum(Op):
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Tensor | None = None,
         axis: Any = None) -> Tensor:
+    if _autocast.on and dtype is None:
+        input = _autocast.cast_input("sum", input)
     if dim is None:
         dim = axis
     if dim is None and dtype is None and out is None:  # the whole tensor in its own (float) dtype: the short path
@@ -94,6 +97,8 @@ def _check_floating(input: Tensor, dtype: Any, what: str) -> None:
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Tensor | None = None,
          axis: Any = None) -> Tensor:
+    if _autocast.on and dtype is None:
+        input = _autocast.cast_input("sum", input)
     if dim is None:
         dim = axis
     _check_floating(input, dtype, "mean")
@@ -163,6 +168,8 @@ def _prod_grad(x: Tensor, grad: Tensor, d: int, result: Tensor | None = None) ->
 
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
+    if _autocast.on and dtype is None:
+        input = _autocast.cast_input("prod", input)
     axis = None if dim is None else one_dim(dim, input._data.ndim)
     acc, res = acc_dtypes(input, dtype, True)
     result = Prod.apply(input, axis=axis, keepdim=keepdim and dim is not None, acc=acc, res=res)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from disttorch import _autocast
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
@@ -43,8 +44,14 @@ def not_implemented(x: Tensor, kinds: str, kernel: str) -> None:
 def float_fn(op: type[Op], name: str) -> Callable[..., Tensor]:
     """The public function ``name(input, *, out=None)`` of a float op (integer inputs compute in float)."""
 
-    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-        return write_out(op.apply(floating(input)), out)
+    if name in _autocast.FP32["cuda"] or name in _autocast.FP32["cpu"]:  # autocast runs it in float32
+        def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+            if _autocast.on:
+                input = _autocast.cast_input(name, input)
+            return write_out(op.apply(floating(input)), out)
+    else:
+        def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+            return write_out(op.apply(floating(input)), out)
 
     fn.__name__ = fn.__qualname__ = name
     return fn

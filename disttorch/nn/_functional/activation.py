@@ -648,14 +648,17 @@ def _softmax(input: Tensor, dim: Any, dtype: Any, log: bool, name: str, stacklev
     return Softmax.apply(input, axes=(axis,) if nd else (), log=log)
 
 
+@autocast_op("softmax")
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmax", _stacklevel)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, True, "log_softmax", _stacklevel)
 
 
+@autocast_op("softmin")
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(input, dim, dtype, False, "softmin", _stacklevel, negate=True)
 

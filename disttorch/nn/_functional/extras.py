@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.nn._functional.loss_reduction import _reduce, _reduction
 
@@ -31,6 +32,7 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Tenso
     return y * weight if weight is not None else y
 
 
+@autocast_op("pdist")
 def pdist(input: Tensor, p: float = 2) -> Tensor:
     import disttorch
 

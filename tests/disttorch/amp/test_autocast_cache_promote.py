@@ -107,3 +107,52 @@ def test_promote_ops_on_cuda(device):
     for op in ("index_put", "scatter_add", "dot", "tensordot", "cross", "addcmul", "atan2", "cat", "stack"):
         assert got[op] == "float32", (op, got[op])
     assert got["index_copy"].startswith("error: index_copy_(): self and source expected to have the same dtype")
+
+
+# PyTorch's cuda float32 list: these run in float32 under autocast (the cpu list's are checked against PyTorch)
+_CUDA_FP32 = {
+    "exp": lambda L, x: L.exp(x), "expm1": lambda L, x: L.expm1(x), "log": lambda L, x: L.log(x),
+    "log10": lambda L, x: L.log10(x), "log1p": lambda L, x: L.log1p(x), "log2": lambda L, x: L.log2(x),
+    "reciprocal": lambda L, x: L.reciprocal(x), "rsqrt": lambda L, x: L.rsqrt(x), "acos": lambda L, x: L.acos(x),
+    "asin": lambda L, x: L.asin(x), "cosh": lambda L, x: L.cosh(x), "sinh": lambda L, x: L.sinh(x),
+    "tan": lambda L, x: L.tan(x), "erfinv": lambda L, x: L.erfinv(x), "pow": lambda L, x: L.pow(x, 2),
+    "pow operator": lambda L, x: x ** 2.5, "sum": lambda L, x: L.sum(x), "sum method": lambda L, x: x.sum(1),
+    "prod": lambda L, x: L.prod(x, 1), "softmax": lambda L, x: L.softmax(x, 1),
+    "F.softmax": lambda L, x: L.nn.functional.softmax(x, 1),
+    "F.log_softmax": lambda L, x: L.nn.functional.log_softmax(x, 1),
+    "F.softmin": lambda L, x: L.nn.functional.softmin(x, 1), "norm": lambda L, x: L.norm(x),
+    "dist": lambda L, x: L.dist(x, x * 2), "renorm": lambda L, x: L.renorm(x, 2, 0, 1.0),
+    "pdist": lambda L, x: L.nn.functional.pdist(x), "cumsum": lambda L, x: L.cumsum(x, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(_CUDA_FP32))
+def test_cuda_fp32_list_runs_in_float32(name, device):
+    if device != "cuda":
+        pytest.skip("the list is cuda's; its cpu counterpart is checked against PyTorch")
+    x = (disttorch.rand(3, 4, device="cuda") * 0.5 + 0.25).half()
+    fn = _CUDA_FP32[name]
+    assert fn(disttorch, x).dtype == disttorch.float16
+    with disttorch.autocast("cuda", dtype=disttorch.float16):
+        y = fn(disttorch, x)
+    assert y.dtype == disttorch.float32, (name, y.dtype)
+    np.testing.assert_allclose(y.cpu().numpy(), fn(disttorch, x.float()).cpu().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_explicit_dtype_is_kept_under_autocast(device):
+    if device != "cuda":
+        pytest.skip("the float32 list of sum/softmax is cuda's")
+    x = disttorch.rand(3, 4, device="cuda").half()
+    with disttorch.autocast("cuda", dtype=disttorch.float16):
+        assert disttorch.softmax(x, 1, dtype=disttorch.float16).dtype == disttorch.float16
+        assert x.sum(dtype=disttorch.float16).dtype == disttorch.float16
+
+
+@pytest.mark.parametrize("name", ["prod", "sum", "exp", "softmax", "norm", "pow operator"])
+def test_cpu_fp32_list_as_pytorch(name):
+    x0 = np.random.default_rng(0).uniform(0.5, 1.0, (3, 4)).astype("float32")
+    dts = []
+    for lib in (disttorch, torch):
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            dts.append(str(_CUDA_FP32[name](lib, lib.tensor(x0).bfloat16()).dtype).split(".")[-1])
+    assert dts[0] == dts[1]
