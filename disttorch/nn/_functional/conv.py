@@ -3,10 +3,14 @@
 Three Ops, each the adjoint of another in one argument, so every derivative of one is again one of
 them and gradients of any order work:
 
-- ``ConvForward(x, w, b)``: y = conv(x, w) + b, an im2col view of the padded input and one matmul;
-- ``ConvInputGrad(gy, w, b)``: its adjoint in x, i.e. the transposed convolution: one matmul and a
+- ``ConvForward(x, w, b)``: y = conv(x, w) + b, an im2col copy of the padded input and one matmul; the
+  columns are kept for the weight gradient when the weight needs one (they are freed in backward);
+- ``ConvInputGrad(gy, w, b)``: its adjoint in x, i.e. the transposed convolution: matmuls and a
   col2im that loops over the kernel offsets only;
-- ``ConvWeightGrad(x, gy)``: its adjoint in w: the same im2col view and one (batched) matmul.
+- ``ConvWeightGrad(x, gy)``: its adjoint in w: the same columns and one matmul.
+
+Columns hold the whole batch side by side, (groups, C/groups * prod(kernel), N * L), so each product is one
+GEMM per group over all N * L positions, not one small GEMM per sample.
 
 ``cfg`` is (stride, dilation, pad_lo, pad_hi, groups); ``out`` is the spatial size an Op produces.
 """
@@ -18,10 +22,13 @@ from typing import Any
 from disttorch._autocast import autocast_op
 from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
+from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module, backend_for_array
 
 from ._args import int_tuple
+
+_grad_enabled = _graph._grad_enabled
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -31,33 +38,36 @@ def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
                  for n, k, s, d, a, b in zip(sp, kernel, stride, dilation, lo, hi))
 
 
+# Layout: columns are (groups, C/groups * prod(kernel), N * L), the whole batch side by side, so each product
+# below is one GEMM per group over all N * L output positions (not one small GEMM per sample).
 def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
-    """(N, C, *spatial) -> columns (N, groups, C/groups * prod(kernel), prod(out)): one copy."""
+    """(N, C, *spatial) -> columns (groups, C/groups * prod(kernel), N * prod(out)): one copy."""
     stride, dilation, lo, hi, groups = cfg
     k = backend_for_array(x).kernels
-    xpad = k["pad"](x, lo, hi)
-    v = k["windows"](xpad, kernel, stride, dilation, out)  # (N, C, *out, *kernel), a view
+    v = k["windows"](k["pad"](x, lo, hi), kernel, stride, dilation, out)  # (N, C, *out, *kernel), a view
     nd = len(kernel)
-    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *kernel, N, *out)
     n, c = x.shape[:2]
-    return v.transpose(perm).reshape(n, groups, c // groups * math.prod(kernel), math.prod(out))
+    return v.transpose(perm).reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
 
 
 def _wide_ok(x: Any, cfg: tuple) -> bool:
     return x.ndim == 4 and cfg[0] == (1, 1)
 
 
-def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> tuple[Any, int]:
+def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     """im2col of a 2-d stride-1 convolution over the wide output grid: every output row is computed for all
     ``wp`` (padded input width) columns, so each kernel offset reads one contiguous run of the padded input
-    (a fast copy for small images). The columns past each row's ``ow`` outputs hold wrapped-around inputs.
-    Returns (N, groups, C/groups * prod(kernel), oh * wp) and wp."""
+    (a fast copy for small images). The columns past each row's ``ow`` outputs are set to zero, so a product
+    with them adds nothing even where the input holds inf or nan (the columns equal exact im2col's where it
+    has any). Returns (groups, C/groups * prod(kernel), N * oh * wp)."""
     _, (dh, dw), lo, hi, groups = cfg
     xp = array_module(x)
     n, c, h, w = x.shape
     kh, kw = kernel
+    oh, ow = out
     hp, wp = h + lo[0] + hi[0], w + lo[1] + hi[1]
-    span, plane = out[0] * wp, hp * wp
+    span, plane = oh * wp, hp * wp
     buf = xp.empty((n, c, plane + (kw - 1) * dw), x.dtype)  # the tail: room for the last offsets' runs
     if any(lo) or any(hi):
         buf[:, :, :plane] = 0
@@ -67,83 +77,112 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> tuple[Any, in
     buf[:, :, plane:] = 0
     it = buf.itemsize
     sn, sc = buf.strides[:2]
-    runs = xp.lib.stride_tricks.as_strided(buf, (n, c, kh, kw, span), (sn, sc, dh * wp * it, dw * it, it))
-    return xp.ascontiguousarray(runs).reshape(n, groups, c // groups * kh * kw, span), wp
+    runs = xp.lib.stride_tricks.as_strided(buf, (c, kh, kw, n, span), (sc, dh * wp * it, dw * it, sn, it))
+    cols = xp.ascontiguousarray(runs)
+    if ow < wp:
+        cols.reshape(c * kh * kw, n, oh, wp)[..., ow:] = 0
+    return cols.reshape(groups, c // groups * kh * kw, n * span)
 
 
-def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple) -> Any:
+def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
+    """The columns of x for this convolution: on the wide grid where it applies (see _wide_width)."""
+    return _im2col_wide(x, kernel, cfg, out) if _wide_ok(x, cfg) else _im2col(x, kernel, cfg, out)
+
+
+def _wide_width(x: Any, cfg: tuple) -> int | None:
+    """The padded width when x's columns use the wide grid (2-d, stride 1), else None."""
+    return x.shape[3] + cfg[2][1] + cfg[3][1] if _wide_ok(x, cfg) else None
+
+
+def _grad_rows(gy: Any, groups: int, wp: int | None) -> Any:
+    """gy (N, O, *out) as (groups, O/groups, N * L) rows matching the columns (wide: zeros past each row)."""
+    xp = array_module(gy)
+    n, o = gy.shape[:2]
+    if wp is None:
+        g = xp.ascontiguousarray(gy.swapaxes(0, 1))
+    else:
+        oh, ow = gy.shape[2:]
+        g = xp.empty((o, n, oh, wp), gy.dtype)
+        g[..., ow:] = 0
+        g[..., :ow] = gy.swapaxes(0, 1)
+    return g.reshape(groups, o // groups, -1)
+
+
+def _batch_major(v: Any, b: Any) -> Any:
+    """v (C, N, *spatial), any strides -> a C-contiguous (N, C, *spatial), the bias added in the same pass."""
+    xp = array_module(v)
+    v = v.swapaxes(0, 1)
+    res = xp.empty(v.shape, dtype=v.dtype if b is None else xp.result_type(v.dtype, b.dtype))
+    if b is None:
+        res[...] = v
+    else:
+        xp.add(v, b.reshape((v.shape[1],) + (1,) * (v.ndim - 2)), out=res)
+    return res
+
+
+def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = None) -> Any:
     groups = cfg[4]
-    o, xp = w.shape[0], array_module(x)
-    if _wide_ok(x, cfg):
-        cols, wp = _im2col_wide(x, w.shape[2:], cfg, out)
-        y = xp.matmul(w.reshape(groups, o // groups, -1), cols).reshape(x.shape[0], o, out[0], wp)[..., :out[1]]
-        return y + b.reshape(o, 1, 1) if b is not None else xp.ascontiguousarray(y)
-    cols = _im2col(x, w.shape[2:], cfg, out)
-    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, L)
-    y = y.reshape((x.shape[0], o) + tuple(out))
-    if b is not None:
-        y += b.reshape((o,) + (1,) * len(out))
-    return y
+    o, n, xp = w.shape[0], x.shape[0], array_module(x)
+    if cols is None:
+        cols = _columns(x, w.shape[2:], cfg, out)
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols).reshape(o, n, -1)  # (O, N, L)
+    wp = _wide_width(x, cfg)
+    v = y.reshape((o, n) + tuple(out)) if wp is None else y.reshape(o, n, out[0], wp)[..., :out[1]]
+    return _batch_major(v, b)
 
 
-def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple) -> Any:
+def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: Any = None) -> Any:
     stride, dilation, lo, hi, groups = cfg
     xp = array_module(gy)
     n, o = gy.shape[:2]
     kernel, out = w.shape[2:], gy.shape[2:]
     c = w.shape[1] * groups
-    wm = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (groups, C/groups*K, O/groups)
     padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
-    if len(out) == 2 and stride == (1, 1):
-        target = _fold_rows(xp, wm, gy, c, kernel, dilation, padded)
+    wp = padded[1] if len(out) == 2 and stride == (1, 1) else None
+    if rows is None:
+        rows = _grad_rows(gy, groups, wp)
+    if wp is not None:
+        target = _fold_rows(w, rows, n, out[0], dilation, padded)
     else:
-        cols = xp.matmul(wm, gy.reshape(n, groups, o // groups, -1))  # (N, groups, C/groups*K, L)
-        cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
-        target = xp.zeros((n, c) + padded, dtype=cols.dtype)
+        wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
+        cols = xp.matmul(wm, rows).reshape((c,) + tuple(kernel) + (n,) + tuple(out))
+        cols = xp.moveaxis(cols, 1 + len(kernel), 1)  # (C, N, *kernel, *out), a view
+        target = xp.zeros((c, n) + padded, dtype=cols.dtype)
         backend_for_array(gy).kernels["fold_add"](target, cols, stride, dilation)
-    if any(lo) or any(hi):
-        target = xp.ascontiguousarray(target[(...,) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))])
-    if b is not None:
-        target += b.reshape((c,) + (1,) * len(in_sp))
-    return target
+    crop = target[(slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))]
+    return _batch_major(crop, b)
 
 
-def _fold_rows(xp: Any, wm: Any, gy: Any, c: int, kernel: tuple, dilation: tuple, padded: tuple) -> Any:
-    """col2im of a 2-d stride-1 convolution with whole rows at a time: the output grid is widened to the
-    padded width (zero columns), so each kernel offset adds one contiguous run of oh * width values of
-    every (sample, channel) plane instead of oh short rows."""
-    n, o, oh, ow = gy.shape
-    groups = wm.shape[0]
-    (kh, kw), (dh, dw), (hp, wp) = kernel, dilation, padded
-    wide = xp.zeros((n, o, oh, wp), dtype=gy.dtype)
-    wide[..., :ow] = gy
-    cols = xp.matmul(wm, wide.reshape(n, groups, o // groups, -1)).reshape(n, c, kh, kw, oh * wp)
+def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple) -> Any:
+    """col2im of a 2-d stride-1 convolution on the wide grid, into (C, N, hp, wp): each kernel offset adds one
+    contiguous run of oh * wp values to every (channel, sample) plane. One GEMM per kernel row keeps the
+    columns a kernel-height times smaller than the whole im2col."""
+    xp = array_module(rows)
+    groups, og = rows.shape[:2]
+    o, cg, kh, kw = w.shape
+    (dh, dw), (hp, wp) = dilation, padded
     span = oh * wp
-    rows = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
-    target = xp.zeros((n, c, rows * wp), dtype=gy.dtype)
+    height = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
+    target = xp.zeros((cg * groups, n, height * wp), dtype=xp.result_type(w.dtype, rows.dtype))
     for i in range(kh):
+        wm = w[:, :, i].reshape(groups, og, cg * kw).swapaxes(1, 2)  # (groups, C/groups*kw, O/groups)
+        cols = xp.matmul(wm, rows).reshape(cg * groups, kw, n, span)
         for j in range(kw):
             off = i * dh * wp + j * dw
-            target[:, :, off:off + span] += cols[:, :, i, j]
-    return xp.ascontiguousarray(target.reshape(n, c, rows, wp)[:, :, :hp])
+            target[:, :, off:off + span] += cols[:, j]
+    return target.reshape(cg * groups, n, height, wp)[:, :, :hp]
 
 
-def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple) -> Any:
+def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None, rows: Any = None) -> Any:
     xp, groups = array_module(x), cfg[4]
-    n, o = gy.shape[:2]
-    # the wide grid's extra columns meet zero gradients, which needs finite inputs (0 * inf would be nan)
-    if _wide_ok(x, cfg) and xp.isfinite(x).all():
-        oh, ow = gy.shape[2:]
-        cols, wp = _im2col_wide(x, kernel, cfg, (oh, ow))
-        g = xp.zeros((n, o, oh, wp), gy.dtype)
-        g[..., :ow] = gy
-    else:
-        cols = _im2col(x, kernel, cfg, gy.shape[2:])  # (N, groups, C/groups*K, L)
-        g = gy
-    g = g.reshape(n, groups, o // groups, -1)
-    # columns times gy^T per sample: OpenBLAS runs this orientation about twice as fast as gy times columns^T
-    gw = xp.matmul(cols, g.transpose(0, 1, 3, 2)).sum(0)  # (groups, C/groups*K, O/groups)
-    return gw.transpose(0, 2, 1).reshape((o, x.shape[1] // groups) + tuple(kernel))
+    o = gy.shape[1]
+    if cols is None:
+        cols = _columns(x, kernel, cfg, gy.shape[2:])
+    if rows is None:
+        rows = _grad_rows(gy, groups, _wide_width(x, cfg))
+    # columns times rows^T: OpenBLAS runs this orientation faster than rows times columns^T
+    gw = xp.matmul(cols, rows.swapaxes(1, 2))  # (groups, C/groups*K, O/groups)
+    return gw.swapaxes(1, 2).reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
 def _bias_grad(grad: Tensor) -> Tensor:
@@ -153,17 +192,28 @@ def _bias_grad(grad: Tensor) -> Tensor:
 class ConvForward(Op):
     save_inputs = True
     saved_needs = ((1,), (0,), ())
+    keep_cols = False  # keep the forward's columns for the weight gradient (set when the weight needs one)
+    cols = None
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        return _conv_forward(x, w, b, self.cfg, self.out).astype(x.dtype, copy=False)  # bf16 matmul gives f32
+        cols = _columns(x, w.shape[2:], self.cfg, self.out)
+        if self.keep_cols:
+            self.cols = cols
+        return _conv_forward(x, w, b, self.cfg, self.out, cols).astype(x.dtype, copy=False)  # bf16 matmul: f32
 
     def backward(self, grad: Tensor) -> tuple:
         x, w, _ = self.saved_inputs
         ex, ew, eb = self.next_edges
-        gx = ConvInputGrad.apply(grad, w, None, cfg=self.cfg, out=tuple(x.shape[2:])) if ex else None
-        gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:])) if ew else None
+        cols, self.cols = self.cols, None
+        # the gradient's rows serve both products; the weight's first, so the saved columns go early
+        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg)) \
+            if ex or ew else None
+        gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:]), cols=cols, rows=rows) \
+            if ew else None
+        del cols
+        gx = ConvInputGrad.apply(grad, w, None, cfg=self.cfg, out=tuple(x.shape[2:]), rows=rows) if ex else None
         return gx, gw, _bias_grad(grad) if eb else None
 
     def name(self) -> str:
@@ -175,9 +225,11 @@ class ConvInputGrad(Op):
 
     save_inputs = True
     saved_needs = ((1,), (0,), ())
+    rows = None
 
     def forward(self, gy: Any, w: Any, b: Any) -> Any:
-        return _conv_input_grad(gy, w, b, self.cfg, self.out).astype(gy.dtype, copy=False)
+        rows, self.rows = self.rows, None
+        return _conv_input_grad(gy, w, b, self.cfg, self.out, rows).astype(gy.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         gy, w, _ = self.saved_inputs
@@ -193,9 +245,11 @@ class ConvInputGrad(Op):
 class ConvWeightGrad(Op):
     save_inputs = True
     saved_needs = ((1,), (0,))
+    cols = rows = None
 
     def forward(self, x: Any, gy: Any) -> Any:
-        return _conv_weight_grad(x, gy, self.cfg, self.out).astype(x.dtype, copy=False)
+        cols, rows, self.cols, self.rows = self.cols, self.rows, None, None
+        return _conv_weight_grad(x, gy, self.cfg, self.out, cols, rows).astype(x.dtype, copy=False)
 
     def backward(self, grad: Tensor) -> tuple:
         x, gy = self.saved_inputs
@@ -290,7 +344,8 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, paddi
     if any(p < k for p, k in zip(padded, eff)):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
-    out = ConvForward.apply(input, weight, bias, cfg=(stride, dilation, lo, hi, groups), out=None)
+    keep = weight._requires_grad and _grad_enabled[0]
+    out = ConvForward.apply(input, weight, bias, cfg=(stride, dilation, lo, hi, groups), out=None, keep_cols=keep)
     return out.squeeze(0) if unbatched else out
 
 
