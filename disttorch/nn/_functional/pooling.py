@@ -121,46 +121,47 @@ def _lowest(dtype: Any) -> Any:
 
 
 def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
-    """Max and (flat, within-window) argmax of v (B, *out, *kernel), a small unsigned integer array; PyTorch's
-    scan: an element wins if it is greater than the best so far or NaN, so ties go to the first maximum and a
-    NaN wins (the last one). No host round trip."""
+    """Max and (flat, within-window) argmax of v (B, *out, *kernel), a small unsigned integer array; ties go to
+    the first maximum and a NaN wins (the last one), as in PyTorch."""
     xp = array_module(v)
     kernel = v.shape[v.ndim - nd:]
     offsets = [(Ellipsis,) + o for o in itertools.product(*(range(k) for k in kernel))]
     best = v[offsets[0]].copy()
+    for o in offsets[1:]:
+        xp.maximum(best, v[o], out=best)
     if not need_arg:
-        for o in offsets[1:]:
-            xp.maximum(best, v[o], out=best)
         return best, None
-    arg = xp.zeros(best.shape, dtype=np.uint8 if len(offsets) <= 256 else np.int64)
-    win = xp.empty(best.shape, dtype=bool)
-    isnan = xp.empty(best.shape, dtype=bool) if v.dtype.kind == "f" else None
-    for j, o in enumerate(offsets[1:], 1):
-        cand = v[o]
-        xp.greater(cand, best, out=win)
-        if isnan is not None:
-            xp.not_equal(cand, cand, out=isnan)
-            win |= isnan
-        xp.copyto(best, cand, where=win)
-        xp.copyto(arg, j, where=win)
+    # the first maximum's offset = how many leading offsets do not hold the maximum (no branchy where)
+    missing = v[offsets[0]] != best
+    arg = missing.astype(np.uint8 if len(offsets) < 256 else np.int64)
+    for o in offsets[1:-1]:
+        missing &= v[o] != best
+        arg += missing
+    if v.dtype.kind == "f":
+        nan = best != best
+        # a NaN window's argmax is its last NaN. On the host, a pass that finds no NaN skips the fix; on a
+        # device the fix always runs (asking whether any window holds a NaN would wait for the device)
+        if xp is not np or nan.any():
+            for j, o in enumerate(offsets):
+                cand = v[o]
+                xp.copyto(arg, j, where=nan & (cand != cand))
     return best, arg
 
 
-def _flat_offsets(arg: Any, kernel: tuple, dil: tuple, sp: tuple) -> Any:
-    """Within-window argmax (flat over the kernel) -> its offset in the flattened input plane (int64)."""
+def _kernel_offsets(xp: Any, kernel: tuple, dil: tuple, sp: tuple) -> Any:
+    """Offset in the flattened input plane of each (flat) kernel position, made on the arrays' device."""
     row = [math.prod(sp[i + 1:]) for i in range(len(sp))]
-    a = arg.astype(np.int64)
-    off = None
+    j = xp.arange(math.prod(kernel), dtype=np.int64)
+    off = xp.zeros(j.shape, dtype=np.int64)
     for i in range(len(kernel)):
-        coord = a // math.prod(kernel[i + 1:]) % kernel[i] if len(kernel) > 1 else a
-        term = coord * (dil[i] * row[i])
-        off = term if off is None else off + term
+        off += j // math.prod(kernel[i + 1:]) % kernel[i] * (dil[i] * row[i])
     return off
 
 
 class MaxPool(Op):
     nondiff_outputs = (1,)
     want_idx = True  # whether the caller keeps the indices (return_indices); the gradient needs only ``arg``
+    # (the per-window argmax, a byte each for small kernels: a quarter of int64 indices' memory and less)
 
     def forward(self, x: Any) -> tuple[Any, Any]:
         xp, k = array_module(x), backend_for_array(x).kernels
@@ -182,88 +183,26 @@ class MaxPool(Op):
         nd = len(self.kernel)
         sp = self.in_shape[-nd:]
         row = [math.prod(sp[i + 1:]) for i in range(nd)]
-        idx = _flat_offsets(self.arg, self.kernel, self.dil, sp)
+        idx = xp.take(_kernel_offsets(xp, self.kernel, self.dil, sp), self.arg)
         for i in range(nd):
             pos = xp.arange(self.out[i], dtype=np.int64) * (self.stride[i] * row[i]) - self.pad[i] * row[i]
             idx += pos.reshape((-1,) + (1,) * (nd - 1 - i))
         return idx
 
-    def _tiles(self) -> bool:
-        """Windows that tile the input (stride == kernel, no padding or dilation): each input sits in at most one
-        window, so the gradient is placed by one strided assignment per kernel offset."""
-        return self.stride == self.kernel and not any(self.pad) and all(d == 1 for d in self.dil)
-
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
         label = f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0"
-        if self._tiles():
-            return TileScatter.apply(grad, arg=self.arg, kernel=self.kernel, out=self.out, in_shape=self.in_shape,
-                                     label=label)
         nd = len(self.kernel)
         idx = self._plane_index()
         plane = math.prod(self.in_shape[-nd:])
-        flat = idx + (array_module(idx).arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)
+        idx += (array_module(idx).arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)
         # windows that do not overlap pick distinct inputs (with no padding in front: a window of -inf values
         # could pick a pad slot, whose index is another window's input)
         unique = all(s >= d * (k - 1) + 1 and p == 0 for k, s, d, p in zip(self.kernel, self.stride, self.dil,
                                                                              self.pad))
-        return FlatScatter.apply(grad, index=flat, in_shape=self.in_shape, unique=unique, label=label)
+        return FlatScatter.apply(grad, index=idx, in_shape=self.in_shape, unique=unique, label=label)
 
     def name(self) -> str:
         return f"MaxPool{len(self.kernel)}DWithIndicesBackward0"
-
-
-def _tile_slices(kernel: tuple, out: tuple) -> Any:
-    """For each kernel offset j (flat), the slices of a (B, *out * kernel) array that hold offset j of every
-    window, when the windows tile it (stride == kernel)."""
-    for j, offs in enumerate(itertools.product(*(range(k) for k in kernel))):
-        yield j, (slice(None),) + tuple(slice(o, o + k * n, k) for o, k, n in zip(offs, kernel, out))
-
-
-class TileScatter(Op):
-    """Max pooling's gradient for tiling windows: g (B, *out) put at each window's argmax, zeros elsewhere."""
-
-    def forward(self, g: Any) -> Any:
-        xp = array_module(g)
-        nd = len(self.kernel)
-        sp = self.in_shape[-nd:]
-        tiled = tuple(k * o for k, o in zip(self.kernel, self.out))
-        shape = (math.prod(self.in_shape[:-nd]),) + tuple(max(a, b) for a, b in zip(sp, tiled))
-        gv = g.reshape((shape[0],) + self.out) + 0  # + 0: a -0.0 gradient lands as 0 + -0.0 = 0.0, as in PyTorch
-        zero = xp.zeros((), dtype=g.dtype)
-        target = xp.zeros(shape, dtype=g.dtype) if shape[1:] != tiled else xp.empty(shape, dtype=g.dtype)
-        for j, sl in _tile_slices(self.kernel, self.out):
-            target[sl] = xp.where(self.arg == j, gv, zero)
-        if shape[1:] != tuple(sp):
-            target = xp.ascontiguousarray(target[(slice(None),) + tuple(slice(0, n) for n in sp)])
-        return target.reshape(self.in_shape)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return TileGather.apply(grad, arg=self.arg, kernel=self.kernel, out=self.out, in_shape=self.in_shape)
-
-    def name(self) -> str:
-        return self.label
-
-
-class TileGather(Op):
-    """The adjoint of TileScatter: h (B, *spatial) read at each window's argmax."""
-
-    def forward(self, h: Any) -> Any:
-        xp = array_module(h)
-        nd = len(self.kernel)
-        sp = h.shape[-nd:]
-        hb = h.reshape((-1,) + sp)
-        tiled = tuple(k * o for k, o in zip(self.kernel, self.out))
-        if any(t > n for t, n in zip(tiled, sp)):  # ceil mode's last windows hang over: zeros there
-            hb = backend_for_array(h).kernels["pad"](hb, (0,) * nd, tuple(max(0, t - n) for t, n in zip(tiled, sp)))
-        res = None
-        for j, sl in _tile_slices(self.kernel, self.out):
-            part = hb[sl][(slice(None),) + tuple(slice(0, n) for n in self.out)]
-            res = xp.where(self.arg == j, part, 0 if res is None else res)
-        return res.astype(h.dtype, copy=False).reshape(self.in_shape[:-nd] + self.out)
-
-    def backward(self, grad: Tensor) -> Tensor:
-        return TileScatter.apply(grad, arg=self.arg, kernel=self.kernel, out=self.out, in_shape=self.in_shape,
-                                 label="TileScatterBackward0")
 
 
 def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,

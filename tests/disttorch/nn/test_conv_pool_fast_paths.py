@@ -1,6 +1,7 @@
 """The fast paths of convolution and max pooling against PyTorch: whole-batch columns (stride-1 wide grid and
 the general layout), the forward's columns kept for the weight gradient, non-finite inputs (no host check),
-and max pooling's tiling-window gradient (stride == kernel) next to the scatter for the other windows."""
+and max pooling's saved per-window argmax: windows that tile the input (stride == kernel, with remainders and
+ceil-mode overhang) next to overlapping, gapped, padded and dilated ones; NaN handled without a host check."""
 import numpy as np
 import pytest
 from oracle import assert_close, check, gradcheck, randn
@@ -52,8 +53,8 @@ def test_conv2d_non_finite_input_weight_grad(kw):
     x[0, 0, 2, 5] = np.inf  # the last column: unused by some kernel offsets
     x[1, 1, 5, 0] = -np.inf
     x[1, 0, 0, 3] = np.nan
-    gy = randn(2, 3, *torch.nn.functional.conv2d(torch.tensor(x), torch.zeros(3, 2, 3, 3, dtype=torch.float64), **kw).shape[2:],
-               seed=5, dtype=np.float64)
+    out = torch.nn.functional.conv2d(torch.tensor(x), torch.zeros(3, 2, 3, 3, dtype=torch.float64), **kw).shape
+    gy = randn(*out, seed=5, dtype=np.float64)
     w = randn(3, 2, 3, 3, seed=1, dtype=np.float64)
     grads = []
     for t in (disttorch, torch):
@@ -111,7 +112,7 @@ def test_conv_transpose2d(kw, device):
 
 
 # -- max pooling ---------------------------------------------------------------------------------------------
-POOL = [  # tiling windows (stride == kernel) with remainders and ceil-mode overhang, and the others
+POOL = [  # windows that tile (stride == kernel) with remainders and ceil-mode overhang, and the others
     ((2, 3, 8, 6), dict(kernel_size=2)),
     ((2, 3, 7, 9), dict(kernel_size=2)),  # floor mode drops the last row / column
     ((2, 3, 7, 8), dict(kernel_size=(2, 3), ceil_mode=True)),  # the last windows hang over
@@ -139,7 +140,7 @@ def test_max_pool2d_float64_gradcheck_and_double_backward(xs, kw):
     assert disttorch.autograd.gradgradcheck(lambda x: f(disttorch, x), (disttorch.tensor(x, requires_grad=True),))
 
 
-def test_max_pool_tiling_nan_and_negative_zero_gradient():
+def test_max_pool_nan_and_negative_zero_gradient(device):
     x = randn(2, 2, 4, 6, dtype=np.float64)
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # two NaNs in one window: the last one is picked
     x[1, 1, 2:4, 2:4] = -np.inf
@@ -147,10 +148,10 @@ def test_max_pool_tiling_nan_and_negative_zero_gradient():
     g[0, 1, 0, 0] = -0.0
     res = []
     for t in (disttorch, torch):
-        xt = t.tensor(x, requires_grad=True)
+        xt = t.tensor(x, device=device if t is disttorch else "cpu", requires_grad=True)
         y, i = t.nn.functional.max_pool2d(xt, 2, return_indices=True)
-        y.backward(t.tensor(g))
-        res.append((y.detach().numpy(), i.numpy(), xt.grad.numpy()))
+        y.backward(t.tensor(g, device=xt.device))
+        res.append((y.detach().cpu().numpy(), i.cpu().numpy(), xt.grad.cpu().numpy()))
     for a, b in zip(*res):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(np.signbit(res[0][2]), np.signbit(res[1][2]))
