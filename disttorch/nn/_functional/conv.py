@@ -38,29 +38,40 @@ def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
                  for n, k, s, d, a, b in zip(sp, kernel, stride, dilation, lo, hi))
 
 
-# Layout: columns are (groups, C/groups * prod(kernel), N * L), the whole batch side by side, so each product
-# below is one GEMM per group over all N * L output positions (not one small GEMM per sample).
-def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
-    """(N, C, *spatial) -> columns (groups, C/groups * prod(kernel), N * prod(out)): one copy."""
+# Layout: columns are (B, groups, C/groups * prod(kernel), L'), either the whole batch side by side (B = 1,
+# L' = N * L: one GEMM per group over all N * L output positions, best for big products) or one block per
+# sample (B = N, L' = L: N small GEMMs whose outputs come out batch-major, best for small ones). ``whole`` picks.
+def _whole(w_shape: tuple, groups: int) -> bool:
+    """Whole-batch columns for products with both sides big (measured on OpenBLAS: a 288 x 64 product per
+    position runs faster as one GEMM; LeNet's 25 x 6 and 150 x 16 ones faster per sample)."""
+    return w_shape[1] * math.prod(w_shape[2:]) >= 128 and w_shape[0] // groups >= 32
+
+
+def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
+    """(N, C, *spatial) -> columns (see Layout): one copy."""
     stride, dilation, lo, hi, groups = cfg
     k = backend_for_array(x).kernels
     v = k["windows"](k["pad"](x, lo, hi), kernel, stride, dilation, out)  # (N, C, *out, *kernel), a view
     nd = len(kernel)
-    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *kernel, N, *out)
     n, c = x.shape[:2]
-    return v.transpose(perm).reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+    rows, length = c // groups * math.prod(kernel), math.prod(out)
+    if whole:  # (C, *kernel, N, *out)
+        perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+        return v.transpose(perm).reshape(1, groups, rows, n * length)
+    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))  # (N, C, *kernel, *out)
+    return v.transpose(perm).reshape(n, groups, rows, length)
 
 
 def _wide_ok(x: Any, cfg: tuple) -> bool:
     return x.ndim == 4 and cfg[0] == (1, 1)
 
 
-def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
+def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
     """im2col of a 2-d stride-1 convolution over the wide output grid: every output row is computed for all
     ``wp`` (padded input width) columns, so each kernel offset reads one contiguous run of the padded input
     (a fast copy for small images). The columns past each row's ``ow`` outputs are set to zero, so a product
     with them adds nothing even where the input holds inf or nan (the columns equal exact im2col's where it
-    has any). Returns (groups, C/groups * prod(kernel), N * oh * wp)."""
+    has any). L = oh * wp."""
     _, (dh, dw), lo, hi, groups = cfg
     xp = array_module(x)
     n, c, h, w = x.shape
@@ -77,16 +88,21 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     buf[:, :, plane:] = 0
     it = buf.itemsize
     sn, sc = buf.strides[:2]
-    runs = xp.lib.stride_tricks.as_strided(buf, (c, kh, kw, n, span), (sc, dh * wp * it, dw * it, sn, it))
+    shape, strides = (kh, kw, span), (dh * wp * it, dw * it, it)
+    if whole:
+        runs = xp.lib.stride_tricks.as_strided(buf, (c,) + shape[:2] + (n, span), (sc,) + strides[:2] + (sn, it))
+    else:
+        runs = xp.lib.stride_tricks.as_strided(buf, (n, c) + shape, (sn, sc) + strides)
     cols = xp.ascontiguousarray(runs)
     if ow < wp:
-        cols.reshape(c * kh * kw, n, oh, wp)[..., ow:] = 0
-    return cols.reshape(groups, c // groups * kh * kw, n * span)
+        cols.reshape(-1, oh, wp)[..., ow:] = 0
+    rows = c // groups * kh * kw
+    return cols.reshape(1, groups, rows, n * span) if whole else cols.reshape(n, groups, rows, span)
 
 
-def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
+def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
     """The columns of x for this convolution: on the wide grid where it applies (see _wide_width)."""
-    return _im2col_wide(x, kernel, cfg, out) if _wide_ok(x, cfg) else _im2col(x, kernel, cfg, out)
+    return (_im2col_wide if _wide_ok(x, cfg) else _im2col)(x, kernel, cfg, out, whole)
 
 
 def _wide_width(x: Any, cfg: tuple) -> int | None:
@@ -94,24 +110,23 @@ def _wide_width(x: Any, cfg: tuple) -> int | None:
     return x.shape[3] + cfg[2][1] + cfg[3][1] if _wide_ok(x, cfg) else None
 
 
-def _grad_rows(gy: Any, groups: int, wp: int | None) -> Any:
-    """gy (N, O, *out) as (groups, O/groups, N * L) rows matching the columns (wide: zeros past each row)."""
+def _grad_rows(gy: Any, groups: int, wp: int | None, whole: bool) -> Any:
+    """gy (N, O, *out) as (B, groups, O/groups, L') rows matching the columns (wide: zeros past each row)."""
     xp = array_module(gy)
     n, o = gy.shape[:2]
     if wp is None:
-        g = xp.ascontiguousarray(gy.swapaxes(0, 1))
+        g = xp.ascontiguousarray(gy.swapaxes(0, 1)) if whole else gy
     else:
         oh, ow = gy.shape[2:]
-        g = xp.empty((o, n, oh, wp), gy.dtype)
+        g = xp.empty((o, n, oh, wp) if whole else (n, o, oh, wp), gy.dtype)
         g[..., ow:] = 0
-        g[..., :ow] = gy.swapaxes(0, 1)
-    return g.reshape(groups, o // groups, -1)
+        g[..., :ow] = gy.swapaxes(0, 1) if whole else gy
+    return g.reshape(1, groups, o // groups, -1) if whole else g.reshape(n, groups, o // groups, -1)
 
 
-def _batch_major(v: Any, b: Any) -> Any:
-    """v (C, N, *spatial), any strides -> a C-contiguous (N, C, *spatial), the bias added in the same pass."""
+def _contiguous(v: Any, b: Any) -> Any:
+    """v (N, C, *spatial), any strides -> a C-contiguous copy, the bias added in the same pass."""
     xp = array_module(v)
-    v = v.swapaxes(0, 1)
     res = xp.empty(v.shape, dtype=v.dtype if b is None else xp.result_type(v.dtype, b.dtype))
     if b is None:
         res[...] = v
@@ -123,12 +138,19 @@ def _batch_major(v: Any, b: Any) -> Any:
 def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = None) -> Any:
     groups = cfg[4]
     o, n, xp = w.shape[0], x.shape[0], array_module(x)
+    whole = _whole(w.shape, groups)
     if cols is None:
-        cols = _columns(x, w.shape[2:], cfg, out)
-    y = xp.matmul(w.reshape(groups, o // groups, -1), cols).reshape(o, n, -1)  # (O, N, L)
+        cols = _columns(x, w.shape[2:], cfg, out, whole)
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
     wp = _wide_width(x, cfg)
-    v = y.reshape((o, n) + tuple(out)) if wp is None else y.reshape(o, n, out[0], wp)[..., :out[1]]
-    return _batch_major(v, b)
+    if not whole and wp is None:  # already (N, O, *out), contiguous
+        y = y.reshape((n, o) + tuple(out))
+        if b is not None:
+            y += b.reshape((o,) + (1,) * len(out))
+        return y
+    v = y.reshape((o, n, -1)) if whole else y.reshape(n, o, -1).swapaxes(0, 1)  # (O, N, L)
+    v = v.reshape((o, n) + tuple(out)) if wp is None else v.reshape(o, n, out[0], wp)[..., :out[1]]
+    return _contiguous(v.swapaxes(0, 1), b)
 
 
 def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: Any = None) -> Any:
@@ -137,51 +159,59 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
     n, o = gy.shape[:2]
     kernel, out = w.shape[2:], gy.shape[2:]
     c = w.shape[1] * groups
+    whole = _whole(w.shape, groups)
     padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
     wp = padded[1] if len(out) == 2 and stride == (1, 1) else None
     if rows is None:
-        rows = _grad_rows(gy, groups, wp)
+        rows = _grad_rows(gy, groups, wp, whole)
     if wp is not None:
-        target = _fold_rows(w, rows, n, out[0], dilation, padded)
+        target = _fold_rows(w, rows, n, out[0], dilation, padded, whole)
     else:
         wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
-        cols = xp.matmul(wm, rows).reshape((c,) + tuple(kernel) + (n,) + tuple(out))
-        cols = xp.moveaxis(cols, 1 + len(kernel), 1)  # (C, N, *kernel, *out), a view
-        target = xp.zeros((c, n) + padded, dtype=cols.dtype)
+        cols = xp.matmul(wm, rows)
+        if whole:  # (C, *kernel, N, *out) -> (C, N, *kernel, *out), a view
+            cols = xp.moveaxis(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), 1 + len(kernel), 1)
+        else:
+            cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+        target = xp.zeros(cols.shape[:2] + padded, dtype=cols.dtype)
         backend_for_array(gy).kernels["fold_add"](target, cols, stride, dilation)
     crop = target[(slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))]
-    return _batch_major(crop, b)
+    return _contiguous(crop.swapaxes(0, 1) if whole else crop, b)
 
 
-def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple) -> Any:
-    """col2im of a 2-d stride-1 convolution on the wide grid, into (C, N, hp, wp): each kernel offset adds one
-    contiguous run of oh * wp values to every (channel, sample) plane. One GEMM per kernel row keeps the
-    columns a kernel-height times smaller than the whole im2col."""
+def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple, whole: bool) -> Any:
+    """col2im of a 2-d stride-1 convolution on the wide grid, into (C, N, hp, wp) (whole) or (N, C, hp, wp):
+    each kernel offset adds one contiguous run of oh * wp values to every (channel, sample) plane. One GEMM per
+    kernel row keeps the columns a kernel-height times smaller than the whole im2col."""
     xp = array_module(rows)
-    groups, og = rows.shape[:2]
+    groups, og = rows.shape[1:3]
     o, cg, kh, kw = w.shape
     (dh, dw), (hp, wp) = dilation, padded
-    span = oh * wp
+    c, span = cg * groups, oh * wp
     height = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
-    target = xp.zeros((cg * groups, n, height * wp), dtype=xp.result_type(w.dtype, rows.dtype))
+    lead = (c, n) if whole else (n, c)
+    target = xp.zeros(lead + (height * wp,), dtype=xp.result_type(w.dtype, rows.dtype))
     for i in range(kh):
         wm = w[:, :, i].reshape(groups, og, cg * kw).swapaxes(1, 2)  # (groups, C/groups*kw, O/groups)
-        cols = xp.matmul(wm, rows).reshape(cg * groups, kw, n, span)
-        for j in range(kw):
+        cols = xp.matmul(wm, rows)  # (B, groups, C/groups*kw, L')
+        cols = cols.reshape(c, kw, n, span).swapaxes(0, 1) if whole else cols.reshape(n, c, kw, span).swapaxes(0, 2)
+        for j in range(kw):  # cols[j]: (C, N, span); per sample, swapped back to ``lead``'s (N, C, span)
             off = i * dh * wp + j * dw
-            target[:, :, off:off + span] += cols[:, j]
-    return target.reshape(cg * groups, n, height, wp)[:, :, :hp]
+            target[:, :, off:off + span] += cols[j] if whole else cols[j].swapaxes(0, 1)
+    return target.reshape(lead + (height, wp))[:, :, :hp]
 
 
 def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None, rows: Any = None) -> Any:
     xp, groups = array_module(x), cfg[4]
     o = gy.shape[1]
+    whole = _whole((o, x.shape[1] // groups) + tuple(kernel), groups)
     if cols is None:
-        cols = _columns(x, kernel, cfg, gy.shape[2:])
+        cols = _columns(x, kernel, cfg, gy.shape[2:], whole)
     if rows is None:
-        rows = _grad_rows(gy, groups, _wide_width(x, cfg))
+        rows = _grad_rows(gy, groups, _wide_width(x, cfg), whole)
     # columns times rows^T: OpenBLAS runs this orientation faster than rows times columns^T
-    gw = xp.matmul(cols, rows.swapaxes(1, 2))  # (groups, C/groups*K, O/groups)
+    gw = xp.matmul(cols, rows.swapaxes(-1, -2))  # (B, groups, C/groups*K, O/groups)
+    gw = gw[0] if whole else gw.sum(0)
     return gw.swapaxes(1, 2).reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
@@ -198,7 +228,7 @@ class ConvForward(Op):
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        cols = _columns(x, w.shape[2:], self.cfg, self.out)
+        cols = _columns(x, w.shape[2:], self.cfg, self.out, _whole(w.shape, self.cfg[4]))
         if self.keep_cols:
             self.cols = cols
         return _conv_forward(x, w, b, self.cfg, self.out, cols).astype(x.dtype, copy=False)  # bf16 matmul: f32
@@ -208,7 +238,7 @@ class ConvForward(Op):
         ex, ew, eb = self.next_edges
         cols, self.cols = self.cols, None
         # the gradient's rows serve both products; the weight's first, so the saved columns go early
-        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg)) \
+        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg), _whole(w.shape, self.cfg[4])) \
             if ex or ew else None
         gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:]), cols=cols, rows=rows) \
             if ew else None

@@ -20,7 +20,13 @@ CONV = [  # (input shape, weight shape, kwargs): wide grid (stride 1) and genera
     ((2, 3, 10, 9), (4, 3, 3, 2), dict(stride=(3, 2), dilation=(2, 1))),
     ((2, 3, 6, 6), (4, 3, 2, 2), dict(stride=2)),  # kernel == stride
     ((4, 1, 12, 12), (6, 1, 5, 5), dict()),  # LeNet's first layer
+    # whole-batch columns (both sides of the product big enough, see conv._whole)
+    ((2, 16, 6, 5), (32, 16, 3, 3), dict(padding=1)),
+    ((2, 32, 7, 6), (64, 16, 3, 3), dict(padding=(1, 2), dilation=(2, 1), groups=2)),
+    ((2, 16, 9, 8), (32, 16, 3, 3), dict(stride=2, padding=1)),
+    ((3, 15, 6, 6), (32, 15, 3, 3), dict()),
 ]
+WHOLE = CONV[8:]
 
 
 @pytest.mark.parametrize("xs,ws,kw", CONV)
@@ -29,7 +35,8 @@ def test_conv2d_values_and_grads(xs, ws, kw, device):
           [randn(*xs), randn(*ws, seed=1), randn(ws[0], seed=2)], rtol=1e-4, device=device)
 
 
-@pytest.mark.parametrize("xs,ws,kw", CONV[:6])
+@pytest.mark.parametrize("xs,ws,kw", CONV[:6] + [((1, 15, 4, 4), (32, 15, 3, 3), dict(padding=1)),
+                                                  ((1, 15, 5, 5), (32, 15, 3, 3), dict(stride=2))])
 def test_conv2d_float64_gradcheck_and_double_backward(xs, ws, kw):
     arrays = [randn(*xs, dtype=np.float64), randn(*ws, seed=1, dtype=np.float64)]
     f = lambda t, x, w: t.nn.functional.conv2d(x, w, **kw)  # noqa: E731
@@ -39,23 +46,26 @@ def test_conv2d_float64_gradcheck_and_double_backward(xs, ws, kw):
 
 
 @pytest.mark.parametrize("needs", ["x", "w", "both"])
-def test_conv2d_gradient_subsets(needs, device):
-    """Only x, only the weight (the columns kept), or both need a gradient."""
+@pytest.mark.parametrize("cin,cout", [(3, 4), (16, 32)])
+def test_conv2d_gradient_subsets(needs, cin, cout, device):
+    """Only x, only the weight (the columns kept), or both need a gradient; per-sample and whole-batch."""
     flags = [needs != "w", needs != "x", True]
     check(lambda t, x, w, b: t.nn.functional.conv2d(x, w, b, padding=1),
-          [randn(2, 3, 6, 5), randn(4, 3, 3, 3, seed=1), randn(4, seed=2)], grad=flags, rtol=1e-4, device=device)
+          [randn(2, cin, 6, 5), randn(cout, cin, 3, 3, seed=1), randn(cout, seed=2)], grad=flags, rtol=1e-4,
+          device=device)
 
 
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(), dict(stride=2, padding=1)])
-def test_conv2d_non_finite_input_weight_grad(kw):
+@pytest.mark.parametrize("cin,cout", [(2, 3), (16, 32)])
+def test_conv2d_non_finite_input_weight_grad(kw, cin, cout):
     """inf and nan inputs give PyTorch's weight gradient: the wide grid's spare columns add nothing."""
-    x = randn(2, 2, 6, 6, dtype=np.float64)
+    x = randn(2, cin, 6, 6, dtype=np.float64)
     x[0, 0, 2, 5] = np.inf  # the last column: unused by some kernel offsets
     x[1, 1, 5, 0] = -np.inf
     x[1, 0, 0, 3] = np.nan
-    out = torch.nn.functional.conv2d(torch.tensor(x), torch.zeros(3, 2, 3, 3, dtype=torch.float64), **kw).shape
+    out = torch.nn.functional.conv2d(torch.tensor(x), torch.zeros(cout, cin, 3, 3, dtype=torch.float64), **kw).shape
     gy = randn(*out, seed=5, dtype=np.float64)
-    w = randn(3, 2, 3, 3, seed=1, dtype=np.float64)
+    w = randn(cout, cin, 3, 3, seed=1, dtype=np.float64)
     grads = []
     for t in (disttorch, torch):
         wt = t.tensor(w, requires_grad=True)
@@ -105,10 +115,19 @@ def test_conv2d_non_contiguous_input(device):
 
 
 @pytest.mark.parametrize("kw", [dict(stride=2, padding=1, output_padding=1), dict(padding=1), dict(groups=2)])
-def test_conv_transpose2d(kw, device):
+@pytest.mark.parametrize("cin,cout", [(4, 2), (32, 16)])
+def test_conv_transpose2d(kw, cin, cout, device):
     check(lambda t, x, w, b: t.nn.functional.conv_transpose2d(x, w, b, **kw),
-          [randn(2, 4, 5, 6), randn(4, 3, 3, 3, seed=1), randn(3 * kw.get("groups", 1), seed=2)], rtol=1e-4,
-          device=device)
+          [randn(2, cin, 5, 6), randn(cin, cout // kw.get("groups", 1), 3, 3, seed=1), randn(cout, seed=2)],
+          rtol=1e-4, device=device)
+
+
+@pytest.mark.parametrize("nd", [1, 3])
+def test_conv1d_conv3d_whole_batch(nd):
+    xs, ws = ((2, 64, 9), (32, 64, 3)) if nd == 1 else ((2, 8, 5, 4, 6), (32, 8, 2, 3, 3))
+    fn = f"conv{nd}d"
+    check(lambda t, x, w: getattr(t.nn.functional, fn)(x, w, padding=1), [randn(*xs), randn(*ws, seed=1)],
+          rtol=1e-4)
 
 
 # -- max pooling ---------------------------------------------------------------------------------------------
