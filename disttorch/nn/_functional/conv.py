@@ -181,8 +181,8 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
 
 def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple, whole: bool) -> Any:
     """col2im of a 2-d stride-1 convolution on the wide grid, into (C, N, hp, wp) (whole) or (N, C, hp, wp):
-    each kernel offset adds one contiguous run of oh * wp values to every (channel, sample) plane. One GEMM per
-    kernel row keeps the columns a kernel-height times smaller than the whole im2col."""
+    each kernel offset adds one contiguous run of oh * wp values to every (channel, sample) plane. For
+    whole-batch columns one GEMM per kernel row keeps them a kernel-height times smaller than the whole im2col."""
     xp = array_module(rows)
     groups, og = rows.shape[1:3]
     o, cg, kh, kw = w.shape
@@ -191,13 +191,17 @@ def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tupl
     height = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
     lead = (c, n) if whole else (n, c)
     target = xp.zeros(lead + (height * wp,), dtype=xp.result_type(w.dtype, rows.dtype))
-    for i in range(kh):
-        wm = w[:, :, i].reshape(groups, og, cg * kw).swapaxes(1, 2)  # (groups, C/groups*kw, O/groups)
-        cols = xp.matmul(wm, rows)  # (B, groups, C/groups*kw, L')
-        cols = cols.reshape(c, kw, n, span).swapaxes(0, 1) if whole else cols.reshape(n, c, kw, span).swapaxes(0, 2)
-        for j in range(kw):  # cols[j]: (C, N, span); per sample, swapped back to ``lead``'s (N, C, span)
-            off = i * dh * wp + j * dw
-            target[:, :, off:off + span] += cols[j] if whole else cols[j].swapaxes(0, 1)
+    step = 1 if whole else kh  # whole-batch columns are big: one kernel row at a time; per sample, all at once
+    for i0 in range(0, kh, step):
+        wm = w[:, :, i0:i0 + step].reshape(groups, og, cg * step * kw).swapaxes(1, 2)  # (groups, C/g*step*kw, O/g)
+        cols = xp.matmul(wm, rows)  # (B, groups, C/groups*step*kw, L')
+        # -> (step, kw, C, N, span), a view
+        cols = cols.reshape(c, step, kw, n, span).transpose(1, 2, 0, 3, 4) if whole else \
+            cols.reshape(n, c, step, kw, span).transpose(2, 3, 1, 0, 4)
+        for i in range(step):
+            for j in range(kw):
+                off = (i0 + i) * dh * wp + j * dw
+                target[:, :, off:off + span] += cols[i, j] if whole else cols[i, j].swapaxes(0, 1)
     return target.reshape(lead + (height, wp))[:, :, :hp]
 
 
