@@ -9,8 +9,9 @@ them and gradients of any order work:
   col2im that loops over the kernel offsets only;
 - ``ConvWeightGrad(x, gy)``: its adjoint in w: the same columns and one matmul.
 
-Columns hold the whole batch side by side, (groups, C/groups * prod(kernel), N * L), so each product is one
-GEMM per group over all N * L positions, not one small GEMM per sample.
+Big products use whole-batch columns, (1, groups, C/groups * prod(kernel), N * L): one GEMM per group over
+all N * L positions; small ones keep one block of columns per sample (see ``_whole``). No step asks the
+device anything (no host sync): non-finite inputs propagate as in PyTorch.
 
 ``cfg`` is (stride, dilation, pad_lo, pad_hi, groups); ``out`` is the spatial size an Op produces.
 """
