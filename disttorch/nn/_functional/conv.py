@@ -42,6 +42,8 @@ def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
 # Layout: columns are (B, groups, C/groups * prod(kernel), L'), either the whole batch side by side (B = 1,
 # L' = N * L: one GEMM per group over all N * L output positions, best for big products) or one block per
 # sample (B = N, L' = L: N small GEMMs whose outputs come out batch-major, best for small ones). ``whole`` picks.
+# Per-sample 2-d stride-1 columns use the wide grid (see _im2col_wide); whole-batch ones are exact (the wide
+# grid's spare columns would cost more GEMM work there than its faster copy saves).
 def _whole(w_shape: tuple, groups: int) -> bool:
     """Whole-batch columns for products with both sides big (measured on OpenBLAS: a 288 x 64 product per
     position runs faster as one GEMM; LeNet's 25 x 6 and 150 x 16 ones faster per sample)."""
@@ -63,16 +65,16 @@ def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
     return v.transpose(perm).reshape(n, groups, rows, length)
 
 
-def _wide_ok(x: Any, cfg: tuple) -> bool:
-    return x.ndim == 4 and cfg[0] == (1, 1)
+def _wide_ok(x: Any, cfg: tuple, whole: bool) -> bool:
+    return x.ndim == 4 and cfg[0] == (1, 1) and not whole
 
 
-def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
+def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     """im2col of a 2-d stride-1 convolution over the wide output grid: every output row is computed for all
     ``wp`` (padded input width) columns, so each kernel offset reads one contiguous run of the padded input
     (a fast copy for small images). The columns past each row's ``ow`` outputs are set to zero, so a product
     with them adds nothing even where the input holds inf or nan (the columns equal exact im2col's where it
-    has any). L = oh * wp."""
+    has any). Per-sample columns, L = oh * wp."""
     _, (dh, dw), lo, hi, groups = cfg
     xp = array_module(x)
     n, c, h, w = x.shape
@@ -89,26 +91,21 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> 
     buf[:, :, plane:] = 0
     it = buf.itemsize
     sn, sc = buf.strides[:2]
-    shape, strides = (kh, kw, span), (dh * wp * it, dw * it, it)
-    if whole:
-        runs = xp.lib.stride_tricks.as_strided(buf, (c,) + shape[:2] + (n, span), (sc,) + strides[:2] + (sn, it))
-    else:
-        runs = xp.lib.stride_tricks.as_strided(buf, (n, c) + shape, (sn, sc) + strides)
+    runs = xp.lib.stride_tricks.as_strided(buf, (n, c, kh, kw, span), (sn, sc, dh * wp * it, dw * it, it))
     cols = xp.ascontiguousarray(runs)
     if ow < wp:
         cols.reshape(-1, oh, wp)[..., ow:] = 0
-    rows = c // groups * kh * kw
-    return cols.reshape(1, groups, rows, n * span) if whole else cols.reshape(n, groups, rows, span)
+    return cols.reshape(n, groups, c // groups * kh * kw, span)
 
 
 def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
     """The columns of x for this convolution: on the wide grid where it applies (see _wide_width)."""
-    return (_im2col_wide if _wide_ok(x, cfg) else _im2col)(x, kernel, cfg, out, whole)
+    return _im2col_wide(x, kernel, cfg, out) if _wide_ok(x, cfg, whole) else _im2col(x, kernel, cfg, out, whole)
 
 
-def _wide_width(x: Any, cfg: tuple) -> int | None:
-    """The padded width when x's columns use the wide grid (2-d, stride 1), else None."""
-    return x.shape[3] + cfg[2][1] + cfg[3][1] if _wide_ok(x, cfg) else None
+def _wide_width(x: Any, cfg: tuple, whole: bool) -> int | None:
+    """The padded width when x's columns use the wide grid (per sample, 2-d, stride 1), else None."""
+    return x.shape[3] + cfg[2][1] + cfg[3][1] if _wide_ok(x, cfg, whole) else None
 
 
 def _grad_rows(gy: Any, groups: int, wp: int | None, whole: bool) -> Any:
@@ -117,11 +114,11 @@ def _grad_rows(gy: Any, groups: int, wp: int | None, whole: bool) -> Any:
     n, o = gy.shape[:2]
     if wp is None:
         g = xp.ascontiguousarray(gy.swapaxes(0, 1)) if whole else gy
-    else:
+    else:  # the wide grid (per sample)
         oh, ow = gy.shape[2:]
-        g = xp.empty((o, n, oh, wp) if whole else (n, o, oh, wp), gy.dtype)
+        g = xp.empty((n, o, oh, wp), gy.dtype)
         g[..., ow:] = 0
-        g[..., :ow] = gy.swapaxes(0, 1) if whole else gy
+        g[..., :ow] = gy
     return g.reshape(1, groups, o // groups, -1) if whole else g.reshape(n, groups, o // groups, -1)
 
 
@@ -143,7 +140,7 @@ def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = No
     if cols is None:
         cols = _columns(x, w.shape[2:], cfg, out, whole)
     y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
-    wp = _wide_width(x, cfg)
+    wp = _wide_width(x, cfg, whole)
     if not whole and wp is None:  # already (N, O, *out), contiguous
         y = y.reshape((n, o) + tuple(out))
         if b is not None:
@@ -162,11 +159,11 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
     c = w.shape[1] * groups
     whole = _whole(w.shape, groups)
     padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
-    wp = padded[1] if len(out) == 2 and stride == (1, 1) else None
+    wp = padded[1] if len(out) == 2 and stride == (1, 1) and not whole else None  # as _wide_width
     if rows is None:
         rows = _grad_rows(gy, groups, wp, whole)
     if wp is not None:
-        target = _fold_rows(w, rows, n, out[0], dilation, padded, whole)
+        target = _fold_rows(w, rows, n, out[0], dilation, padded)
     else:
         wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
         cols = xp.matmul(wm, rows)
@@ -180,30 +177,23 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
     return _contiguous(crop.swapaxes(0, 1) if whole else crop, b)
 
 
-def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple, whole: bool) -> Any:
-    """col2im of a 2-d stride-1 convolution on the wide grid, into (C, N, hp, wp) (whole) or (N, C, hp, wp):
-    each kernel offset adds one contiguous run of oh * wp values to every (channel, sample) plane. For
-    whole-batch columns one GEMM per kernel row keeps them a kernel-height times smaller than the whole im2col."""
+def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple) -> Any:
+    """col2im of a 2-d stride-1 convolution on the wide grid (per-sample rows), into (N, C, hp, wp): each
+    kernel offset adds one contiguous run of oh * wp values to every (sample, channel) plane."""
     xp = array_module(rows)
     groups, og = rows.shape[1:3]
     o, cg, kh, kw = w.shape
     (dh, dw), (hp, wp) = dilation, padded
     c, span = cg * groups, oh * wp
     height = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
-    lead = (c, n) if whole else (n, c)
-    target = xp.zeros(lead + (height * wp,), dtype=xp.result_type(w.dtype, rows.dtype))
-    step = 1 if whole else kh  # whole-batch columns are big: one kernel row at a time; per sample, all at once
-    for i0 in range(0, kh, step):
-        wm = w[:, :, i0:i0 + step].reshape(groups, og, cg * step * kw).swapaxes(1, 2)  # (groups, C/g*step*kw, O/g)
-        cols = xp.matmul(wm, rows)  # (B, groups, C/groups*step*kw, L')
-        # -> (step, kw, C, N, span), a view
-        cols = cols.reshape(c, step, kw, n, span).transpose(1, 2, 0, 3, 4) if whole else \
-            cols.reshape(n, c, step, kw, span).transpose(2, 3, 1, 0, 4)
-        for i in range(step):
-            for j in range(kw):
-                off = (i0 + i) * dh * wp + j * dw
-                target[:, :, off:off + span] += cols[i, j] if whole else cols[i, j].swapaxes(0, 1)
-    return target.reshape(lead + (height, wp))[:, :, :hp]
+    target = xp.zeros((n, c, height * wp), dtype=xp.result_type(w.dtype, rows.dtype))
+    wm = w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
+    cols = xp.matmul(wm, rows).reshape(n, c, kh, kw, span)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * dh * wp + j * dw
+            target[:, :, off:off + span] += cols[:, :, i, j]
+    return target.reshape(n, c, height, wp)[:, :, :hp]
 
 
 def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None, rows: Any = None) -> Any:
@@ -213,7 +203,7 @@ def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = No
     if cols is None:
         cols = _columns(x, kernel, cfg, gy.shape[2:], whole)
     if rows is None:
-        rows = _grad_rows(gy, groups, _wide_width(x, cfg), whole)
+        rows = _grad_rows(gy, groups, _wide_width(x, cfg, whole), whole)
     # columns times rows^T: OpenBLAS runs this orientation faster than rows times columns^T
     gw = xp.matmul(cols, rows.swapaxes(-1, -2))  # (B, groups, C/groups*K, O/groups)
     gw = gw[0] if whole else gw.sum(0)
@@ -243,8 +233,8 @@ class ConvForward(Op):
         ex, ew, eb = self.next_edges
         cols, self.cols = self.cols, None
         # the gradient's rows serve both products; the weight's first, so the saved columns go early
-        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg), _whole(w.shape, self.cfg[4])) \
-            if ex or ew else None
+        whole = _whole(w.shape, self.cfg[4])
+        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg, whole), whole) if ex or ew else None
         gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:]), cols=cols, rows=rows) \
             if ew else None
         del cols
