@@ -69,12 +69,13 @@ def _wide_ok(x: Any, cfg: tuple, whole: bool) -> bool:
     return x.ndim == 4 and cfg[0] == (1, 1) and not whole
 
 
-def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
+def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple, clean: bool) -> Any:
     """im2col of a 2-d stride-1 convolution over the wide output grid: every output row is computed for all
     ``wp`` (padded input width) columns, so each kernel offset reads one contiguous run of the padded input
-    (a fast copy for small images). The columns past each row's ``ow`` outputs are set to zero, so a product
-    with them adds nothing even where the input holds inf or nan (the columns equal exact im2col's where it
-    has any). Per-sample columns, L = oh * wp."""
+    (a fast copy for small images). With ``clean`` (columns for a weight gradient) the columns past each row's
+    ``ow`` outputs are set to zero, so a product with them adds nothing even where the input holds inf or nan
+    (the columns equal exact im2col's where it has any); the forward product only drops those outputs.
+    Per-sample columns, L = oh * wp."""
     _, (dh, dw), lo, hi, groups = cfg
     xp = array_module(x)
     n, c, h, w = x.shape
@@ -93,14 +94,16 @@ def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple) -> Any:
     sn, sc = buf.strides[:2]
     runs = xp.lib.stride_tricks.as_strided(buf, (n, c, kh, kw, span), (sn, sc, dh * wp * it, dw * it, it))
     cols = xp.ascontiguousarray(runs)
-    if ow < wp:
+    if clean and ow < wp:
         cols.reshape(-1, oh, wp)[..., ow:] = 0
     return cols.reshape(n, groups, c // groups * kh * kw, span)
 
 
-def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
+def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool, clean: bool = True) -> Any:
     """The columns of x for this convolution: on the wide grid where it applies (see _wide_width)."""
-    return _im2col_wide(x, kernel, cfg, out) if _wide_ok(x, cfg, whole) else _im2col(x, kernel, cfg, out, whole)
+    if _wide_ok(x, cfg, whole):
+        return _im2col_wide(x, kernel, cfg, out, clean)
+    return _im2col(x, kernel, cfg, out, whole)
 
 
 def _wide_width(x: Any, cfg: tuple, whole: bool) -> int | None:
@@ -138,7 +141,7 @@ def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = No
     o, n, xp = w.shape[0], x.shape[0], array_module(x)
     whole = _whole(w.shape, groups)
     if cols is None:
-        cols = _columns(x, w.shape[2:], cfg, out, whole)
+        cols = _columns(x, w.shape[2:], cfg, out, whole, clean=False)
     y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
     wp = _wide_width(x, cfg, whole)
     if not whole and wp is None:  # already (N, O, *out), contiguous
@@ -223,7 +226,7 @@ class ConvForward(Op):
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        cols = _columns(x, w.shape[2:], self.cfg, self.out, _whole(w.shape, self.cfg[4]))
+        cols = _columns(x, w.shape[2:], self.cfg, self.out, _whole(w.shape, self.cfg[4]), clean=self.keep_cols)
         if self.keep_cols:
             self.cols = cols
         return _conv_forward(x, w, b, self.cfg, self.out, cols).astype(x.dtype, copy=False)  # bf16 matmul: f32
