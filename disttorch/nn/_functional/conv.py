@@ -42,8 +42,9 @@ def _out_size(sp: tuple, kernel: tuple, cfg: tuple) -> tuple:
 # Layout: columns are (B, groups, C/groups * prod(kernel), L'), either the whole batch side by side (B = 1,
 # L' = N * L: one GEMM per group over all N * L output positions, best for big products) or one block per
 # sample (B = N, L' = L: N small GEMMs whose outputs come out batch-major, best for small ones). ``whole`` picks.
-# Per-sample 2-d stride-1 columns use the wide grid (see _im2col_wide); whole-batch ones are exact (the wide
-# grid's spare columns would cost more GEMM work there than its faster copy saves).
+# Columns are exact. A "wide grid" (every output row computed for the whole padded width, so the copy reads
+# contiguous runs) measured slower: its spare GEMM columns, and zeroing them so that inf inputs stay out of the
+# weight gradient, cost more than its faster copy saves once the forward's columns serve the weight gradient.
 def _whole(w_shape: tuple, groups: int) -> bool:
     """Whole-batch columns for products with both sides big (measured on OpenBLAS: a 288 x 64 product per
     position runs faster as one GEMM; LeNet's 25 x 6 and 150 x 16 ones faster per sample)."""
@@ -65,64 +66,13 @@ def _im2col(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool) -> Any:
     return v.transpose(perm).reshape(n, groups, rows, length)
 
 
-def _wide_ok(x: Any, cfg: tuple, whole: bool) -> bool:
-    return x.ndim == 4 and cfg[0] == (1, 1) and not whole
-
-
-def _im2col_wide(x: Any, kernel: tuple, cfg: tuple, out: tuple, clean: bool) -> Any:
-    """im2col of a 2-d stride-1 convolution over the wide output grid: every output row is computed for all
-    ``wp`` (padded input width) columns, so each kernel offset reads one contiguous run of the padded input
-    (a fast copy for small images). With ``clean`` (columns for a weight gradient) the columns past each row's
-    ``ow`` outputs are set to zero, so a product with them adds nothing even where the input holds inf or nan
-    (the columns equal exact im2col's where it has any); the forward product only drops those outputs.
-    Per-sample columns, L = oh * wp."""
-    _, (dh, dw), lo, hi, groups = cfg
-    xp = array_module(x)
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    oh, ow = out
-    hp, wp = h + lo[0] + hi[0], w + lo[1] + hi[1]
-    span, plane = oh * wp, hp * wp
-    buf = xp.empty((n, c, plane + (kw - 1) * dw), x.dtype)  # the tail: room for the last offsets' runs
-    if any(lo) or any(hi):
-        buf[:, :, :plane] = 0
-        buf[:, :, :plane].reshape(n, c, hp, wp)[:, :, lo[0]:lo[0] + h, lo[1]:lo[1] + w] = x
-    else:
-        buf[:, :, :plane] = x.reshape(n, c, plane)
-    buf[:, :, plane:] = 0
-    it = buf.itemsize
-    sn, sc = buf.strides[:2]
-    runs = xp.lib.stride_tricks.as_strided(buf, (n, c, kh, kw, span), (sn, sc, dh * wp * it, dw * it, it))
-    cols = xp.ascontiguousarray(runs)
-    if clean and ow < wp:
-        cols.reshape(-1, oh, wp)[..., ow:] = 0
-    return cols.reshape(n, groups, c // groups * kh * kw, span)
-
-
-def _columns(x: Any, kernel: tuple, cfg: tuple, out: tuple, whole: bool, clean: bool = True) -> Any:
-    """The columns of x for this convolution: on the wide grid where it applies (see _wide_width)."""
-    if _wide_ok(x, cfg, whole):
-        return _im2col_wide(x, kernel, cfg, out, clean)
-    return _im2col(x, kernel, cfg, out, whole)
-
-
-def _wide_width(x: Any, cfg: tuple, whole: bool) -> int | None:
-    """The padded width when x's columns use the wide grid (per sample, 2-d, stride 1), else None."""
-    return x.shape[3] + cfg[2][1] + cfg[3][1] if _wide_ok(x, cfg, whole) else None
-
-
-def _grad_rows(gy: Any, groups: int, wp: int | None, whole: bool) -> Any:
-    """gy (N, O, *out) as (B, groups, O/groups, L') rows matching the columns (wide: zeros past each row)."""
+def _grad_rows(gy: Any, groups: int, whole: bool) -> Any:
+    """gy (N, O, *out) as (B, groups, O/groups, L') rows matching the columns."""
     xp = array_module(gy)
     n, o = gy.shape[:2]
-    if wp is None:
-        g = xp.ascontiguousarray(gy.swapaxes(0, 1)) if whole else gy
-    else:  # the wide grid (per sample)
-        oh, ow = gy.shape[2:]
-        g = xp.empty((n, o, oh, wp), gy.dtype)
-        g[..., ow:] = 0
-        g[..., :ow] = gy
-    return g.reshape(1, groups, o // groups, -1) if whole else g.reshape(n, groups, o // groups, -1)
+    if whole:
+        return xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(1, groups, o // groups, -1)
+    return gy.reshape(n, groups, o // groups, -1)
 
 
 def _contiguous(v: Any, b: Any) -> Any:
@@ -141,17 +91,14 @@ def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = No
     o, n, xp = w.shape[0], x.shape[0], array_module(x)
     whole = _whole(w.shape, groups)
     if cols is None:
-        cols = _columns(x, w.shape[2:], cfg, out, whole, clean=False)
+        cols = _im2col(x, w.shape[2:], cfg, out, whole)
     y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
-    wp = _wide_width(x, cfg, whole)
-    if not whole and wp is None:  # already (N, O, *out), contiguous
-        y = y.reshape((n, o) + tuple(out))
-        if b is not None:
-            y += b.reshape((o,) + (1,) * len(out))
-        return y
-    v = y.reshape((o, n, -1)) if whole else y.reshape(n, o, -1).swapaxes(0, 1)  # (O, N, L)
-    v = v.reshape((o, n) + tuple(out)) if wp is None else v.reshape(o, n, out[0], wp)[..., :out[1]]
-    return _contiguous(v.swapaxes(0, 1), b)
+    if whole:
+        return _contiguous(y.reshape((o, n) + tuple(out)).swapaxes(0, 1), b)
+    y = y.reshape((n, o) + tuple(out))  # per sample: already batch-major
+    if b is not None:
+        y += b.reshape((o,) + (1,) * len(out))
+    return y
 
 
 def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: Any = None) -> Any:
@@ -162,41 +109,22 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
     c = w.shape[1] * groups
     whole = _whole(w.shape, groups)
     padded = tuple(s + a + e for s, a, e in zip(in_sp, lo, hi))
-    wp = padded[1] if len(out) == 2 and stride == (1, 1) and not whole else None  # as _wide_width
     if rows is None:
-        rows = _grad_rows(gy, groups, wp, whole)
-    if wp is not None:
-        target = _fold_rows(w, rows, n, out[0], dilation, padded)
+        rows = _grad_rows(gy, groups, whole)
+    wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
+    cols = xp.matmul(wm, rows)
+    if whole:  # (C, *kernel, N, *out) -> (C, N, *kernel, *out), a view
+        cols = xp.moveaxis(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), 1 + len(kernel), 1)
     else:
-        wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
-        cols = xp.matmul(wm, rows)
-        if whole:  # (C, *kernel, N, *out) -> (C, N, *kernel, *out), a view
-            cols = xp.moveaxis(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), 1 + len(kernel), 1)
-        else:
-            cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
-        target = xp.zeros(cols.shape[:2] + padded, dtype=cols.dtype)
-        backend_for_array(gy).kernels["fold_add"](target, cols, stride, dilation)
+        cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+    target = xp.zeros(cols.shape[:2] + padded, dtype=cols.dtype)
+    backend_for_array(gy).kernels["fold_add"](target, cols, stride, dilation)
+    if not whole and not any(lo) and not any(hi):  # already (N, C, *in_sp), contiguous
+        if b is not None:
+            target += b.reshape((c,) + (1,) * len(in_sp))
+        return target
     crop = target[(slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, in_sp))]
     return _contiguous(crop.swapaxes(0, 1) if whole else crop, b)
-
-
-def _fold_rows(w: Any, rows: Any, n: int, oh: int, dilation: tuple, padded: tuple) -> Any:
-    """col2im of a 2-d stride-1 convolution on the wide grid (per-sample rows), into (N, C, hp, wp): each
-    kernel offset adds one contiguous run of oh * wp values to every (sample, channel) plane."""
-    xp = array_module(rows)
-    groups, og = rows.shape[1:3]
-    o, cg, kh, kw = w.shape
-    (dh, dw), (hp, wp) = dilation, padded
-    c, span = cg * groups, oh * wp
-    height = max(hp, -(-((kh - 1) * dh * wp + (kw - 1) * dw + span) // wp))  # room for the zero tail
-    target = xp.zeros((n, c, height * wp), dtype=xp.result_type(w.dtype, rows.dtype))
-    wm = w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
-    cols = xp.matmul(wm, rows).reshape(n, c, kh, kw, span)
-    for i in range(kh):
-        for j in range(kw):
-            off = i * dh * wp + j * dw
-            target[:, :, off:off + span] += cols[:, :, i, j]
-    return target.reshape(n, c, height, wp)[:, :, :hp]
 
 
 def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = None, rows: Any = None) -> Any:
@@ -204,9 +132,9 @@ def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = No
     o = gy.shape[1]
     whole = _whole((o, x.shape[1] // groups) + tuple(kernel), groups)
     if cols is None:
-        cols = _columns(x, kernel, cfg, gy.shape[2:], whole)
+        cols = _im2col(x, kernel, cfg, gy.shape[2:], whole)
     if rows is None:
-        rows = _grad_rows(gy, groups, _wide_width(x, cfg, whole), whole)
+        rows = _grad_rows(gy, groups, whole)
     # columns times rows^T: OpenBLAS runs this orientation faster than rows times columns^T
     gw = xp.matmul(cols, rows.swapaxes(-1, -2))  # (B, groups, C/groups*K, O/groups)
     gw = gw[0] if whole else gw.sum(0)
@@ -226,7 +154,7 @@ class ConvForward(Op):
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:
             self.out = _out_size(x.shape[2:], w.shape[2:], self.cfg)
-        cols = _columns(x, w.shape[2:], self.cfg, self.out, _whole(w.shape, self.cfg[4]), clean=self.keep_cols)
+        cols = _im2col(x, w.shape[2:], self.cfg, self.out, _whole(w.shape, self.cfg[4]))
         if self.keep_cols:
             self.cols = cols
         return _conv_forward(x, w, b, self.cfg, self.out, cols).astype(x.dtype, copy=False)  # bf16 matmul: f32
@@ -236,8 +164,7 @@ class ConvForward(Op):
         ex, ew, eb = self.next_edges
         cols, self.cols = self.cols, None
         # the gradient's rows serve both products; the weight's first, so the saved columns go early
-        whole = _whole(w.shape, self.cfg[4])
-        rows = _grad_rows(grad._data, self.cfg[4], _wide_width(x._data, self.cfg, whole), whole) if ex or ew else None
+        rows = _grad_rows(grad._data, self.cfg[4], _whole(w.shape, self.cfg[4])) if ex or ew else None
         gw = ConvWeightGrad.apply(x, grad, cfg=self.cfg, out=tuple(w.shape[2:]), cols=cols, rows=rows) \
             if ew else None
         del cols

@@ -1,5 +1,5 @@
-"""The fast paths of convolution and max pooling against PyTorch: whole-batch columns (stride-1 wide grid and
-the general layout), the forward's columns kept for the weight gradient, non-finite inputs (no host check),
+"""The fast paths of convolution and max pooling against PyTorch: whole-batch and per-sample columns, the
+forward's columns kept for the weight gradient, non-finite inputs (no host check),
 and max pooling's saved per-window argmax: windows that tile the input (stride == kernel, with remainders and
 ceil-mode overhang) next to overlapping, gapped, padded and dilated ones; NaN handled without a host check."""
 import numpy as np
@@ -11,7 +11,7 @@ import disttorch
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 
-CONV = [  # (input shape, weight shape, kwargs): wide grid (stride 1) and general, groups, dilation, padding
+CONV = [  # (input shape, weight shape, kwargs): per-sample columns; groups, dilation, padding, stride
     ((3, 2, 8, 7), (5, 2, 3, 3), dict(padding=1)),
     ((2, 4, 9, 8), (6, 2, 3, 2), dict(padding=(2, 1), dilation=(1, 2), groups=2)),
     ((2, 3, 7, 6), (4, 3, 3, 3), dict(padding="same", dilation=2)),
@@ -58,7 +58,7 @@ def test_conv2d_gradient_subsets(needs, cin, cout, device):
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(), dict(stride=2, padding=1)])
 @pytest.mark.parametrize("cin,cout", [(2, 3), (16, 32)])
 def test_conv2d_non_finite_input_weight_grad(kw, cin, cout):
-    """inf and nan inputs give PyTorch's weight gradient: the wide grid's spare columns add nothing."""
+    """inf and nan inputs give PyTorch's weight gradient (no input check, no host sync)."""
     x = randn(2, cin, 6, 6, dtype=np.float64)
     x[0, 0, 2, 5] = np.inf  # the last column: unused by some kernel offsets
     x[1, 1, 5, 0] = -np.inf
