@@ -121,8 +121,8 @@ def _lowest(dtype: Any) -> Any:
 
 
 def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
-    """Max and (flat, within-window) argmax of v (B, *out, *kernel), an integer array to index with; ties go
-    to the first maximum and a NaN wins (the last one), as in PyTorch."""
+    """Max and (flat, within-window) argmax of v (B, *out, *kernel), a small unsigned integer array; ties go to
+    the first maximum and a NaN wins (the last one), as in PyTorch."""
     xp = array_module(v)
     kernel = v.shape[v.ndim - nd:]
     offsets = [(Ellipsis,) + o for o in itertools.product(*(range(k) for k in kernel))]
@@ -139,15 +139,29 @@ def _window_max(v: Any, nd: int, need_arg: bool = True) -> tuple[Any, Any]:
         arg += missing
     if v.dtype.kind == "f":
         nan = best != best
-        if nan.any():
+        # a NaN window's argmax is its last NaN. On the host, a pass that finds no NaN skips the fix; on a
+        # device the fix always runs (asking whether any window holds a NaN would wait for the device)
+        if xp is not np or nan.any():
             for j, o in enumerate(offsets):
                 cand = v[o]
                 xp.copyto(arg, j, where=nan & (cand != cand))
     return best, arg
 
 
+def _kernel_offsets(xp: Any, kernel: tuple, dil: tuple, sp: tuple) -> Any:
+    """Offset in the flattened input plane of each (flat) kernel position, made on the arrays' device."""
+    row = [math.prod(sp[i + 1:]) for i in range(len(sp))]
+    j = xp.arange(math.prod(kernel), dtype=np.int64)
+    off = xp.zeros(j.shape, dtype=np.int64)
+    for i in range(len(kernel)):
+        off += j // math.prod(kernel[i + 1:]) % kernel[i] * (dil[i] * row[i])
+    return off
+
+
 class MaxPool(Op):
     nondiff_outputs = (1,)
+    want_idx = True  # whether the caller keeps the indices (return_indices); the gradient needs only ``arg``
+    # (the per-window argmax, a byte each for small kernels: a quarter of int64 indices' memory and less)
 
     def forward(self, x: Any) -> tuple[Any, Any]:
         xp, k = array_module(x), backend_for_array(x).kernels
@@ -157,31 +171,35 @@ class MaxPool(Op):
         hi = _pad_hi(sp, self.out, self.kernel, self.stride, self.pad, self.dil)
         xpad = k["pad"](xf, self.pad, hi, _lowest(x.dtype))
         best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd, self.need_arg)
-        if arg is None:
-            return best.reshape(lead + self.out), xp.zeros((), dtype=np.int64)
-        # flat index in the unpadded plane: window origin + offset of the chosen kernel element
-        row = [math.prod(sp[i + 1:]) for i in range(nd)]
-        base = 0
-        for i in range(nd):
-            pos = xp.arange(self.out[i], dtype=np.int64) * self.stride[i] - self.pad[i]
-            base = base + (pos * row[i]).reshape((-1,) + (1,) * (nd - 1 - i))
-        offs = np.array([sum(o * self.dil[i] * row[i] for i, o in enumerate(offs))
-                         for offs in itertools.product(*(range(kk) for kk in self.kernel))], dtype=np.int64)
-        idx = xp.take(xp.asarray(offs), arg)
-        idx += base
-        plane = math.prod(sp)
-        self.flat = idx + (xp.arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)
-        self.in_shape = x.shape
         out_shape = lead + self.out
-        return best.reshape(out_shape), idx.reshape(out_shape)
+        self.arg, self.in_shape = arg, x.shape
+        if arg is None or not self.want_idx:
+            return best.reshape(out_shape), xp.zeros((), dtype=np.int64)
+        return best.reshape(out_shape), self._plane_index().reshape(out_shape)
+
+    def _plane_index(self) -> Any:
+        """Flat index of each window's maximum in its (unpadded) input plane: window origin + chosen offset."""
+        xp = array_module(self.arg)
+        nd = len(self.kernel)
+        sp = self.in_shape[-nd:]
+        row = [math.prod(sp[i + 1:]) for i in range(nd)]
+        idx = xp.take(_kernel_offsets(xp, self.kernel, self.dil, sp), self.arg)
+        for i in range(nd):
+            pos = xp.arange(self.out[i], dtype=np.int64) * (self.stride[i] * row[i]) - self.pad[i] * row[i]
+            idx += pos.reshape((-1,) + (1,) * (nd - 1 - i))
+        return idx
 
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
+        label = f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0"
+        nd = len(self.kernel)
+        idx = self._plane_index()
+        plane = math.prod(self.in_shape[-nd:])
+        idx += (array_module(idx).arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)
         # windows that do not overlap pick distinct inputs (with no padding in front: a window of -inf values
         # could pick a pad slot, whose index is another window's input)
         unique = all(s >= d * (k - 1) + 1 and p == 0 for k, s, d, p in zip(self.kernel, self.stride, self.dil,
                                                                              self.pad))
-        return FlatScatter.apply(grad, index=self.flat, in_shape=self.in_shape, unique=unique,
-                                 label=f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0")
+        return FlatScatter.apply(grad, index=idx, in_shape=self.in_shape, unique=unique, label=label)
 
     def name(self) -> str:
         return f"MaxPool{len(self.kernel)}DWithIndicesBackward0"
@@ -193,7 +211,8 @@ def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilati
     _check_input(input, nd, fn)
     out = _out_shape(input, kernel, stride, pad, dil, ceil_mode)
     need_arg = return_indices or (input._requires_grad and _grad_enabled[0])
-    y, idx = MaxPool.apply(input, kernel=kernel, stride=stride, pad=pad, dil=dil, out=out, need_arg=need_arg)
+    y, idx = MaxPool.apply(input, kernel=kernel, stride=stride, pad=pad, dil=dil, out=out, need_arg=need_arg,
+                           want_idx=return_indices)
     return (y, idx) if return_indices else y
 
 
