@@ -67,12 +67,6 @@ def _loss(lib, name, out, target):
 
 _BUILD = {"cnn": _cnn, "transformer": _Transformer.build, "lstm": _lstm, "embedding": _embedding}
 
-# Cases whose remaining syncs sit in files changed elsewhere (mark removed once those syncs are gone).
-_XFAIL = {
-    "cnn": pytest.mark.xfail(strict=True, reason=(
-        "host syncs in nn/_functional/conv.py:135 (_conv_weight_grad), pooling.py:142 (_window_max) and "
-        "loss_classification.py:140, 179 (cross_entropy forward and backward), removed in the conv/loss work")),
-}
 
 
 def _run_torch(name, state, batches):
@@ -90,7 +84,7 @@ def _run_torch(name, state, batches):
     return losses
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_XFAIL[n]) if n in _XFAIL else n for n in _BUILD])
+@pytest.mark.parametrize("name", list(_BUILD))
 def test_cuda_training_step_syncs_once(name):
     from cupy import _core  # the stand-in's counters
 
