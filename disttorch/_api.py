@@ -54,7 +54,7 @@ from .nn._torch_aliases import *
 from ._nn_aliases import *
 from . import distributed
 from . import optim
-from . import func, hub, random, version
+from . import func, hub, profiler, random, version
 from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
