@@ -59,6 +59,10 @@ from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
 from ._runtime_objects import *
+from ._streams import Event, Stream
+from . import futures, storage
+from .futures import Future
+from .storage import TypedStorage, UntypedStorage
 from ._control_flow import *
 from .serialization import save, load
 
