@@ -54,6 +54,7 @@ from .nn._torch_aliases import *
 from ._nn_aliases import *
 from .nn._functional.aten_rnn import gru, lstm, rnn_relu, rnn_tanh
 from .nn._functional.aten_embedding import embedding_bag, embedding_renorm_
+from .nn._functional.conv_tbc import conv_tbc
 from . import distributed
 from . import optim
 from . import func, hub, profiler, random, version
