@@ -18,9 +18,31 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_gra
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
            "Variable", "once_differentiable", "InplaceFunction", "Node", "graph", "functional", "forward_ad",
            "profiler", "profiler_legacy", "profiler_util", "ProfilerActivity", "kineto_available",
-           "set_multithreading_enabled", "is_multithreading_enabled"]
+           "set_multithreading_enabled", "is_multithreading_enabled", "is_view_replay_enabled",
+           "enforce_grad_layout_policy"]
 
 _multithreading = [True]
+_grad_layout_policy = [True]
+
+
+def is_view_replay_enabled() -> bool:
+    """Whether views are replayed instead of rebuilt through as_strided in backward (always False here)."""
+    return False
+
+
+class enforce_grad_layout_policy:
+    """Whether accumulated gradients must take their parameter's strides (a flag: disttorch's accumulated
+    gradients are row-major whatever it says)."""
+
+    def __init__(self, enable: bool) -> None:
+        self.prev = _grad_layout_policy[0]
+        _grad_layout_policy[0] = bool(enable)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_layout_policy[0] = self.prev
 
 
 def is_multithreading_enabled() -> bool:

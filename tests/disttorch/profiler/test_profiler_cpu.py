@@ -213,3 +213,12 @@ def test_multithreading_flag_as_pytorch():
         with lib.autograd.set_multithreading_enabled(False):
             assert not lib.autograd.is_multithreading_enabled()
         assert lib.autograd.is_multithreading_enabled()
+
+
+def test_view_replay_and_layout_policy_flags_as_pytorch():
+    for lib in (disttorch, torch):
+        assert lib.autograd.is_view_replay_enabled() is False
+        with lib.autograd.enforce_grad_layout_policy(False):
+            x = lib.ones(2, requires_grad=True)
+            (x * 2).sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0]
