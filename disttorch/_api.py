@@ -43,6 +43,7 @@ from ._ops.view_copies import *
 from ._ops.integration import *
 from ._ops.tensor_extras import *
 from ._ops.stft import *
+from ._ops.tensor_misc import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._layouts import *
@@ -63,7 +64,7 @@ from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, s
 from .utils.dlpack import from_dlpack
 from ._runtime_objects import *
 from ._streams import Event, Stream
-from . import futures, storage
+from . import futures, masked, storage
 from .futures import Future
 from .storage import TypedStorage, UntypedStorage
 from ._control_flow import *
