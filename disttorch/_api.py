@@ -44,6 +44,7 @@ from ._ops.integration import *
 from ._ops.tensor_extras import *
 from ._ops.stft import *
 from ._ops.tensor_misc import *
+from ._ops.segment_reduce import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._layouts import *

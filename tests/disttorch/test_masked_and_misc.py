@@ -116,3 +116,29 @@ def test_record_stream_and_module_load_as_pytorch(device):
         assert out.tolist() == [5.0, 5.0] and q.tolist() == [0.0, 0.0]
     if device == "cuda":
         disttorch.ones(2, device="cuda").record_stream(disttorch.Stream("cuda"))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("initial", [None, 0.5])
+def test_segment_reduce_as_pytorch(reduce, initial):
+    data = R.standard_normal(6)
+    lengths = np.array([2, 0, 3, 1])
+    check(lambda lib, d, n: lib.segment_reduce(d, reduce, lengths=n, initial=initial), [data, lengths],
+          grad=[True, False], rtol=1e-10, atol=1e-12)
+    check(lambda lib, d, o: lib.segment_reduce(d, reduce, offsets=o, initial=initial),
+          [data, np.array([0, 2, 2, 5, 6])], grad=[True, False], rtol=1e-10, atol=1e-12)
+    data2 = R.standard_normal((6, 3))
+    check(lambda lib, d, n: lib.segment_reduce(d, reduce, lengths=n, initial=initial), [data2, lengths],
+          grad=[True, False], rtol=1e-10, atol=1e-12)
+    check(lambda lib, d, n: lib.segment_reduce(d.reshape(2, 9), reduce, lengths=n, axis=1, initial=initial),
+          [data2, np.array([[2, 7], [4, 5]])], grad=[True, False], rtol=1e-10, atol=1e-12)
+
+
+def test_segment_reduce_errors_as_pytorch():
+    for lib in (disttorch, torch):
+        with pytest.raises(RuntimeError, match="reduce argument must be either sum, prod, mean, amax or amin"):
+            lib.segment_reduce(lib.ones(3), "median", lengths=lib.tensor([3]))
+        with pytest.raises(RuntimeError, match="Expected all rows of lengths along axis to sum to"):
+            lib.segment_reduce(lib.ones(3), "sum", lengths=lib.tensor([2]))
+        with pytest.raises(RuntimeError, match="Expected axis to be the last dimension of lengths"):
+            lib.segment_reduce(lib.ones(2, 3), "sum", lengths=lib.tensor([3]), axis=1)
