@@ -7,6 +7,7 @@ from ._functional.dropout import *
 from ._functional.extras import *
 from ._functional.fractional_pool import *
 from ._functional.linear import *
+from ._functional.linear_cross_entropy import linear_cross_entropy
 from ._functional.loss import *
 from ._functional.loss_ctc import *
 from ._functional.misc import *

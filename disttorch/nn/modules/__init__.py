@@ -23,6 +23,7 @@ from .spatial import *
 from .fractional import *
 from .legacy import *
 from .adaptive import *
+from .linear_cross_entropy import *
 
 # PyTorch's module paths for classes defined in spatial.py, extras.py and lazy.py (pickles name a class by its
 # module): each listed class is also an attribute of PyTorch's module and names it as its __module__
