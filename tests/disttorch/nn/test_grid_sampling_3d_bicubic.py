@@ -52,3 +52,9 @@ def test_errors_as_pytorch():
         with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
             lib.nn.functional.grid_sample(lib.zeros(1, 1, 2, 2, 2), lib.zeros(1, 1, 1, 1, 3), "bicubic",
                                           align_corners=False)
+
+
+@pytest.mark.parametrize("mode,padding", [(0, 0), (1, 1), (0, 2)])
+def test_grid_sampler_3d_as_pytorch(mode, padding):
+    check(lambda lib, X, G: lib.grid_sampler_3d(X, G, mode, padding, False), [X3, G3], rtol=1e-10, atol=1e-10)
+    check(lambda lib, X, G: lib.grid_sampler(X, G, 2, padding, True), [X2, G2], rtol=1e-10, atol=1e-10)
