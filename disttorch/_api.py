@@ -63,6 +63,8 @@ from . import func, hub, profiler, random, version
 from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
+from .signal import windows
+from ._ops.tensor_misc import thread_safe_generator
 from ._runtime_objects import *
 from ._streams import Event, Stream
 from . import futures, masked, storage

@@ -1,5 +1,5 @@
-"""Small torch-level functions and Tensor methods: ``hash_tensor``, ``from_file``, ``Tensor.record_stream``
-and ``Tensor.module_load``."""
+"""Small torch-level functions and Tensor methods: ``hash_tensor``, ``from_file``, ``thread_safe_generator``,
+``Tensor.record_stream`` and ``Tensor.module_load``."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ from disttorch.backends import array_module
 from ._register import methods
 from ._util import wrap_dims
 
-__all__ = ["hash_tensor", "from_file"]
+__all__ = ["hash_tensor", "from_file", "thread_safe_generator"]
 
 
 def hash_tensor(input: Tensor, dim: Any = (), *, keepdim: bool = False, mode: int = 0) -> Tensor:
@@ -56,6 +56,12 @@ def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype
         arr = np.memmap(filename, dtype=dt.np, mode="r+" if shared else "c", shape=(size,))
     out = Tensor._from_array(arr)
     return out.to(device) if device is not None else out
+
+
+def thread_safe_generator() -> Any:
+    """The generator of the DataLoader thread worker that calls it, else None (the default generator). disttorch's
+    DataLoader workers are processes, so this is always None."""
+    return None
 
 
 def record_stream(self: Tensor, stream: Any) -> None:

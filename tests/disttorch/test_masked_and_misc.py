@@ -142,3 +142,9 @@ def test_segment_reduce_errors_as_pytorch():
             lib.segment_reduce(lib.ones(3), "sum", lengths=lib.tensor([2]))
         with pytest.raises(RuntimeError, match="Expected axis to be the last dimension of lengths"):
             lib.segment_reduce(lib.ones(2, 3), "sum", lengths=lib.tensor([3]), axis=1)
+
+
+def test_windows_alias_and_thread_safe_generator_as_pytorch():
+    assert disttorch.windows is disttorch.signal.windows
+    np.testing.assert_allclose(disttorch.windows.hann(5).numpy(), torch.windows.hann(5).numpy(), atol=1e-7)
+    assert disttorch.thread_safe_generator() is None and torch.thread_safe_generator() is None
