@@ -29,7 +29,7 @@ from .linear_cross_entropy import *
 # module): each listed class is also an attribute of PyTorch's module and names it as its __module__
 from . import channelshuffle, distance, fold, pixelshuffle, upsampling  # noqa: F401 (files at PyTorch's paths)
 from . import batchnorm, container, conv, extras, fractional, instancenorm, lazy, legacy, linear, loss, normalization
-from . import pooling, spatial
+from . import linear_cross_entropy, linear_cross_entropy_options, pooling, spatial  # noqa: F401
 from ._paths import publish_at as _publish_at
 from .. import parameter as _parameter
 
@@ -43,7 +43,8 @@ _AT_TORCH_PATHS = {
     _parameter: (lazy, "UninitializedParameter UninitializedBuffer"),
 }
 _MORE_AT_TORCH_PATHS = [(pooling, fractional, "FractionalMaxPool2d FractionalMaxPool3d"),
-                        (normalization, legacy, "CrossMapLRN2d"), (loss, legacy, "NLLLoss2d")]
+                        (normalization, legacy, "CrossMapLRN2d"), (loss, legacy, "NLLLoss2d"),
+                        (loss, linear_cross_entropy, "LinearCrossEntropyLoss")]
 for _module, _source, _names in _MORE_AT_TORCH_PATHS:
     _classes = [getattr(_source, n) for n in _names.split()]
     for _cls in _classes:
