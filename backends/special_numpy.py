@@ -60,10 +60,11 @@ def log_ndtr(x: Any) -> np.ndarray:
 
 
 def kernel_table() -> dict[str, Callable[..., Any]]:
-    from . import special_bessel_numpy, special_gamma_numpy
+    from . import special_airy_k_numpy, special_bessel_numpy, special_gamma_numpy
 
     return {"erf": erf, "erfc": erfc, "erfinv": erfinv, "erfcx": erfcx, "ndtr": ndtr, "log_ndtr": log_ndtr,
-            **special_gamma_numpy.kernel_table(), **special_bessel_numpy.kernel_table()}
+            **special_gamma_numpy.kernel_table(), **special_bessel_numpy.kernel_table(),
+            **special_airy_k_numpy.kernel_table()}
 
 
 _F32: dict = {}

@@ -43,6 +43,8 @@ from ._ops.view_copies import *
 from ._ops.integration import *
 from ._ops.tensor_extras import *
 from ._ops.stft import *
+from ._ops.tensor_misc import *
+from ._ops.segment_reduce import *
 from ._ops.creation import range_ as range
 from ._runtime import *
 from ._layouts import *
@@ -52,13 +54,22 @@ from . import amp, cpu, cuda, linalg, nn, utils
 from ._autocast_api import *
 from .nn._torch_aliases import *
 from ._nn_aliases import *
+from .nn._functional.aten_rnn import gru, lstm, rnn_relu, rnn_tanh
+from .nn._functional.aten_embedding import embedding_bag, embedding_renorm_
+from .nn._functional.conv_tbc import conv_tbc
 from . import distributed
 from . import optim
-from . import func, hub, random, version
+from . import func, hub, profiler, random, version
 from .func import vmap
 from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
 from .utils.dlpack import from_dlpack
+from .signal import windows
+from ._ops.tensor_misc import thread_safe_generator
 from ._runtime_objects import *
+from ._streams import Event, Stream
+from . import futures, masked, storage
+from .futures import Future
+from .storage import TypedStorage, UntypedStorage
 from ._control_flow import *
 from .serialization import save, load
 

@@ -16,12 +16,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._rearrange import rearrange
 from ._tensor import Tensor
 from .autograd import grad as _autograd_grad
 from .autograd.grad_mode import enable_grad
 
 __all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "functional_call",
-           "stack_module_state", "linearize", "functionalize", "debug_unwrap", "replace_all_batch_norm_modules_"]
+           "stack_module_state", "linearize", "functionalize", "debug_unwrap", "replace_all_batch_norm_modules_",
+           "rearrange"]
 
 
 # -- pytrees ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from disttorch._tensor import Tensor
 from ._ops.linalg import (  # noqa: F401
     LinAlgError,
     cond,
+    householder_product,  # noqa: F401
     inv,
     lstsq,
     matmul,
@@ -31,16 +32,19 @@ from ._ops.linalg import (  # noqa: F401
     tensorinv,
     tensorsolve,
 )
+from ._ops.linalg import linalg_eig as eig
+from ._ops.linalg import linalg_eigvals as eigvals
 from ._ops.linalg import linalg_lu as lu
 from ._ops.linalg import linalg_lu_factor as lu_factor
 from ._ops.linalg import linalg_lu_factor_ex as lu_factor_ex
 from ._ops.linalg import linalg_lu_solve as lu_solve
+from ._ops.linalg.ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 __all__ = ["LinAlgError", "matmul", "vecdot", "multi_dot", "cross", "det", "slogdet", "inv", "inv_ex", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank",
            "matrix_power", "vector_norm", "matrix_norm", "norm", "diagonal", "vander", "matrix_exp",
            "lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_triangular", "lstsq", "tensorinv", "tensorsolve",
-           "cond"]
+           "cond", "eig", "eigvals", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 _const = Tensor._from_array
 _INF = math.inf

@@ -28,6 +28,13 @@ from ._ops.unary import igamma as gammainc
 from ._ops.unary import igammac as gammaincc
 from ._ops.unary import lgamma as gammaln
 from ._ops.unary import mvlgamma as _mvlgamma
+from ._ops.unary.bessel_k_airy import (
+    airy_ai,
+    modified_bessel_k0,
+    modified_bessel_k1,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
+)
 from ._ops.unary.bessel_normal import (
     bessel_j0,
     bessel_j1,
@@ -52,6 +59,7 @@ from ._ops.unary.polynomials import __all__ as _polynomials
 from ._tensor import Tensor
 
 __all__ = [
+    "airy_ai", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
     "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv",
     "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
     "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr",

@@ -1,5 +1,5 @@
-"""The memory behind a tensor, seen as PyTorch shows it: ``storage()`` / ``untyped_storage()`` (a small storage
-object: address, size, elements), ``pin_memory()`` / ``is_pinned()``, and the legacy constructor ``Tensor.new``."""
+"""The memory behind a tensor, seen as PyTorch shows it: ``storage()`` / ``untyped_storage()`` (the classes of
+``disttorch/storage.py``), ``pin_memory()`` / ``is_pinned()``, and the legacy constructor ``Tensor.new``."""
 from __future__ import annotations
 
 import weakref
@@ -7,68 +7,22 @@ from typing import Any
 
 import numpy as np
 
-from disttorch import _dtype as D
 from disttorch._tensor import Size, Tensor
 from disttorch.autograd.graph import Op
-from disttorch.backends import backend_for_array, data_ptr, get_backend
+from disttorch.backends import backend_for_array, get_backend
+from disttorch.storage import TypedStorage, UntypedStorage
 
 from ._register import methods
 from .creation import empty, tensor
 from .views_extra import _storage_of
 
 
-class Storage:
-    """The flat memory a tensor views: ``typed`` counts elements of ``dtype`` (``tensor.storage()``), untyped
-    counts bytes (``tensor.untyped_storage()``)."""
-
-    def __init__(self, flat: Any, dtype: D.dtype, device: Any, typed: bool) -> None:
-        self._flat, self._typed, self.device = flat, typed, device
-        self.dtype = dtype if typed else D.uint8
-
-    def data_ptr(self) -> int:
-        return data_ptr(self._flat)
-
-    def nbytes(self) -> int:
-        return int(self._flat.nbytes)
-
-    def element_size(self) -> int:
-        return self._flat.dtype.itemsize if self._typed else 1
-
-    def size(self) -> int:
-        return int(self._flat.size) if self._typed else self.nbytes()
-
-    def __len__(self) -> int:
-        return self.size()
-
-    def _items(self) -> Any:
-        return self._flat if self._typed else self._flat.view(np.uint8)
-
-    def tolist(self) -> list:
-        return self._items().tolist()
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._items()[i].tolist()
-
-    def untyped(self) -> Storage:
-        return Storage(self._flat, self.dtype, self.device, False)
-
-    @property
-    def is_cuda(self) -> bool:
-        return self.device.type == "cuda"
-
-    def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self.tolist())
-        kind = (f"torch.storage.TypedStorage(dtype={self.dtype}, device={self.device})" if self._typed
-                else f"torch.storage.UntypedStorage(device={self.device})")
-        return f"{body}\n[{kind} of size {self.size()}]"
+def storage(self: Tensor) -> TypedStorage:
+    return TypedStorage._wrap(_storage_of(self), self.device, self.dtype)
 
 
-def storage(self: Tensor) -> Storage:
-    return Storage(_storage_of(self), self.dtype, self.device, True)
-
-
-def untyped_storage(self: Tensor) -> Storage:
-    return Storage(_storage_of(self), self.dtype, self.device, False)
+def untyped_storage(self: Tensor) -> UntypedStorage:
+    return UntypedStorage._wrap(_storage_of(self), self.device)
 
 
 # -- pinned memory ---------------------------------------------------------------------------------------

@@ -12,11 +12,61 @@ from .gradcheck import gradcheck, gradgradcheck
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
 from .graph import Node
+from . import forward_ad, profiler, profiler_legacy, profiler_util
+from disttorch.profiler.profiler import ProfilerActivity, kineto_available
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "Variable", "once_differentiable", "InplaceFunction", "Node", "graph", "functional"]
+           "Variable", "once_differentiable", "InplaceFunction", "Node", "graph", "functional", "forward_ad",
+           "profiler", "profiler_legacy", "profiler_util", "ProfilerActivity", "kineto_available",
+           "set_multithreading_enabled", "is_multithreading_enabled", "is_view_replay_enabled",
+           "enforce_grad_layout_policy"]
+
+_multithreading = [True]
+_grad_layout_policy = [True]
+
+
+def is_view_replay_enabled() -> bool:
+    """Whether views are replayed instead of rebuilt through as_strided in backward (always False here)."""
+    return False
+
+
+class enforce_grad_layout_policy:
+    """Whether accumulated gradients must take their parameter's strides (a flag: disttorch's accumulated
+    gradients are row-major whatever it says)."""
+
+    def __init__(self, enable: bool) -> None:
+        self.prev = _grad_layout_policy[0]
+        _grad_layout_policy[0] = bool(enable)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_layout_policy[0] = self.prev
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether backward may run on several threads (a flag only: disttorch's engine runs on the caller's)."""
+    return _multithreading[0]
+
+
+class set_multithreading_enabled:
+    """Turn multithreaded backward on or off, for the whole program or inside a ``with`` block."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _multithreading[0]
+        _multithreading[0] = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _multithreading[0] = self.prev
+
+    def clone(self) -> set_multithreading_enabled:
+        return set_multithreading_enabled(_multithreading[0])
 
 
 def _as_list(x: Any) -> list:

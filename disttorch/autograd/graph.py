@@ -146,6 +146,10 @@ class AccumulateGrad(Node):
         if grad._data.shape != var._data.shape:
             raise RuntimeError(f"AccumulateGrad: gradient of shape {list(grad.shape)} for a leaf of shape "
                                f"{list(var.shape)}")
+        if var._extra and var._extra.get("grad_dtype") is not None:  # Tensor.grad_dtype (see _ops/grad_dtype.py)
+            want = var._extra["grad_dtype"]
+            if grad.dtype != want:
+                grad = grad.to(want)
         old = var._grad
         if old is None:
             # copy unless the graph must be kept (the incoming gradient may alias another leaf's), or

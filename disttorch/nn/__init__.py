@@ -5,3 +5,4 @@ from .modules.module import Module
 from .parameter import Buffer, Parameter
 from . import utils
 from . import parallel
+from . import grad

@@ -60,8 +60,15 @@ from .lu import (  # noqa: F401
 )
 from .lu import __all__ as _lu
 from .lstsq import lstsq  # noqa: F401
+from .eig_householder import *  # noqa: F403
+from .eig_householder import LinalgEig, householder_product, linalg_eig, linalg_eigvals  # noqa: F401
+from .eig_householder import __all__ as _eig_householder
+from .lowrank import *  # noqa: F403
+from .lowrank import __all__ as _lowrank
+from .lobpcg import lobpcg  # noqa: F401
 from .tensor_solvers import cond, tensorinv, tensorsolve  # noqa: F401
 from .products import Addbmm, Addmm, Addmv, Baddbmm, Bmm, Dot, Matmul, Mm, Mv, Vdot, multi_dot  # noqa: F401
 from .products import __all__ as _products
 
-__all__ = _products + _contractions + _inverses + _decompositions + _extras + _triangular + _lu
+__all__ = (_products + _contractions + _inverses + _decompositions + _extras + _triangular + _lu
+           + _eig_householder + _lowrank + ["lobpcg"])

@@ -1,6 +1,7 @@
 """F.linear: one node for x @ W^T + b."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -49,10 +50,11 @@ class Linear(Op):
             return _plain_backward(grad._data, x._data, w._data, gx, gw, gb)
         grad_x = grad.matmul(w) if gx else None
         grad_w = grad_b = None
-        if gw or gb:
-            g2 = grad.reshape(-1, grad.shape[-1])
+        if gw or gb:  # explicit row counts: -1 is ambiguous when a feature dimension is 0
+            rows = math.prod(grad.shape[:-1])
+            g2 = grad.reshape(rows, grad.shape[-1])
         if gw:
-            grad_w = g2.t().matmul(x.reshape(-1, x.shape[-1]))
+            grad_w = g2.t().matmul(x.reshape(rows, x.shape[-1]))
         if gb:
             grad_b = g2.sum(0)
         return grad_x, grad_w, grad_b

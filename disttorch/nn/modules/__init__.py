@@ -20,11 +20,16 @@ from .extras import *
 from .lazy import *
 from .padding import *
 from .spatial import *
+from .fractional import *
+from .legacy import *
+from .adaptive import *
+from .linear_cross_entropy import *
 
 # PyTorch's module paths for classes defined in spatial.py, extras.py and lazy.py (pickles name a class by its
 # module): each listed class is also an attribute of PyTorch's module and names it as its __module__
 from . import channelshuffle, distance, fold, pixelshuffle, upsampling  # noqa: F401 (files at PyTorch's paths)
-from . import batchnorm, container, conv, extras, instancenorm, lazy, linear, loss, normalization, pooling, spatial
+from . import batchnorm, container, conv, extras, fractional, instancenorm, lazy, legacy, linear, loss, normalization
+from . import linear_cross_entropy, linear_cross_entropy_options, pooling, spatial  # noqa: F401
 from ._paths import publish_at as _publish_at
 from .. import parameter as _parameter
 
@@ -37,6 +42,14 @@ _AT_TORCH_PATHS = {
     instancenorm: (lazy, "LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d"),
     _parameter: (lazy, "UninitializedParameter UninitializedBuffer"),
 }
+_MORE_AT_TORCH_PATHS = [(pooling, fractional, "FractionalMaxPool2d FractionalMaxPool3d"),
+                        (normalization, legacy, "CrossMapLRN2d"), (loss, legacy, "NLLLoss2d"),
+                        (loss, linear_cross_entropy, "LinearCrossEntropyLoss")]
+for _module, _source, _names in _MORE_AT_TORCH_PATHS:
+    _classes = [getattr(_source, n) for n in _names.split()]
+    for _cls in _classes:
+        setattr(_module, _cls.__name__, _cls)
+    _publish_at(_module.__name__, *_classes)
 for _module, (_source, _names) in _AT_TORCH_PATHS.items():
     _classes = [globals()[n] if _source is None else getattr(_source, n) for n in _names.split()]
     for _cls in _classes:

@@ -134,6 +134,22 @@ class SummaryWriter:
         summary = Summary(value=[Summary.Value(tag=tag + "/text_summary", metadata=meta, tensor=tensor)])
         self._add_summary(summary, global_step, walltime)
 
+    def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict | None = None,
+                    run_name: str | None = None, global_step: int | None = None) -> None:
+        """Hyperparameters and their metrics for TensorBoard's HParams tab, in the sub-run ``run_name``
+        (default: the current time) of this log directory; each metric is also written as a scalar there."""
+        from .hparams import hparams
+
+        summaries = hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        run_dir = os.path.join(self.log_dir, run_name or str(time.time()))
+        writer = self._file_writer(run_dir)
+        for summary in summaries:
+            self._add_summary(summary, global_step, None, writer)
+        for key, value in metric_dict.items():
+            self._add_summary(Summary(value=[Summary.Value(tag=key, simple_value=_scalar(value))]), global_step,
+                              None, writer)
+        writer.flush()
+
     def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False,
                   use_strict_trace: bool = True) -> None:
         """Does nothing: disttorch has no JIT trace to export as a graph."""

@@ -81,3 +81,35 @@ def test_missing_package_raises_import_error():
             "        print(type(e).__name__, e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.splitlines()
     assert len(out) == 2 and out[0] == out[1] and "tensorboard" in out[0]
+
+
+def _hparam_events(writer_cls, tensor_fn, log_dir):
+    with writer_cls(log_dir=str(log_dir)) as w:
+        w.add_hparams({"lr": 0.1, "bsize": 8, "opt": "adam", "nesterov": True, "t": tensor_fn([0.5]), "skip": None},
+                      {"hparam/accuracy": 0.75, "hparam/loss": tensor_fn(0.25)},
+                      hparam_domain_discrete={"opt": ["adam", "sgd"]}, run_name="run0", global_step=3)
+    return _load(log_dir / "run0")
+
+
+def test_add_hparams_as_torch(tmp_path):
+    from tensorboard.plugins.hparams import metadata
+
+    ours = _hparam_events(SummaryWriter, lambda v: disttorch.tensor(v), tmp_path / "ours")
+    theirs = _hparam_events(TorchWriter, lambda v: torch.tensor(v), tmp_path / "theirs")
+    assert sorted(ours.Tags()["scalars"]) == sorted(theirs.Tags()["scalars"]) == ["hparam/accuracy", "hparam/loss"]
+    for tag in ours.Tags()["scalars"]:
+        assert [(e.step, e.value) for e in ours.Scalars(tag)] == [(e.step, e.value) for e in theirs.Scalars(tag)]
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    for tag in (metadata.EXPERIMENT_TAG, metadata.SESSION_START_INFO_TAG, metadata.SESSION_END_INFO_TAG):
+        mine, torchs = HParamsPluginData(), HParamsPluginData()
+        mine.ParseFromString(ours.SummaryMetadata(tag).plugin_data.content)
+        torchs.ParseFromString(theirs.SummaryMetadata(tag).plugin_data.content)
+        assert ours.SummaryMetadata(tag).plugin_data.plugin_name == "hparams"
+        assert mine == torchs, tag
+    for writer_cls in (SummaryWriter, TorchWriter):
+        with writer_cls(log_dir=str(tmp_path / "bad")) as w:
+            with pytest.raises(TypeError, match="hparam_dict and metric_dict should be dictionary"):
+                w.add_hparams([1], {})
+            with pytest.raises(ValueError, match="value should be one of int, float, str, bool, or torch.Tensor"):
+                w.add_hparams({"a": [1]}, {})
