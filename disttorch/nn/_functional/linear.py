@@ -79,12 +79,13 @@ def _plain_backward(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
     """Linear's gradients on numpy arrays, the same products the Tensor path runs."""
     grad_x = grad_w = grad_b = None
     if gx:
-        grad_x = _from_array((g.reshape(-1, g.shape[-1]) @ w).reshape(g.shape[:-1] + w.shape[1:])
+        grad_x = _from_array((g.reshape(math.prod(g.shape[:-1]), g.shape[-1]) @ w).reshape(g.shape[:-1] + w.shape[1:])
                              if g.ndim > 2 else g @ w)
-    if gw or gb:
-        g2 = g.reshape(-1, g.shape[-1])
+    if gw or gb:  # explicit row counts: -1 is ambiguous when a feature dimension is 0
+        rows = math.prod(g.shape[:-1])
+        g2 = g.reshape(rows, g.shape[-1])
         if gw:
-            grad_w = _from_array(g2.T @ x.reshape(-1, x.shape[-1]))
+            grad_w = _from_array(g2.T @ x.reshape(rows, x.shape[-1]))
         if gb:
             grad_b = _from_array(g2.sum(0))
     return grad_x, grad_w, grad_b
