@@ -15,6 +15,22 @@ This module gathers, under torch's module name, the parts that live one sub-fami
 from disttorch.collectives.base import ReduceOp
 
 from .group_communicator import GroupCommunicator, _get_communicator  # noqa: F401 (re-exported)
+from .mesh_and_extras import (
+    BackendConfig,
+    DeviceMesh,
+    all_gather_coalesced,
+    all_gather_single,
+    all_reduce_coalesced,
+    breakpoint,
+    get_backend_config,
+    init_device_mesh,
+    is_ucc_available,
+    is_xccl_available,
+    record_comm,
+    reduce_scatter_single,
+    shrink_group,
+    split_group,
+)
 from .object_collectives import (
     all_gather_object,
     broadcast_object_list,
@@ -95,5 +111,8 @@ __all__ = [
     "reduce_scatter", "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
     "send_object_list", "recv_object_list", "new_subgroups", "new_subgroups_by_enumeration", "DebugLevel",
     "default_pg_timeout", "get_debug_level", "set_debug_level", "set_debug_level_from_env", "is_backend_available",
-    "get_default_backend_for_device", "get_pg_count", "supports_complex",
+    "get_default_backend_for_device", "get_pg_count", "supports_complex", "BackendConfig", "DeviceMesh",
+    "all_gather_coalesced", "all_gather_single", "all_reduce_coalesced", "breakpoint", "get_backend_config",
+    "init_device_mesh", "is_ucc_available", "is_xccl_available", "record_comm", "reduce_scatter_single",
+    "shrink_group", "split_group",
 ]
