@@ -280,6 +280,16 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
                     step()
         return red, self._dtype_code(red.dtype), nccl_op, post
 
+    def _agree(self, what: str, array: Any = None, op: ReduceOp | None = None, root: int | None = None,
+               shape: bool = True) -> None:
+        """The host communicator's argument check before any kernel is queued: every rank runs the same
+        collective (kind, dtype, shape, op, root, sequence number) or every rank raises, naming the ranks and
+        the field, where NCCL would hang on the device. Host metadata only: no device synchronisation."""
+        begin = getattr(self._host, "_begin", None)
+        if begin is not None:
+            begin(what, array, op, root, shape)
+            self._host._agreed()
+
     def _launch(self, what: str, enqueue: Callable[[int], None], post: Callable[[], None] | None,
                 async_op: bool, keep: Any) -> Work | None:
         self._raise_if_broken()
@@ -312,11 +322,13 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
 
     # -- reductions ------------------------------------------------------------------------------------
     def all_reduce(self, array: Any, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
+        self._agree("all_reduce", array, op)
         buf, dt, nop, post = self._reduce_buffer(array, op)
         ptr, n, comm = buf.data.ptr, buf.size, self._comm
         return self._launch("all_reduce", lambda s: comm.allReduce(ptr, ptr, n, dt, nop, s), post, async_op, buf)
 
     def reduce(self, array: Any, root: int, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
+        self._agree("reduce", array, op, root)
         buf, dt, nop, post = self._reduce_buffer(array, op, write=self.rank == root)
         ptr, n, comm = buf.data.ptr, buf.size, self._comm
         return self._launch("reduce", lambda s: comm.reduce(ptr, ptr, n, dt, nop, root, s), post, async_op, buf)
@@ -326,6 +338,7 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
         if tuple(inputs.shape) != (self.size, *output.shape):
             raise CollectiveError(f"reduce_scatter: inputs of shape {tuple(inputs.shape)} do not hold {self.size} "
                                   f"chunks of shape {tuple(output.shape)}")
+        self._agree("reduce_scatter", output, op)
         send, dt, nop, _ = self._reduce_buffer(inputs, op, write=False)
         recv, _, _, post = self._reduce_buffer(output, op)
         comm, n = self._comm, recv.size
@@ -335,12 +348,14 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
 
     # -- data movement ---------------------------------------------------------------------------------
     def broadcast(self, array: Any, root: int, async_op: bool = False) -> Work | None:
+        self._agree("broadcast", array, root=root)
         buf, back = self._contig(array, read=self.rank == root)
         data, comm = as_bytes(buf), self._comm
         return self._launch("broadcast", lambda s: comm.bcast(data.data.ptr, data.size, 1, root, s),
                             None if self.rank == root else back, async_op, buf)
 
     def all_gather(self, output: Any, array: Any, async_op: bool = False) -> Work | None:
+        self._agree("all_gather", array)
         send, _ = self._contig(array)
         recv, back = self._contig(output, read=False)
         sdata, rdata, comm = as_bytes(send), as_bytes(recv), self._comm
@@ -348,6 +363,7 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
                             back, async_op, (send, recv))
 
     def gather(self, output: Any | None, array: Any, root: int, async_op: bool = False) -> Work | None:
+        self._agree("gather", array, root=root)
         send, _ = self._contig(array)
         sdata, comm = as_bytes(send), self._comm
         n = sdata.size
@@ -361,6 +377,7 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
         return self._launch("gather", self._grouped(calls), back, async_op, (send, recv))
 
     def scatter(self, output: Any, inputs: Any | None, root: int, async_op: bool = False) -> Work | None:
+        self._agree("scatter", output, root=root)
         recv, back = self._contig(output, read=False)
         rdata, comm = as_bytes(recv), self._comm
         n = rdata.size
@@ -379,10 +396,11 @@ class NCCLCommunicator(ObjectsThroughHost, Communicator):
 
     def all_to_all_v(self, output: Any, output_splits: Sequence[int], inputs: Any, input_splits: Sequence[int],
                      async_op: bool = False) -> Work | None:
-        return self._all_to_all("all_to_all", output, output_splits, inputs, input_splits, async_op)
+        return self._all_to_all("all_to_all_v", output, output_splits, inputs, input_splits, async_op)
 
     def _all_to_all(self, what: str, output: Any, output_splits: Sequence[int], inputs: Any,
                     input_splits: Sequence[int], async_op: bool) -> Work | None:
+        self._agree(what, inputs, shape=what == "all_to_all")
         send, _ = self._contig(inputs)
         recv, back = self._contig(output, read=False)
         row = inputs.dtype.itemsize * math.prod(inputs.shape[1:])
