@@ -14,6 +14,7 @@ This module gathers, under torch's module name, the parts that live one sub-fami
 """
 from disttorch.collectives.base import ReduceOp
 
+from .grad_bucket import BuiltinCommHookType, GradBucket
 from .group_communicator import GroupCommunicator, _get_communicator  # noqa: F401 (re-exported)
 from .mesh_and_extras import (
     BackendConfig,
@@ -114,5 +115,5 @@ __all__ = [
     "get_default_backend_for_device", "get_pg_count", "supports_complex", "BackendConfig", "DeviceMesh",
     "all_gather_coalesced", "all_gather_single", "all_reduce_coalesced", "breakpoint", "get_backend_config",
     "init_device_mesh", "is_ucc_available", "is_xccl_available", "record_comm", "reduce_scatter_single",
-    "shrink_group", "split_group",
+    "shrink_group", "split_group", "GradBucket", "BuiltinCommHookType",
 ]

@@ -24,6 +24,7 @@ from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.backends import array_module
 from disttorch.collectives.base import ReduceOp
 from disttorch.distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
+from disttorch.distributed.grad_bucket import GradBucket, _hook_result
 from disttorch.distributed.group_communicator import GroupCommunicator
 from disttorch.nn.modules.module import Module
 
@@ -51,6 +52,19 @@ _UNFINISHED_FIND_UNUSED = (
 
 
 # -- buckets ---------------------------------------------------------------------------------------------------
+class _HookWork:
+    """A communication hook's future, waited for like a Work: its tensor lands in the bucket's flat buffer."""
+    __slots__ = ("fut", "flat")
+
+    def __init__(self, fut: Any, flat: Any) -> None:
+        self.fut, self.flat = fut, flat
+
+    def wait(self) -> None:
+        result = _hook_result(self.fut.wait())
+        if result._data is not self.flat:
+            self.flat[...] = result._data.reshape(self.flat.shape)
+
+
 class _Bucket:
     __slots__ = ("index", "params", "flat", "slices", "pending", "work")
 
@@ -173,6 +187,7 @@ class DistributedDataParallel(Module, Joinable):
         self._reset_iteration()
         self._pending_error: str | None = None
         self._local_used = [False] * len(self._params)
+        object.__setattr__(self, "_comm_hook", None)  # (state, hook) of register_comm_hook
 
     # -- construction ----------------------------------------------------------------------------------------
     def _verify_same_model(self, named: list[tuple[str, Tensor]]) -> None:
@@ -341,13 +356,14 @@ class DistributedDataParallel(Module, Joinable):
         """Put parameter i's gradient, divided by the world size, into its bucket slice."""
         p = self._params[i]
         g = p._grad
-        scale = 1.0 / self._comm.size
+        scale = 1.0 / self._comm.size if self._comm_hook is None else 1.0  # a hook gets the gradients as they are
         if g is None:
             view[...] = 0
         elif self.gradient_as_bucket_view:
             vt = self._views[i]
             if g is vt:
-                view *= scale
+                if scale != 1.0:
+                    view *= scale
             else:
                 array_module(view).multiply(g._data, scale, out=view)
                 p._grad = vt
@@ -355,8 +371,35 @@ class DistributedDataParallel(Module, Joinable):
             array_module(view).multiply(g._data, scale, out=view)
 
     def _launch(self, b: _Bucket) -> None:
-        if self._comm.size > 1:
+        if self._comm.size == 1:
+            return
+        if self._comm_hook is None:
             b.work = self._comm.all_reduce(b.flat, ReduceOp.SUM, async_op=True)
+            return
+        state, hook = self._comm_hook
+        params = [self._params[i] for i in b.params]
+        bucket = GradBucket(b.index, Tensor._from_array(b.flat), [Tensor._from_array(s) for s in b.slices], params,
+                            b.index == len(self._buckets) - 1)
+        b.work = _HookWork(hook(state, bucket), b.flat)
+
+    def register_comm_hook(self, state: Any, hook: Any) -> None:
+        """Reduce each bucket with ``hook(state, bucket) -> Future`` (of the bucket's reduced tensor) instead of
+        the averaging all-reduce; see torch.distributed.algorithms.ddp_comm_hooks."""
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if not callable(hook):
+            raise TypeError(f"Communication hook must be callable, got {type(hook).__name__}")
+        object.__setattr__(self, "_comm_hook", (state, hook))
+
+    def _register_builtin_comm_hook(self, comm_hook_type: Any) -> None:
+        from disttorch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        from disttorch.distributed.grad_bucket import BuiltinCommHookType
+
+        hooks = {BuiltinCommHookType.ALLREDUCE: default_hooks.allreduce_hook,
+                 BuiltinCommHookType.FP16_COMPRESS: default_hooks.fp16_compress_hook}
+        if comm_hook_type not in hooks:
+            raise ValueError(f"Unknown built-in communication hook {comm_hook_type!r}")
+        self.register_comm_hook(self.process_group, hooks[comm_hook_type])
 
     def _finalize(self) -> None:
         """End of backward: wait for every bucket and hand the averaged gradients to the parameters."""
