@@ -26,7 +26,7 @@ def grads(hook=None, state=None, bucket_cap_mb=None, steps=1, builtin=None):
 
 def main():
     dist.init_process_group()
-    r, n = dist.get_rank(), dist.get_world_size()
+    r = dist.get_rank()
     plain, _ = grads()
     # the default hook gives DDP's own averages, whatever the bucketing
     for cap in (None, 0.0005):
