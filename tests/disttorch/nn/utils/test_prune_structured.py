@@ -164,6 +164,15 @@ def test_iterative_combinations_exact(steps):
     _forward_backward(ours, theirs)
 
 
+@pytest.mark.parametrize("n", ["fro", 1, float("inf")])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_ln_structured_linear(n, dim):
+    ours, theirs = _pair(3)
+    prune.ln_structured(ours.fc2, "weight", amount=0.3, n=n, dim=dim)
+    tprune.ln_structured(theirs.fc2, "weight", amount=0.3, n=n, dim=dim)
+    np.testing.assert_array_equal(_np(ours.fc2.weight_mask), _np(theirs.fc2.weight_mask))
+
+
 def test_ln_importance_scores():
     ours, theirs = _pair(5)
     s = np.random.default_rng(8).standard_normal((120, 400)).astype(np.float32)
@@ -262,6 +271,8 @@ def test_errors_and_rollback():
     assert not prune.is_pruned(ours)
     _same_error(lambda: prune.ln_structured(ours.fc3, "weight", 0.5, n=2, dim=2),
                 lambda: tprune.ln_structured(theirs.fc3, "weight", 0.5, n=2, dim=2), IndexError)
+    _same_error(lambda: prune.ln_structured(ours.conv2, "weight", 0.5, n="fro", dim=0),
+                lambda: tprune.ln_structured(theirs.conv2, "weight", 0.5, n="fro", dim=0), RuntimeError)
     _same_error(lambda: prune.random_structured(ours.fc3, "weight", 11, dim=0),
                 lambda: tprune.random_structured(theirs.fc3, "weight", 11, dim=0), ValueError)
     for bad, exc in (("0.5", TypeError), (-2, ValueError), (1.01, ValueError)):
