@@ -307,3 +307,29 @@ def test_structured_pruning_device(device):
     np.testing.assert_array_equal(mo.bias_mask.cpu().numpy(), _np(mt.bias_mask))
     prune.random_structured(mo, "weight", amount=2, dim=1)
     assert ((mo.weight_mask.cpu().numpy() == 0).all(axis=(0, 2, 3))).sum() == 2
+
+
+def test_state_dict_round_trip():
+    import io
+    seen = []
+    ours, theirs = _pair(10)
+    for p, lib, a in ((prune, disttorch, ours.fc3), (tprune, torch, theirs.fc3)):
+        p.l1_unstructured(a, "weight", 0.5)
+        p.ln_structured(a, "weight", 2, n=2, dim=0)
+        b = lib.nn.Linear(84, 10)
+        p.identity(b, "weight")
+        res = b.load_state_dict(a.state_dict())
+        stale = bool((b.weight == a.weight).all())  # the attribute is refreshed by the next forward
+        b(lib.ones(1, 84))
+        with pytest.raises(RuntimeError, match="Error\\(s\\) in loading state_dict for Linear"):
+            lib.nn.Linear(84, 10).load_state_dict(a.state_dict())
+        buf = io.BytesIO()
+        lib.save(a, buf)
+        buf.seek(0)
+        e = lib.load(buf, weights_only=False)
+        seen.append((str(res), stale, _np(b.weight_mask), _np(b.weight), sorted(e.state_dict().keys()),
+                     p.is_pruned(e), _np(e.weight)))
+    (o, t) = seen
+    assert o[:2] == t[:2] and o[4:6] == t[4:6]
+    for i in (2, 3, 6):
+        np.testing.assert_array_equal(o[i], t[i])
