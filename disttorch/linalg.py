@@ -214,9 +214,9 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
         A = cast(A, D.to_dtype(dtype))
     _L._check_float(A, "linalg.matrix_norm")
     nd = A._data.ndim
-    d0, d1 = wrap_dims(tuple(dim), nd)
     if len(tuple(dim)) != 2:
         raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got " + " ".join(map(str, dim)))
+    d0, d1 = wrap_dims(tuple(dim), nd)
     if ord == "fro":
         return write_out(vector_norm(A, 2, (d0, d1), keepdim), out)
     if isinstance(ord, str) and ord != "nuc":

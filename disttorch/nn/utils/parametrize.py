@@ -1,18 +1,27 @@
 """torch.nn.utils.parametrize: ``module.<name>`` becomes a property computed from ``module.parametrizations.<name>``
 (a ParametrizationList holding the stored ``original`` tensor(s) and the parametrization modules, applied in
-order). The module's class is swapped for a generated subclass that carries the property."""
+order). The module's class is swapped for a generated subclass that carries the property.
+
+Registration evaluates the parametrization once (unless ``unsafe``), so a faulty forward fails there with its
+own exception. Reading the property later behaves as any Python property: an AttributeError raised inside a
+parametrization's forward makes Python fall back to ``Module.__getattr__`` (PyTorch shows the same
+"object has no attribute" message then); other exceptions propagate unchanged."""
 from __future__ import annotations
 
+import collections.abc
 import contextlib
-from typing import Iterator
+import copyreg
+from copy import deepcopy
+from typing import Any, Iterator, Sequence
 
 from disttorch._tensor import Tensor
+from disttorch.autograd import no_grad
 from disttorch.nn.modules.container import ModuleDict, ModuleList
 from disttorch.nn.modules.module import Module
 from disttorch.nn.parameter import Parameter
 
-__all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
-           "type_before_parametrizations", "ParametrizationList"]
+__all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized", "remove_parametrizations",
+           "type_before_parametrizations", "transfer_parametrizations_and_params"]
 
 _cache_enabled = 0
 _cache: dict = {}
@@ -31,109 +40,216 @@ def cached() -> Iterator[None]:
             _cache.clear()
 
 
-def _as_stored(value: Tensor, like: Tensor | None) -> Tensor:
-    if isinstance(like, Parameter) or like is None:
-        return Parameter(value.detach(), like.requires_grad if like is not None else True)
-    return value.detach()
+def _register(module: Module, name: str, value: Tensor) -> None:
+    if isinstance(value, Parameter):
+        module.register_parameter(name, value)
+    else:
+        module.register_buffer(name, value)
+
+
+def _set_in_place(dest: Tensor, src: Tensor) -> None:
+    """``dest`` takes ``src``'s data (shape included) and stays the same object."""
+    with no_grad():
+        dest.set_(src)
 
 
 class ParametrizationList(ModuleList):
-    def __init__(self, modules: list, original: Tensor, unsafe: bool = False) -> None:
+    """The parametrizations of one tensor and the tensor(s) they are computed from (``original`` or
+    ``original0``, ``original1``, ... when the first right_inverse returns a sequence)."""
+
+    def __init__(self, modules: Sequence[Module], original: Tensor, unsafe: bool = False) -> None:
+        if len(modules) == 0:
+            raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
-        from disttorch.autograd import no_grad
-
+        shape, dtype = original.shape, original.dtype
         with no_grad():
             new = original
             for m in reversed(self):
                 if hasattr(m, "right_inverse"):
                     try:
                         new = m.right_inverse(new)
-                    except NotImplementedError:  # as in PyTorch: then right_inverse is taken as the identity
+                    except NotImplementedError:  # then right_inverse is taken as the identity
                         pass
+        if not isinstance(new, (Tensor, collections.abc.Sequence)):
+            raise ValueError("'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
+                             f"Got {type(new).__name__}")
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
-            if original.shape == new.shape and original.dtype == new.dtype:
-                original.data = new.data  # keep the same Parameter object
-                self.register_parameter("original", original) if isinstance(original, Parameter) \
-                    else self.register_buffer("original", original)
-            else:
-                stored = _as_stored(new, original)
-                (self.register_parameter if isinstance(stored, Parameter) else self.register_buffer)("original",
-                                                                                                    stored)
+            if original.dtype != new.dtype:
+                raise ValueError("When `right_inverse` outputs one tensor, it may not change the dtype.\n"
+                                 f"original.dtype: {original.dtype}\nright_inverse(original).dtype: {new.dtype}")
+            if original.device != new.device:
+                raise ValueError("When `right_inverse` outputs one tensor, it may not change the device.\n"
+                                 f"original.device: {original.device}\n"
+                                 f"right_inverse(original).device: {new.device}")
+            _set_in_place(original, new)  # the registered tensor object is kept
+            _register(self, "original", original)
         else:
             for i, t in enumerate(new):
-                stored = _as_stored(t, original)
-                (self.register_parameter if isinstance(stored, Parameter) else self.register_buffer)(
-                    f"original{i}", stored)
+                if not isinstance(t, Tensor):
+                    raise ValueError("'right_inverse' must return a Tensor or a Sequence of tensors (list, "
+                                     f"tuple...). Got element {i} of the sequence with type {type(t).__name__}.")
+                t = Parameter(t.detach(), original.requires_grad) if isinstance(original, Parameter) \
+                    else t.detach().requires_grad_(original.requires_grad)
+                _register(self, f"original{i}", t)
+        if not self.unsafe:
+            z = self()
+            if not isinstance(z, Tensor):
+                raise ValueError(f"A parametrization must return a tensor. Got {type(z).__name__}.")
+            if z.dtype != dtype:
+                raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless "
+                                 f"`unsafe` flag is enabled.\nunparametrized dtype: {dtype}\n"
+                                 f"parametrized dtype: {z.dtype}")
+            if z.shape != shape:
+                raise ValueError("Registering a parametrization may not change the shape of the tensor, unless "
+                                 f"`unsafe` flag is enabled.\nunparametrized shape: {shape}\n"
+                                 f"parametrized shape: {z.shape}")
 
     def right_inverse(self, value: Tensor) -> None:
-        from disttorch.autograd import no_grad
-
+        """Store what gives ``value`` back: each parametrization's right_inverse, last to first."""
         with no_grad():
             for m in reversed(self):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
-                elif not self.unsafe:
+                if not hasattr(m, "right_inverse"):
                     raise RuntimeError(f"parametrization {type(m).__name__} does not implement right_inverse.")
+                value = m.right_inverse(value)
             if self.is_tensor:
-                self.original.copy_(value)
-            else:
-                for i, t in enumerate(value):
-                    getattr(self, f"original{i}").copy_(t)
+                if not isinstance(value, Tensor):
+                    raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
+                if value.dtype != self.original.dtype:
+                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} while "
+                                     f"`original` has dtype {self.original.dtype}")
+                _set_in_place(self.original, value)
+                return
+            if not isinstance(value, collections.abc.Sequence):
+                raise ValueError(f"'right_inverse' must return a sequence of tensors. Got {type(value).__name__}.")
+            if len(value) != self.ntensors:
+                raise ValueError(f"'right_inverse' must return a sequence of tensors of length {self.ntensors}. "
+                                 f"Got a sequence of length {len(value)}.")
+            for i, t in enumerate(value):
+                if not isinstance(t, Tensor):
+                    raise ValueError("'right_inverse' must return a sequence of tensors or reference-type opaques. "
+                                     f"Got element {i} of type {type(t).__name__}.")
+                dest = getattr(self, f"original{i}")
+                if dest.dtype != t.dtype:
+                    raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype {t.dtype} while "
+                                     f"`original{i}` has dtype {dest.dtype}")
+                _set_in_place(dest, t)
 
     def forward(self) -> Tensor:
-        x = self[0](self.original) if self.is_tensor else self[0](*(getattr(self, f"original{i}")
-                                                                    for i in range(self.ntensors)))
+        if self.is_tensor:
+            x = self[0](self.original)
+        else:
+            x = self[0](*(getattr(self, f"original{i}") for i in range(self.ntensors)))
         for m in list(self)[1:]:
             x = m(x)
         return x
 
 
-def _property(name: str) -> property:
-    def get(self: Module) -> Tensor:
-        plist = self.parametrizations[name]
-        if _cache_enabled:
-            key = (id(self), name)
-            if key not in _cache:
-                _cache[key] = plist()
-            return _cache[key]
-        return plist()
+def _deepcopy(self: Module, memo: dict) -> Module:
+    if id(self) in memo:
+        return memo[id(self)]
+    replica = self.__new__(self.__class__)
+    memo[id(self)] = replica
+    replica.__dict__ = deepcopy(self.__dict__, memo)
+    for slot in copyreg._slotnames(self.__class__):
+        if hasattr(self, slot):
+            setattr(replica, slot, deepcopy(getattr(self, slot), memo))
+    return replica
 
-    def set_(self: Module, value: Tensor) -> None:
-        self.parametrizations[name].right_inverse(value)
 
-    return property(get, set_)
+def _getstate(self: Module) -> Any:
+    raise RuntimeError("Serialization of parametrized modules is only supported through state_dict(). See:\n"
+                       "https://pytorch.org/tutorials/beginner/saving_loading_models.html"
+                       "#saving-loading-a-general-checkpoint-for-inference-and-or-resuming-training")
 
 
 def _inject_class(module: Module) -> None:
     cls = module.__class__
-    new = type(f"Parametrized{cls.__name__}", (cls,), {"_orig_class": cls})
-    module.__class__ = new
+    body: dict = {"__getstate__": _getstate}
+    if not hasattr(cls, "__deepcopy__"):
+        body["__deepcopy__"] = _deepcopy
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), body)
+
+
+def _inject_property(module: Module, name: str) -> None:
+    if hasattr(module, name):
+        raise AssertionError(f"Module already has an attribute named '{name}'")
+    key = (id(module), name)
+
+    def get(self: Module) -> Tensor:
+        plist = self.parametrizations[name]
+        if not _cache_enabled:
+            return plist()
+        tensor = _cache.get(key)
+        if tensor is None:
+            tensor = _cache[key] = plist()
+        return tensor
+
+    def set_(self: Module, value: Tensor) -> None:
+        self.parametrizations[name].right_inverse(value)
+
+    setattr(module.__class__, name, property(get, set_))
 
 
 def type_before_parametrizations(module: Module) -> type:
-    return module.__class__._orig_class if is_parametrized(module) else type(module)
+    return module.__class__.__bases__[0] if is_parametrized(module) else type(module)
+
+
+def _check_appended(module: Module, name: str, parametrization: Module) -> None:
+    """What registration checks when ``parametrization`` goes on top of an already parametrized tensor."""
+    y = getattr(module, name)
+    x = parametrization(y)
+    if not isinstance(x, Tensor):
+        raise ValueError(f"A parametrization must return a tensor. Got {type(x).__name__}.")
+    if x.dtype != y.dtype:
+        raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless the "
+                         f"`unsafe` flag is enabled.\nmodule.{name}.dtype: {y.dtype}\n"
+                         f"parametrization(module.{name}).dtype: {x.dtype}")
+    if x.shape != y.shape:
+        raise ValueError("Registering a parametrization may not change the shape of the tensor, unless the "
+                         f"`unsafe` flag is enabled.\nmodule.{name}.shape: {y.shape}\n"
+                         f"parametrization(module.{name}).shape: {x.shape}")
+    if not hasattr(parametrization, "right_inverse"):
+        return
+    try:
+        z = parametrization.right_inverse(x)
+    except NotImplementedError:
+        return
+    if not isinstance(z, Tensor):
+        raise ValueError(f"parametrization.right_inverse must return a tensor. Got: {type(z).__name__}")
+    if z.dtype != y.dtype:
+        raise ValueError("The tensor returned by parametrization.right_inverse must have the same dtype as "
+                         f"module.{name}, unless the `unsafe` flag is enabled.\nmodule.{name}.dtype: {y.dtype}\n"
+                         f"returned dtype: {z.dtype}")
+    if z.shape != y.shape:
+        raise ValueError("The tensor returned by parametrization.right_inverse must have the same shape as "
+                         f"module.{name}, unless the `unsafe` flag is enabled.\nmodule.{name}.shape: {y.shape}\n"
+                         f"returned shape: {z.shape}")
 
 
 def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,
                              unsafe: bool = False) -> Module:
+    """Make ``module.<tensor_name>`` the output of ``parametrization`` (stacked on earlier ones)."""
+    parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
-        module.parametrizations[tensor_name].append(parametrization)
-        return module
-    if tensor_name not in module._parameters and tensor_name not in module._buffers:
+        if not unsafe:
+            _check_appended(module, tensor_name, parametrization)
+        plist = module.parametrizations[tensor_name]
+        plist.append(parametrization)
+        plist.unsafe |= unsafe
+    elif tensor_name in module._buffers or tensor_name in module._parameters:
+        plist = ParametrizationList([parametrization], getattr(module, tensor_name), unsafe=unsafe)
+        delattr(module, tensor_name)
+        if not is_parametrized(module):
+            _inject_class(module)
+            module.parametrizations = ModuleDict()
+        _inject_property(module, tensor_name)
+        module.parametrizations[tensor_name] = plist
+    else:
         raise ValueError(f"Module '{module}' does not have a parameter, a buffer, or a parametrized element with "
                          f"name '{tensor_name}'")
-    original = getattr(module, tensor_name)
-    plist = ParametrizationList([parametrization], original, unsafe=unsafe)
-    module._parameters.pop(tensor_name, None)
-    module._buffers.pop(tensor_name, None)
-    if not is_parametrized(module):
-        _inject_class(module)
-        module.parametrizations = ModuleDict()
-    module.parametrizations[tensor_name] = plist
-    setattr(module.__class__, tensor_name, _property(tensor_name))
     return module
 
 
@@ -145,36 +261,51 @@ def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
 
 
 def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized: bool = True) -> Module:
+    """Undo the parametrization: ``tensor_name`` is a plain parameter/buffer again, holding the parametrized
+    value (``leave_parametrized``) or the stored original."""
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")
     plist = module.parametrizations[tensor_name]
-    from disttorch.autograd import no_grad
-
-    if leave_parametrized:
-        with no_grad():
-            value = getattr(module, tensor_name)
-        if plist.is_tensor:
-            orig = plist.original
-            if isinstance(orig, Parameter) and orig.shape == value.shape and orig.dtype == value.dtype:
-                with no_grad():
-                    orig.copy_(value)
-                stored = orig
-            else:
-                stored = Parameter(value.detach()) if isinstance(orig, Parameter) else value.detach()
-        else:
-            stored = Parameter(value.detach(), plist.original0.requires_grad)
+    if plist.is_tensor:
+        original = plist.original
+        if leave_parametrized:
+            with no_grad():
+                value = getattr(module, tensor_name)
+            _set_in_place(original, value)
+    elif leave_parametrized:
+        value = getattr(module, tensor_name)
+        original = Parameter(value.detach()) if value.requires_grad else value
     else:
-        if not plist.is_tensor:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
-                             "parametrized in terms of a sequence of tensors.")
-        stored = plist.original
+        raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is parametrized "
+                         "in terms of a sequence of tensors.")
     delattr(module.__class__, tensor_name)
     del module.parametrizations[tensor_name]
-    if isinstance(stored, Parameter):
-        module.register_parameter(tensor_name, stored)
-    else:
-        module.register_buffer(tensor_name, stored)
+    _register(module, tensor_name, original)
     if not is_parametrized(module):
-        del module.parametrizations
-        module.__class__ = module.__class__._orig_class
+        delattr(module, "parametrizations")
+        module.__class__ = module.__class__.__bases__[0]
     return module
+
+
+def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
+                                         tensor_name: str | None = None) -> Module:
+    """Register ``from_module``'s parametrizations (all, or those of ``tensor_name``) on ``to_module``, sharing
+    the stored original tensors."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name)))
+        for p in source:
+            register_parametrization(to_module, name, p)
+        target = to_module.parametrizations[name]
+        if hasattr(source, "original"):
+            target.original = source.original
+        else:
+            i = 0
+            while hasattr(source, f"original{i}"):
+                setattr(target, f"original{i}", getattr(source, f"original{i}"))
+                i += 1
+    return to_module
