@@ -115,7 +115,7 @@ class Node:
         names = set(super().__dir__())
         for key, spec in self.saved_spec().items():
             names.add("_saved_" + key)
-            if isinstance(spec, int):
+            if isinstance(spec, (int, tuple)):
                 names.add("_raw_saved_" + key)
         return sorted(names)
 

@@ -273,6 +273,8 @@ def saved_attribute(node: Any, name: str) -> Any:
     if isinstance(spec, int):
         return SavedTensor(node, spec) if raw else _saved_tensor(node, spec)
     if raw:
+        if isinstance(spec, tuple):
+            return SavedTensor(node, spec[0])
         raise AttributeError(f"'{type(node).__name__}' object has no attribute '{name}'")
     if isinstance(spec, tuple):  # (input number, transform): a tensor PyTorch saves as a view of an input
         t = _saved_tensor(node, spec[0])
