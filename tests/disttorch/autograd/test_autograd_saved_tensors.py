@@ -305,3 +305,26 @@ def test_gradcheck_under_hooks():
             return (disttorch.nn.functional.linear(a.tanh(), w).exp() / (1 + a.sum())).softmax(1)
 
     assert disttorch.autograd.gradcheck(f, (a, w))
+
+
+# -- register_multi_grad_hook -------------------------------------------------------------------------------------
+def _multi_log(lib):
+    a, b, c = (lib.ones(2, requires_grad=True) for _ in range(3))
+    log = []
+    graph = lib.autograd.graph
+    h = graph.register_multi_grad_hook((a, b, c), lambda gs: log.append(
+        ("all", [None if g is None else g.tolist() for g in gs])))
+    h2 = graph.register_multi_grad_hook((a, b), lambda g: log.append(("any", g.tolist())), mode="any")
+    (a * 2 + b * 3).sum().backward()
+    (a * 2).sum().backward()
+    h.remove()
+    h2.remove()
+    (a * 2).sum().backward()
+    with pytest.raises(ValueError) as err:
+        graph.register_multi_grad_hook((a,), lambda g: None, mode="x")
+    log.append(str(err.value))
+    return log
+
+
+def test_register_multi_grad_hook_matches_torch():
+    assert _multi_log(torch) == _multi_log(disttorch)
