@@ -558,5 +558,5 @@ def _tensor_from_saved(saved: SavedOutput, node: Node) -> Any:
     return t
 
 
-from .saved_tensors import SavedTensor, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks  # noqa: E402, F401
 from .multi_grad_hook import register_multi_grad_hook  # noqa: E402, F401
+from .saved_tensors import SavedTensor, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks  # noqa: E402, F401
