@@ -328,3 +328,17 @@ def _multi_log(lib):
 
 def test_register_multi_grad_hook_matches_torch():
     assert _multi_log(torch) == _multi_log(disttorch)
+
+
+@pytest.mark.skipif(not disttorch.cuda.is_available(), reason="needs a cuda device (or the fake-cuda stand-in)")
+def test_save_on_cpu_keeps_cuda_tensors_on_the_host():
+    a = disttorch.randn(3, 4, dtype=disttorch.float64, requires_grad=True)
+    ac = a.detach().cuda().requires_grad_(True)
+    with disttorch.autograd.graph.save_on_cpu():
+        y = (ac.sin() * ac).exp().sum()
+        _, (device, kept), _ = y.grad_fn.next_functions[0][0]._packed_out  # ExpBackward0's packed output
+    y.backward()
+    (a.sin() * a).exp().sum().backward()
+    assert (device.type, kept.device.type) == ("cuda", "cpu")
+    assert ac.grad.device.type == "cuda"
+    np.testing.assert_allclose(ac.grad.cpu().numpy(), a.grad.numpy())
