@@ -194,6 +194,29 @@ def unpack_output(node: Any) -> Any:
     return graph._TENSOR_WITH_GRAD_FN(t._data, node, nr)
 
 
+_PACKED = object()  # the version of a packed entry of a Function's saved tensors
+
+
+def pack_function_saved(node: Any, results: list) -> None:
+    """Pack the tensors a custom Function's ``ctx.save_for_backward`` saved: ``(tensor, version)`` entries
+    become ``((unpack_hook, packed, output_nr or None), _PACKED)``."""
+    pack, unpack = graph.saved_hooks[-1]
+    entries = node._saved
+    for i, (t, _) in enumerate(entries):
+        if t is None:
+            continue
+        if isinstance(t, graph.SavedOutput):
+            entries[i] = ((unpack, _call_pack(pack, results[t.output_nr]), t.output_nr), _PACKED)
+        else:
+            entries[i] = ((unpack, _call_pack(pack, t), None), _PACKED)
+
+
+def unpack_entry(entry: tuple, node: Any) -> Any:
+    unpack, value, nr = entry
+    t = _call_unpack(unpack, value)
+    return t if nr is None else graph._TENSOR_WITH_GRAD_FN(t._data, node, nr)
+
+
 # -- introspection --------------------------------------------------------------------------------------------
 class SavedTensor:
     """``grad_fn._raw_saved_<name>``: one saved tensor of a node, whose own hooks can be set once."""

@@ -342,3 +342,30 @@ def test_save_on_cpu_keeps_cuda_tensors_on_the_host():
     assert (device.type, kept.device.type) == ("cuda", "cpu")
     assert ac.grad.device.type == "cuda"
     np.testing.assert_allclose(ac.grad.cpu().numpy(), a.grad.numpy())
+
+
+def _function_log(lib):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            y = x * x * x * w
+            ctx.save_for_backward(x, w, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w, y = ctx.saved_tensors
+            return g * 3 * x * x * w, g * y / w
+
+    log = []
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([0.5, 3.0], dtype=lib.float64, requires_grad=True)
+    with lib.autograd.graph.saved_tensors_hooks(lambda t: (log.append(("p", t.tolist())), t * 1)[1],
+                                                lambda t: (log.append(("u", t.tolist())), t)[1]):
+        y = Cube.apply(x, w)
+    y.sum().backward()
+    return log, x.grad.tolist(), w.grad.tolist()
+
+
+def test_custom_function_saved_tensors_go_through_hooks():
+    assert _function_log(torch) == _function_log(disttorch)
