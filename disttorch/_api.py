@@ -68,6 +68,7 @@ from ._ops.tensor_misc import thread_safe_generator
 from ._runtime_objects import *
 from ._streams import Event, Stream
 from . import futures, masked, storage
+from . import __future__
 from .futures import Future
 from .storage import TypedStorage, UntypedStorage
 from ._control_flow import *

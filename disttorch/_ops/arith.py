@@ -62,6 +62,7 @@ class Mul(Op):
     broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0,))
+    saved_names = {"self": 0, "other": 1}
 
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
@@ -83,6 +84,7 @@ class Div(Op):
     broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0, 1))
+    saved_names = {"self": 0, "other": 1}
 
     def forward(self, a: Any, b: Any) -> Any:
         return a / b
@@ -121,8 +123,30 @@ class Pow(Op):
     save_output = True
     int_exponent = None  # set when the exponent is a Python number in _MUL_POWERS and the base is floating
 
+    def _scalar_exponent(self) -> bool:
+        """PyTorch's PowBackward0 (a number exponent) rather than PowBackward1 (a tensor exponent)."""
+        if self.int_exponent is not None:
+            return True
+        return self.__dict__.get("exponent_0d", False) and self.next_edges[1] is None
+
+    def saved_spec(self) -> dict:
+        if self._scalar_exponent():
+            return {"self": 0, "exponent": lambda n: n._exponent_number()}
+        return {"self": 0, "exponent": 1, "result": -1}
+
+    def _exponent_number(self) -> Any:
+        if self.int_exponent is not None:
+            return self.int_exponent
+        return self.saved_inputs[1].item()
+
+    def name(self) -> str:
+        return "PowBackward0" if self._scalar_exponent() else "PowBackward1"
+
     def forward(self, a: Any, b: Any) -> Any:
-        return a ** b if self.int_exponent is None else _mul_power(a, self.int_exponent)
+        if self.int_exponent is not None:
+            return _mul_power(a, self.int_exponent)
+        self.exponent_0d = not b.ndim  # (a number exponent comes as a 0-d array)
+        return a ** b
 
     def backward(self, grad: Tensor) -> tuple:
         a, b = self.saved_inputs

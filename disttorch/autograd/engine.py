@@ -16,6 +16,13 @@ from .broadcast import sum_to
 from .graph import AccumulateGrad, Node, _off_device_guard, anomaly
 
 _callbacks: list[list[Callable[[], None]]] = []
+_tasks: list[tuple[Any, Any]] = []  # (dependency counts, roots) of each running backward (register_multi_grad_hook)
+
+
+def will_run(node: Node) -> bool:
+    """Whether the innermost running backward reaches ``node``."""
+    deps, roots = _tasks[-1]
+    return node in deps or node in roots
 
 
 def queue_callback(callback: Callable[[], None]) -> None:
@@ -63,6 +70,7 @@ def run_backward(
 
     callbacks: list[Callable[[], None]] = []
     _callbacks.append(callbacks)
+    _tasks.append((deps, [r[0] for r in roots]) if needed is None else (needed | targets, ()))
     prev_mode = grad_mode._enabled[0]
     grad_mode._enabled[0] = create_graph
     try:
@@ -109,6 +117,7 @@ def run_backward(
     finally:
         grad_mode._enabled[0] = prev_mode
         _callbacks.pop()
+        _tasks.pop()
     return captured if capture is not None else None
 
 
@@ -125,6 +134,7 @@ def _run_plain(roots: Sequence[tuple[Node, int, Any]], retain_graph: bool, creat
             heappush(ready, (-node.seq, id(node), node))
     callbacks: list[Callable[[], None]] = []
     _callbacks.append(callbacks)
+    _tasks.append((deps, root_nodes))
     enabled = grad_mode._enabled
     prev_mode = enabled[0]
     enabled[0] = create_graph
@@ -165,6 +175,7 @@ def _run_plain(roots: Sequence[tuple[Node, int, Any]], retain_graph: bool, creat
     finally:
         enabled[0] = prev_mode
         _callbacks.pop()
+        _tasks.pop()
     return None
 
 

@@ -17,7 +17,9 @@ from .graph import (
     _seq,
     _tensor_from_saved,
     anomaly,
+    saved_hooks,
 )
+from .saved_tensors import _PACKED, unpack_entry
 
 _DIFF_KINDS = frozenset("fcV")
 
@@ -56,6 +58,9 @@ class BackwardCFunction(Node, FunctionCtx):
             return ()
         out = []
         for t, version in saved:
+            if version is _PACKED:  # packed by saved-tensors hooks
+                out.append(unpack_entry(t, self))
+                continue
             if isinstance(t, SavedOutput):  # an output of this node, kept without a reference cycle
                 if t.version[0] != t.expected:
                     _raise_modified_output(t, self)
@@ -158,6 +163,10 @@ class Function(FunctionCtx):
                                    for r in results)
             if to_save is not None:
                 node._saved = [_save(t, node, outputs, results) for t in to_save]
+                if saved_hooks:
+                    from .saved_tensors import pack_function_saved
+
+                    pack_function_saved(node, results)
         return tuple(results) if is_tuple else results[0]
 
 

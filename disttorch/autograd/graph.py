@@ -28,6 +28,7 @@ FREED_MESSAGE = (
 )
 
 anomaly = [False, True]  # [detection enabled, check_nan]
+saved_hooks: list = []  # (pack_hook, unpack_hook) pairs of the active saved_tensors_hooks blocks (saved_tensors.py)
 
 
 def plain_backward(grad: Any) -> bool:
@@ -87,6 +88,36 @@ class Node:
 
     def backward(self, *grads: Any) -> Any:
         raise NotImplementedError(f"{self.name()} has no backward")
+
+    # PyTorch's ``_saved_<name>`` / ``_raw_saved_<name>``: looked up only when no attribute has the name
+    saved_names: dict | None = None  # name -> input number, -1 (the output), (input, transform) or fn(node)
+
+    def saved_spec(self) -> dict:
+        """What ``_saved_<name>`` reads, by name (``saved_names``, else ``self`` / ``result`` as saved)."""
+        names = type(self).saved_names
+        if names is not None:
+            return names
+        spec = {}
+        if getattr(self, "save_inputs", False):
+            spec["self"] = 0
+        if getattr(self, "save_output", False):
+            spec["result"] = -1
+        return spec
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(("_saved_", "_raw_saved_")) and name not in ("_saved_in", "_saved_out"):
+            from .saved_tensors import saved_attribute
+
+            return saved_attribute(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self) -> list:
+        names = set(super().__dir__())
+        for key, spec in self.saved_spec().items():
+            names.add("_saved_" + key)
+            if isinstance(spec, (int, tuple)):
+                names.add("_raw_saved_" + key)
+        return sorted(names)
 
     def release(self) -> None:
         """Free what was saved for backward (called after backward unless retain_graph)."""
@@ -240,8 +271,10 @@ class Op(Node):
     @property
     def saved_inputs(self) -> tuple:
         saved = self.__dict__.get("_saved_in")
-        if saved is None:
-            raise RuntimeError(FREED_MESSAGE)
+        if saved is None:  # freed, or packed by saved-tensors hooks
+            from .saved_tensors import unpack_inputs
+
+            return unpack_inputs(self)
         for t, version in saved:
             if t is not None and t._vc[0] != version and version >= 0:
                 _raise_modified(t, version, self)
@@ -250,8 +283,10 @@ class Op(Node):
     @property
     def saved_output(self) -> Any:
         saved = self.__dict__.get("_saved_out")
-        if saved is None:
-            raise RuntimeError(FREED_MESSAGE)
+        if saved is None:  # freed, or packed by saved-tensors hooks
+            from .saved_tensors import unpack_output
+
+            return unpack_output(self)
         if saved.version[0] != saved.expected:
             _raise_modified_output(saved, self)
         return _tensor_from_saved(saved, self)
@@ -357,13 +392,23 @@ def _record(node: Op, inputs: tuple, out: Any) -> Any:
             _share_view(results[0], inputs[0])
         if cls.save_output:
             node._saved_out = SavedOutput(results[0])
+        if saved_hooks:
+            _pack_node(node, results[0])
         return tuple(results)
     result = _TENSOR_WITH_GRAD_FN(out, node, 0)
     if cls.view:
         _share_view(result, inputs[0])
     if cls.save_output:
         node._saved_out = SavedOutput(result)
+    if saved_hooks:
+        _pack_node(node, result)
     return result
+
+
+def _pack_node(node: Op, output: Any) -> None:
+    from .saved_tensors import pack_node
+
+    pack_node(node, output)
 
 
 def _input_edge(t: Any) -> tuple:
@@ -399,6 +444,8 @@ def _record_unary(node: Op, x: Any, out: Any) -> Any:
         _share_view(result, x)
     if cls.save_output:
         node._saved_out = SavedOutput(result)
+    if saved_hooks:
+        _pack_node(node, result)
     return result
 
 
@@ -438,6 +485,10 @@ def record_binary(node: Op, x: Any, y: Any, out: Any) -> Any:
             edges = (ex, ey)
             node._saved_in = tuple([(t, t._vc[0] if any(edges[j] is not None for j in needs[i]) else -1)
                                     for i, t in enumerate((x, y))])
+        if saved_hooks:
+            result = _TENSOR_WITH_GRAD_FN(out, node, 0)
+            _pack_node(node, result)
+            return result
     return _TENSOR_WITH_GRAD_FN(out, node, 0)
 
 
@@ -505,3 +556,7 @@ def _tensor_from_saved(saved: SavedOutput, node: Node) -> Any:
     t = _TENSOR_WITH_GRAD_FN(saved.data, node, saved.output_nr)
     t._vc = saved.version
     return t
+
+
+from .multi_grad_hook import register_multi_grad_hook  # noqa: E402, F401
+from .saved_tensors import SavedTensor, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks  # noqa: E402, F401

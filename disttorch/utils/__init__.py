@@ -2,3 +2,4 @@
 from . import dlpack
 from . import data
 from . import checkpoint
+from ._swap_tensors import swap_tensors

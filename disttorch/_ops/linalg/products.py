@@ -47,7 +47,14 @@ class Matmul(Op):
     def name(self) -> str:
         return _MATMUL_NAMES.get(self.nd, "UnsafeViewBackward0")
 
+    def saved_spec(self) -> dict:
+        return _MATMUL_SAVED.get(self.name(), _SELF_OTHER)
 
+
+_SELF_OTHER = {"self": 0, "other": 1}
+_MATMUL_SAVED = {"MmBackward0": {"self": 0, "mat2": 1}, "BmmBackward0": {"self": 0, "mat2": 1},
+                 "MvBackward0": {"self": 0, "vec": 1}, "DotBackward0": {"self": 0, "tensor": 1},
+                 "VdotBackward0": {"self": 0, "other": 1}}
 _MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
                  (2, 2): "MmBackward0"}
 
@@ -291,6 +298,7 @@ class _AddMatmul(Op):
 
     save_inputs = True
     reduce = False
+    saved_names = {"mat1": 1, "mat2": 2, "alpha": lambda n: n.alpha, "beta": lambda n: n.beta}
 
     def forward(self, c: Any, a: Any, b: Any) -> Any:
         self.c_shape = c.shape

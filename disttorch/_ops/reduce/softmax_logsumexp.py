@@ -60,6 +60,7 @@ class Softmax(Op):
     raw arrays, in place on one temporary; with one, in Tensor ops (differentiable again)."""
 
     save_output = True
+    saved_names = {"result": -1, "dim": lambda n: n.axes[0] if n.axes else 0}
 
     def forward(self, x: Any) -> Any:
         xp = array_module(x)

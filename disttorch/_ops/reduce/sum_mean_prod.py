@@ -29,6 +29,12 @@ class Sum(Op):
     def name(self) -> str:
         return "SumBackward1" if self.has_dim else "SumBackward0"
 
+    def saved_spec(self) -> dict:
+        spec = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+        if self.has_dim:
+            spec.update(dim=lambda n: tuple(n.axes), keepdim=lambda n: n.keepdim)
+        return spec
+
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, out: Tensor | None = None,
         axis: Any = None) -> Tensor:
@@ -86,6 +92,12 @@ class Mean(Op):
 
     def name(self) -> str:
         return "MeanBackward1" if self.has_dim else "MeanBackward0"
+
+    def saved_spec(self) -> dict:
+        spec = {"self_sym_sizes": lambda n: tuple(n.in_shape), "self_sym_numel": lambda n: int(np.prod(n.in_shape))}
+        if self.has_dim:
+            spec.update(dim=lambda n: tuple(n.axes), keepdim=lambda n: n.keepdim)
+        return spec
 
 
 def _check_floating(input: Tensor, dtype: Any, what: str) -> None:

@@ -107,6 +107,7 @@ def clamp_max(input: Tensor, max: Any, *, out: Tensor | None = None) -> Tensor:
 
 class Relu(Op):
     save_output = True
+    saved_names = {"result": -1}
 
     def forward(self, x: Any) -> Any:
         return array_module(x).maximum(x, 0)

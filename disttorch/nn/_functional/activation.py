@@ -221,6 +221,7 @@ def _gelu_grad_f32(g: Any, x: Any, cdf: Any) -> Any:
 
 # -- relu family ---------------------------------------------------------------------------------------
 class Threshold(_Pointwise):
+    saved_names = {"self": 0, "threshold": lambda n: n.threshold}
     def forward(self, x: Any) -> Any:
         return array_module(x).where(x > self.threshold, x, self.value).astype(x.dtype, copy=False)
 
@@ -237,6 +238,7 @@ class Hardtanh(_Pointwise):
 
 
 class LeakyRelu(_Pointwise):
+    saved_names = {"self": 0, "negative_slope": lambda n: n.slope}
     def forward(self, x: Any) -> Any:
         return array_module(x).where(x > 0, x, x * self.slope)
 
@@ -264,6 +266,7 @@ class Elu(_Pointwise):
 
 
 class Gelu(_Pointwise):
+    saved_names = {"self": 0, "approximate": lambda n: n.approximate}
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
         if self.approximate == "tanh":

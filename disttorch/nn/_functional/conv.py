@@ -150,6 +150,8 @@ class ConvForward(Op):
     saved_needs = ((1,), (0,), ())
     keep_cols = False  # keep the forward's columns for the weight gradient (set when the weight needs one)
     cols = None
+    saved_names = {"input": 0, "weight": 1, "stride": lambda n: list(n.cfg[0]), "dilation": lambda n: list(n.cfg[1]),
+                   "padding": lambda n: list(n.cfg[2]), "groups": lambda n: n.cfg[4], "transposed": lambda n: False}
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if self.out is None:

@@ -19,6 +19,13 @@ class Linear(Op):
     """y = x @ W^T (+ b) as one node (PyTorch names it AddmmBackward0 for 2-d inputs)."""
 
     save_inputs = True
+    saved_needs = ((1,), (0,), ())  # x for the weight's gradient, W for the input's; the bias is not read
+
+    def saved_spec(self) -> dict:
+        # PyTorch saves x and W^T (the matrix multiplied by)
+        if self.has_bias:
+            return {"mat1": 0, "mat2": (1, _t), "alpha": lambda n: 1, "beta": lambda n: 1}
+        return {"self": 0, "mat2": (1, _t)}
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if x.shape[-1] != w.shape[1]:
@@ -64,6 +71,10 @@ class Linear(Op):
         if self.has_bias:
             return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
         return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(self.ndim, "UnsafeViewBackward0")
+
+
+def _t(w: Tensor) -> Tensor:
+    return w.t()
 
 
 def _transposed_gemm_pays(rows: int, k: int, n: int) -> bool:

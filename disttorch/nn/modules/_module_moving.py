@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from disttorch import __future__ as _future
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import no_grad
@@ -26,9 +27,15 @@ class ModuleMoving:
         if recurse:
             for module in self.children():
                 module._apply(fn)
-        # parameters keep their identity (optimizers hold them): only their data changes
-        for param in self._parameters.values():
+        # by default parameters keep their identity (optimizers hold them) and only their data changes; the
+        # switches of torch.__future__ swap the converted tensor into the old object, or put a new Parameter
+        swap = _future.get_swap_module_params_on_conversion()
+        overwrite = _future.get_overwrite_module_params_on_conversion()
+        for key, param in self._parameters.items():
             if param is None:
+                continue
+            if swap or overwrite:
+                self._convert_param(key, param, fn, swap)
                 continue
             with no_grad():
                 param.data = fn(param)
@@ -38,6 +45,39 @@ class ModuleMoving:
             if buf is not None:
                 self._buffers[key] = fn(buf)
         return self
+
+    def _convert_param(self, key: str, param: Tensor, fn: Callable[[Tensor], Tensor], swap: bool) -> None:
+        """``_apply`` for one parameter with a switch of torch.__future__ on (as PyTorch's ``Module._apply``)."""
+        from disttorch.nn.parameter import Parameter
+        from disttorch.utils import swap_tensors
+
+        with no_grad():
+            applied = fn(param)
+        grad = param._grad
+        if swap:
+            try:
+                if grad is not None:
+                    param.grad = None
+                swap_tensors(param, Parameter(applied, requires_grad=param.requires_grad))
+            except Exception as exc:
+                if grad is not None:
+                    param.grad = grad
+                raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}") from exc
+            out = param
+        else:
+            out = self._parameters[key] = Parameter(applied, param.requires_grad)
+        if grad is not None:
+            with no_grad():
+                grad_applied = fn(grad)
+            if swap:
+                grad_applied.requires_grad_(grad.requires_grad)
+                try:
+                    swap_tensors(grad, grad_applied)
+                except Exception as exc:
+                    raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}.grad") from exc
+                out.grad = grad
+            else:
+                out.grad = grad_applied.requires_grad_(grad.requires_grad)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         from disttorch._ops.creation import _parse_to_args

@@ -8,6 +8,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
+from disttorch import __future__ as _future
 from disttorch._tensor import Tensor
 from disttorch.autograd.grad_mode import no_grad
 from disttorch.nn.parameter import Parameter
@@ -157,6 +158,8 @@ class ModuleState:
 
     def _load_action(self, name: str, param: Tensor, value: Tensor, assign: bool) -> Callable[[], None]:
         """Prepares the write of ``value`` into ``param`` (conversions that may fail happen now)."""
+        if _future.get_swap_module_params_on_conversion():
+            return functools.partial(_swap_in, param, value, assign)
         if assign:
             if isinstance(param, Parameter):
                 if isinstance(value, Parameter):
@@ -226,3 +229,19 @@ class ModuleState:
             action()
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
+
+def _swap_in(param: Tensor, value: Tensor, assign: bool) -> None:
+    """``load_state_dict`` with torch.__future__'s swap switch: ``param.module_load(value)`` swapped into ``param``."""
+    from disttorch.utils import swap_tensors
+
+    with no_grad():
+        new = param.module_load(value, assign=assign)
+    if new is value or new is param:
+        raise RuntimeError("module_load returned one of self or other, please .detach() the result if returning one "
+                           "of the inputs in module_load")
+    if isinstance(param, Parameter):
+        if not isinstance(new, Parameter):
+            new = Parameter(new, requires_grad=param.requires_grad)
+        else:
+            new.requires_grad_(param.requires_grad)
+    swap_tensors(param, new)
