@@ -108,18 +108,13 @@ class _DefaultDeviceState(threading.local):
         self.saved: list[device | None] = []
 
 
-_state = _DefaultDeviceState()
+_state = default_state = _DefaultDeviceState()  # factories read ``default_state.device`` directly (hot path)
 
 
 def set_default_device(d: Any) -> None:
     """Where factory functions (``torch.zeros``, ``torch.tensor``, ``torch.randn``...) put new tensors
     when no ``device=`` is given, in this thread; ``None`` restores cpu."""
     _state.device = None if d is None else to_device(d)
-
-
-def default_device_or_none() -> device | None:
-    """The default device as set, None when it is cpu."""
-    return _state.device
 
 
 def get_default_device() -> device:
