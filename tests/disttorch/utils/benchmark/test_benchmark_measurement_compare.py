@@ -140,3 +140,14 @@ def test_colorize_enum_and_escape_codes():
     compare = dbench.Compare(_grid(dbench))
     compare.colorize()
     assert "\033[92m" in str(compare)  # the best entry of each column is green
+
+
+def test_measurement_pickles_and_reads_task_fields():
+    import pickle
+
+    m = _measurement(dbench, 10, _times(8, 6, 1e-3, 0.2), label="L", sub_label="s", num_threads=2)
+    back = pickle.loads(pickle.dumps(m))
+    assert back == m and back.median == m.median and back.label == "L" and back.num_threads == 2
+    assert _norm(repr(back)).split("\n")[1:] == _norm(repr(m)).split("\n")[1:]
+    with pytest.raises(AttributeError):
+        getattr(m, "not_a_field")  # noqa: B009
