@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from disttorch.backends import device_types, get_backend
@@ -67,6 +68,15 @@ class device:
     def backend(self) -> Any:
         return get_backend(self.type)
 
+    # ``with torch.device("cuda"):`` makes factory functions default to this device inside the block
+    def __enter__(self) -> device:
+        _state.saved.append(_state.device)
+        _state.device = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _state.device = _state.saved.pop()
+
 
 def _known_types() -> list[str]:
     return device_types()
@@ -89,14 +99,29 @@ def to_device(d: Any) -> device:
     return hit
 
 
-_default_device: list[device | None] = [None]  # None: cpu, without the lookup
+class _DefaultDeviceState(threading.local):
+    """Per thread, as PyTorch's default device and device contexts: ``device`` is None for cpu (no lookup
+    on the hot path); ``saved`` holds what each open ``with torch.device(...)`` block restores on exit."""
+
+    def __init__(self) -> None:
+        self.device: device | None = None
+        self.saved: list[device | None] = []
+
+
+_state = default_state = _DefaultDeviceState()  # factories read ``default_state.device`` directly (hot path)
 
 
 def set_default_device(d: Any) -> None:
     """Where factory functions (``torch.zeros``, ``torch.tensor``, ``torch.randn``...) put new tensors
-    when no ``device=`` is given; ``None`` restores cpu."""
-    _default_device[0] = None if d is None else to_device(d)
+    when no ``device=`` is given, in this thread; ``None`` restores cpu."""
+    _state.device = None if d is None else to_device(d)
 
 
 def get_default_device() -> device:
-    return _default_device[0] or _cpu
+    """The default device; a cuda one without an index reads as the current cuda device, as in PyTorch."""
+    d = _state.device
+    if d is None:
+        return _cpu
+    if d.index is None and d.type not in ("cpu", "meta"):
+        return device(d.type, get_backend(d.type).current_device())
+    return d

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._device import _default_device, to_device
+from disttorch._device import default_state, to_device
 from disttorch._layouts import (
     contiguous_format,
     dim_order_of,
@@ -39,7 +39,7 @@ __all__ = [
 
 def _backend_and_index(device: Any) -> tuple[Any, int | None]:
     if device is None:
-        device = _default_device[0]
+        device = default_state.device  # None: cpu
         if device is None:
             return _CPU, None
     dev = to_device(device)

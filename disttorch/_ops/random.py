@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from disttorch import _dtype as D
-from disttorch._device import _default_device, get_default_device, to_device
+from disttorch._device import default_state, get_default_device, to_device
 from disttorch._tensor import Tensor
 from disttorch.backends import array_module, get_backend
 
@@ -185,7 +185,7 @@ def _guard(device: Any) -> Any:
 def _wrap(arr: Any, device: Any, requires_grad: bool = False) -> Tensor:
     """A new leaf on ``device`` (the backend's generator may hand back another array type, e.g. numpy)."""
     if device is None:
-        device = _default_device[0]
+        device = default_state.device  # None: cpu
     if device is not None:
         dev = to_device(device)
         backend = get_backend(dev.type)

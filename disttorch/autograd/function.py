@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import traceback
+import warnings
 from typing import Any
 
 from . import grad_mode
@@ -106,6 +107,17 @@ class Function(FunctionCtx):
                                   "autograd.Function to use it with backward mode AD.")
 
     vjp = backward
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd functions are all static, "
+                      "so you should invoke them on the class itself. Instantiating an autograd function will raise "
+                      "an error in a future version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # the pre-1.3 style ``F()(x)`` with an instance-method forward: PyTorch removed it, with this message
+        raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use "
+                           "new-style autograd function with static forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: Any) -> None:

@@ -71,9 +71,25 @@ def _check_int_array(arr: Any, size: int, dim: int) -> None:
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+_ZERO_DIM = ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+             "convert a 0-dim tensor to a number")
+
+
+def _check_bare_on_0dim(item: Any) -> None:
+    """PyTorch's messages for a lone int or slice (not inside a tuple) on a 0-dim tensor."""
+    if type(item) is int:
+        if item != 0:  # PyTorch points to .item() for index 0 only
+            raise IndexError(f"index {item} is out of bounds for dimension 0 with size 0")
+        raise IndexError(_ZERO_DIM)
+    if type(item) is slice:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+
+
 def _parse(x: Any, index: Any) -> tuple[tuple, bool, str]:
     """Normalise ``index`` against array ``x``: (numpy index tuple, advanced?, torch node kind)."""
     items = [_convert(i) for i in (index if type(index) is tuple else (index,))]
+    if type(index) is not tuple and x.ndim == 0 and not hasattr(index, "_data"):  # an index tensor: "too many"
+        _check_bare_on_0dim(items[0])
     consumed = 0
     for it in items:
         if it is None or it is Ellipsis or type(it) is bool:
