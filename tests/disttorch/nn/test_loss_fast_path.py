@@ -1,6 +1,8 @@
 """cross_entropy / nll_loss on host (N, C) inputs with int64 class targets (ClassIndexLoss's fast path): values
 and gradients against PyTorch, ignored rows, all rows ignored, out-of-range targets, non-finite inputs (which
 go back to the general path), float64 gradcheck and second-order gradients."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +182,19 @@ def test_other_arguments_keep_the_general_path(kw):
     lb.sum().backward()
     np.testing.assert_allclose(la.detach().numpy(), lb.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(os.environ.get("DISTTORCH_FAKE_CUDA", "") in ("", "0") and not disttorch.cuda.is_available(),
+                    reason="needs a cuda device or the cupy stand-in (DISTTORCH_FAKE_CUDA=1)")
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_cuda_keeps_the_general_path(fn):
+    x, t = _inputs(6, 5, ignore=2)
+    a = disttorch.tensor(x, device="cuda", requires_grad=True)
+    la = getattr(disttorch.nn.functional, fn)(a, disttorch.from_numpy(t).to("cuda"))
+    assert type(la.grad_fn) is ClassLoss
+    la.backward()
+    b = torch.tensor(x, requires_grad=True)
+    lb = getattr(torch.nn.functional, fn)(b, torch.from_numpy(t))
+    lb.backward()
+    np.testing.assert_allclose(la.detach().cpu().numpy(), lb.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
