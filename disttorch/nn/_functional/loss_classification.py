@@ -261,34 +261,33 @@ class ClassLoss(Op):
 
 class ClassIndexLoss(ClassLoss):
     """ClassLoss's common case in fewer array calls: host (N, C) float logits (``logits``) or log-probabilities,
-    an int64 class-index target, no weight, no label smoothing, a negative ``ii``, mean or sum. Picks go
-    through flat indices ``t + C * row``. Anything the fast forward cannot vouch for (a target outside [0, C)
-    that is not ``ii``, a non-finite result such as all targets ignored under mean) is redone by ClassLoss's
-    general forward, which raises PyTorch's errors and gives its values; ``general`` then routes backward
-    there too."""
+    an int64 class-index target, no weight, no label smoothing, a negative ``ii``, mean or sum. Anything the fast
+    forward cannot vouch for (a target outside [0, C) that is not ``ii``, a non-finite result such as all targets
+    ignored under mean) is redone by ClassLoss's general forward, which raises PyTorch's errors and gives its
+    values; ``general`` then routes backward there too."""
 
     axis, ls, probs, ndim, wb = 1, 0.0, False, 2, None
     general = False
 
     def forward(self, x: Any, target: Any, weight: Any) -> Any:
         N, C = x.shape
-        flat = target + np.arange(0, N * C, C)
         if target.view(np.uint64).max() < C:  # negatives wrap to huge values: one reduction checks both ends
-            mask = None
+            mask, ts = None, target
         else:
             mask = target != self.ii
-            flat = np.where(mask, flat, 0)
-            if np.where(mask, target, 0).view(np.uint64).max() >= C:
+            ts = np.where(mask, target, 0)
+            if ts.view(np.uint64).max() >= C:
                 return self._general(x, target)
+        idx = (np.arange(N), ts)  # (row, class) pairs, whatever the memory layout of x
         if self.logits:
             s = x - x.max(axis=1, keepdims=True)
             p = np.exp(s)
             total = p.sum(axis=1, keepdims=True)
             p /= total
             self.p = p
-            rows = np.log(total).ravel() - s.ravel().take(flat)
+            rows = np.log(total).ravel() - s[idx]
         else:
-            rows = -x.ravel().take(flat)
+            rows = -x[idx]
         if mask is None:
             loss, count = rows.sum(), N
         else:
@@ -297,7 +296,7 @@ class ClassIndexLoss(ClassLoss):
             loss = loss / count if count else loss * np.nan
         if not np.isfinite(loss):
             return self._general(x, target)
-        self.flat, self.fmask, self.count = flat, mask, count
+        self.idx, self.fmask, self.count = idx, mask, count
         return np.asarray(loss, x.dtype)
 
     def _general(self, x: Any, target: Any) -> Any:
@@ -314,11 +313,10 @@ class ClassIndexLoss(ClassLoss):
         coef = g if self.fmask is None else self.fmask * g
         if self.logits:
             gx = self.p * (coef if self.fmask is None else coef[:, None])
-            gf = gx.reshape(-1)
-            gf[self.flat] -= coef
+            gx[self.idx] -= coef
         else:
-            gx = np.zeros_like(x)
-            gx.reshape(-1)[self.flat] = -coef
+            gx = np.zeros(x.shape, x.dtype)
+            gx[self.idx] = -coef
         return _from_array(gx.astype(x.dtype, copy=False)), None, None
 
     def _fill_general(self, x: Tensor, target: Tensor) -> None:

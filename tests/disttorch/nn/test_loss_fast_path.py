@@ -198,3 +198,19 @@ def test_cuda_keeps_the_general_path(fn):
     lb.backward()
     np.testing.assert_allclose(la.detach().cpu().numpy(), lb.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("ignore", [0, 2])
+def test_transposed_and_sliced_inputs(fn, ignore):
+    x, t = _inputs(7, 12, ignore=ignore)
+    for view in (lambda a: a.t().contiguous().t()[:, :], lambda a: a[:, 2:9]):  # column-major; strided rows
+        a, b = disttorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        va, vb = view(a), view(b)
+        tt = np.minimum(t, va.shape[1] - 1) if ignore == 0 else np.where(t < 0, t, np.minimum(t, va.shape[1] - 1))
+        la = getattr(disttorch.nn.functional, fn)(va, disttorch.from_numpy(tt))
+        lb = getattr(torch.nn.functional, fn)(vb, torch.from_numpy(tt))
+        assert type(la.grad_fn) is ClassIndexLoss
+        la.backward()
+        lb.backward()
+        _close(la, lb, a, b)
