@@ -223,22 +223,41 @@ def _fill(xp: Any, fill: Any, shape: tuple, dt: D.dtype) -> Any:
     return xp.full(shape, fill, dt.np)
 
 
-def zeros(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          layout: Any = None, pin_memory: bool = False) -> Tensor:
-    shape = normalize_shape(size)
+def _sizes(name: str, positional: tuple, size: Any) -> tuple:
+    """The sizes of a factory given as ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    if size is None:
+        return positional
+    if positional:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def _into(result: Tensor, out: Any) -> Tensor:
+    """``out=``: the factory's result written into ``out`` (resized as PyTorch does)."""
+    if out is None:
+        return result
+    from ._register import write_out
+
+    return write_out(result, out)
+
+
+def zeros(*sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    shape = normalize_shape(_sizes("zeros", sizes, size))
     if shape and min(shape) < 0:
         _check_sizes(shape, "zeros")
-    return _factory(0, shape, dtype, device, requires_grad)
+    return _into(_factory(0, shape, dtype, device, requires_grad), out)
 
 
-def ones(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         layout: Any = None, pin_memory: bool = False) -> Tensor:
-    return _factory(1, normalize_shape(size), dtype, device, requires_grad)
+def ones(*sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    return _into(_factory(1, normalize_shape(_sizes("ones", sizes, size)), dtype, device, requires_grad), out)
 
 
-def empty(*size: Any, out: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          layout: Any = None, pin_memory: bool = False, memory_format: Any = None) -> Tensor:
-    return _factory(None, normalize_shape(size), dtype, device, requires_grad)
+def empty(*sizes: Any, size: Any = None, out: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, layout: Any = None, pin_memory: bool = False,
+          memory_format: Any = None) -> Tensor:
+    return _into(_factory(None, normalize_shape(_sizes("empty", sizes, size)), dtype, device, requires_grad), out)
 
 
 def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None, layout: Any = None,

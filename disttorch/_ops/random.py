@@ -16,6 +16,7 @@ from disttorch.backends import array_module, get_backend
 
 from ._register import check_no_overlap, methods
 from ._util import normalize_shape
+from .creation import _into, _sizes
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn",
            "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "bernoulli", "multinomial",
@@ -230,14 +231,14 @@ def _float_sample(kind: str, size: tuple, generator: Any, dtype: Any, device: An
     return _wrap(arr, device, requires_grad)
 
 
-def rand(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
-    return _float_sample("uniform", size, generator, dtype, device, requires_grad)
+def rand(*sizes: Any, size: Any = None, generator: Generator | None = None, out: Any = None, dtype: Any = None,
+         device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    return _into(_float_sample("uniform", _sizes("rand", sizes, size), generator, dtype, device, requires_grad), out)
 
 
-def randn(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
-    return _float_sample("normal", size, generator, dtype, device, requires_grad)
+def randn(*sizes: Any, size: Any = None, generator: Generator | None = None, out: Any = None, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    return _into(_float_sample("normal", _sizes("randn", sizes, size), generator, dtype, device, requires_grad), out)
 
 
 # C++ names PyTorch uses in randint's range errors
