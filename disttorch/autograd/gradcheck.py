@@ -34,6 +34,13 @@ def _flat_outputs(out: Any) -> list:
     return flat
 
 
+def _host(arr: Any) -> np.ndarray:
+    """A device array's values on the host (numpy arrays as they are): the Jacobians are numpy matrices."""
+    from disttorch.backends import backend_for_array
+
+    return arr if isinstance(arr, (np.ndarray, np.generic)) else backend_for_array(arr).to_numpy(arr)
+
+
 def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, eps: float) -> list:
     """d(flattened outputs)/d(inputs[idx]) by central differences, one column per input element."""
     x = inputs[idx]
@@ -41,13 +48,13 @@ def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, 
     steps = (eps, eps * 1j) if data.dtype.kind == "c" else (eps,)
     cols = []
     for k in np.ndindex(*data.shape):  # row-major, as the analytical rows are
-        orig = data[k].item()
+        orig = _host(data[k]).item()
         col = None
         for step in steps:
             data[k] = orig + step
-            plus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+            plus = [_host(o._data).reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
             data[k] = orig - step
-            minus = [o._data.reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
+            minus = [_host(o._data).reshape(-1).astype(np.float64) for o in _flat_outputs(fn(*inputs))]
             data[k] = orig
             part = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
             col = part if col is None else [c + 1j * q for c, q in zip(col, part)]
@@ -87,7 +94,7 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                 g._data.reshape(-1)[r] = 1
                 (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=False)
                 if gi is not None:
-                    analytical[r] = gi._data.reshape(-1)
+                    analytical[r] = _host(gi._data).reshape(-1)
             if not np.allclose(analytical, numerical[j], rtol=rtol, atol=atol):
                 msg = (f"Jacobian mismatch for output {j} with respect to input {i},\n"
                        f"numerical:{numerical[j]}\nanalytical:{analytical}\n")
