@@ -36,6 +36,8 @@ def _plain(obj: Any) -> Any:
         return tuple(_plain(o) for o in obj)
     if isinstance(obj, list):
         return [_plain(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
     return obj
 
 
