@@ -120,6 +120,23 @@ class MetaArray(np.ndarray):
         np.empty(self.shape, np.bool_)[_plain(key)] = np.broadcast_to(np.zeros((), np.bool_), np.shape(value))
 
 
+def _through_plain(name: str) -> Any:
+    """An ndarray method run on the plain view, its result made meta (numpy scalars included)."""
+    def method(self: MetaArray, *args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return _to_meta(getattr(self.view(np.ndarray), name)(*_plain(args), **_plain(kwargs)))
+
+    method.__name__ = name
+    return method
+
+
+# methods whose C implementations may hand back numpy scalars or plain arrays without passing a ufunc
+for _name in ("all", "any", "argmax", "argmin", "argsort", "clip", "cumprod", "cumsum", "diagonal", "dot", "max",
+              "mean", "min", "nonzero", "prod", "ptp", "repeat", "round", "sort", "std", "sum", "take", "trace", "var"):
+    if hasattr(np.ndarray, _name):
+        setattr(MetaArray, _name, _through_plain(_name))
+
+
 class _MetaModule:
     """numpy, except that array-returning functions return meta arrays (``xp`` of the meta backend)."""
 

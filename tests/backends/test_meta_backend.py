@@ -1,0 +1,100 @@
+"""The meta backend on raw arrays: zero-stride arrays without values, results meta again, no values out."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disttorch import backends
+from disttorch.backends.meta_backend import MetaArray, MetaBackend, meta_empty
+
+
+@pytest.fixture
+def meta() -> MetaBackend:
+    return backends.get_backend("meta")
+
+
+def test_registered_and_owns_its_arrays(meta) -> None:
+    assert isinstance(meta, MetaBackend) and "meta" in backends.device_types()
+    arr = meta.asarray(np.ones((2, 3)))
+    assert type(arr) is MetaArray and backends.backend_for_array(arr) is meta
+    assert backends.array_module(arr) is meta.xp
+    assert backends.backend_for_array(np.zeros(2)) is backends.get_backend("cpu")
+
+
+def test_any_size_costs_one_element() -> None:
+    arr = meta_empty((100_000, 100_000), np.float64)  # 80 GB if it had values
+    assert arr.shape == (100_000, 100_000) and arr.dtype == np.float64
+    assert arr.strides == (0, 0)
+    low, high = np.lib.array_utils.byte_bounds(arr)  # the memory its elements span
+    assert high - low == 8
+
+
+def test_elementwise_shape_and_dtype_without_a_pass(meta) -> None:
+    xp = meta.xp
+    a = meta_empty((50_000, 1, 3), np.float32)
+    b = meta_empty((7, 1), np.int64)
+    c = a * b + 1
+    assert type(c) is MetaArray and c.shape == (50_000, 7, 3) and c.dtype == np.result_type(np.float32, np.int64)
+    assert (a > 0).dtype == np.bool_ and xp.exp(a).dtype == np.float32
+    q, r = np.divmod(meta_empty((4,), np.int32), 3)
+    assert type(q) is MetaArray and q.shape == r.shape == (4,) and q.dtype == np.int32
+    assert (meta_empty((3,), np.int64) // 0).shape == (3,)  # no division-by-zero warning from the probe
+
+
+def test_other_functions_give_meta_results(meta) -> None:
+    xp = meta.xp
+    a, b = meta_empty((5, 4), np.float32), meta_empty((4, 3), np.float32)
+    assert (a @ b).shape == (5, 3) and type(a @ b) is MetaArray
+    s = a.sum(axis=0)
+    assert type(s) is MetaArray and s.shape == (4,)
+    cat = xp.concatenate([a, a], axis=1)
+    assert type(cat) is MetaArray and cat.shape == (5, 8) and cat.strides == (0, 0)
+    assert type(a[1:3, ::2]) is MetaArray and a[1:3, ::2].shape == (2, 2)
+    assert type(a.copy()) is MetaArray and a.copy().strides == (0, 0)
+    assert a.astype(np.float16).dtype == np.float16 and a.astype(np.float32, copy=False) is a
+    assert type(xp.zeros((2, 2))) is MetaArray
+    a[1:3] = meta_empty((4,), np.float32)  # writes nothing, but the shapes must fit
+    with pytest.raises(ValueError):
+        a[1:3] = meta_empty((3,), np.float32)
+
+
+def test_no_values_out(meta) -> None:
+    a = meta_empty((2, 3), np.float32)
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor; no data!"):
+        meta.to_numpy(a)
+    with pytest.raises(NotImplementedError, match="no data"):
+        a.tolist()
+    with pytest.raises(RuntimeError, match=r"Tensor.item\(\) cannot be called on meta tensors"):
+        a[0, 0].item()
+
+
+def test_host_arrays_do_not_mix(meta) -> None:
+    a = meta_empty((2, 3), np.float32)
+    msg = "Tensor on device cpu is not on the expected device meta!"
+    for bad in (lambda: a + np.ones(3), lambda: np.ones((2, 3)) * a, lambda: a @ np.ones((3, 2)),
+                lambda: np.concatenate([a, np.ones((2, 3))])):
+        with pytest.raises(RuntimeError, match=msg):
+            bad()
+    assert (a + np.asarray(2.0, np.float32)).shape == (2, 3)  # a 0-d host array joins, as cpu scalars do
+
+
+def test_random_draws_are_meta(meta) -> None:
+    rng = meta.generator(0)
+    u = rng.random((30_000, 30_000), dtype=np.float32)  # one draw, not 900M
+    assert type(u) is MetaArray and u.shape == (30_000, 30_000) and u.dtype == np.float32
+    n = rng.standard_normal((3,))
+    i = rng.integers(0, 5, size=(2, 2), dtype=np.int64)
+    assert n.shape == (3,) and n.dtype == np.float64 and i.shape == (2, 2) and i.dtype == np.int64
+    assert type(rng.permutation(4)) is MetaArray
+    state = meta.generator_state(rng)
+    meta.set_generator_state(rng, state)
+
+
+def test_kernels_run_on_meta(meta) -> None:
+    a = meta_empty((3, 4), np.float64)
+    assert type(meta.kernels["erf"](a)) is MetaArray and meta.kernels["erf"](a).shape == (3, 4)
+    assert meta.element_strides(a) == (4, 1)
+    assert backends.get_backend("cpu").element_strides(np.ones((3, 4))) == (4, 1)
+    assert meta.has_data is False and backends.get_backend("cpu").has_data is True
+    with pytest.raises(RuntimeError, match="single device"):
+        meta.asarray(1.0, device_index=1)
