@@ -1,7 +1,7 @@
 """Two things in one package, as ``torch.backends`` users expect:
 
-- disttorch's array backends: numpy for ``cpu``, cupy for ``cuda``, shapes without values for ``meta``, plug-ins through entry points
-  (``Backend``, ``register_backend``, ``get_backend``, ``array_module``...);
+- disttorch's array backends: numpy for ``cpu``, cupy for ``cuda``, shapes without values for ``meta``,
+  plug-ins through entry points (``Backend``, ``register_backend``, ``get_backend``, ``array_module``...);
 - PyTorch's flag modules, one small module each: ``cuda`` (``cuda.matmul.allow_tf32``...), ``cudnn``
   (``benchmark``, ``deterministic``...), ``mps``, ``mkldnn``, ``openmp``, ``opt_einsum``, ``cpu``, ``mha``.
 """

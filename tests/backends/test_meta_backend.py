@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from disttorch.backends.meta_backend import MetaArray, MetaBackend, meta_empty
 
 from disttorch import backends
-from disttorch.backends.meta_backend import MetaArray, MetaBackend, meta_empty
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ def test_device_and_factories() -> None:
         dev = lib.device("meta")
         made = [lib.empty(2, 3, device="meta"), lib.zeros(2, device=dev), lib.ones((2, 1), device="meta"),
                 lib.rand(3, 4, device="meta"), lib.randn(1, device="meta", dtype=lib.float64),
-                lib.full((2,), 7, device="meta"), lib.arange(5, device="meta"), lib.arange(0.0, 1.0, 0.25, device="meta"),
+                lib.full((2,), 7, device="meta"), lib.arange(5, device="meta"),
+                lib.arange(0.0, 1.0, 0.25, device="meta"),
                 lib.eye(3, device="meta"), lib.tensor([1, 2], device="meta"), lib.randint(0, 5, (2, 2), device="meta"),
                 lib.linspace(0, 1, 4, device="meta"), lib.empty(0, device="meta"), lib.ones((), device="meta"),
                 lib.zeros(2, 3, dtype=lib.bool, device="meta"), lib.ones(2, requires_grad=True, device="meta")]
