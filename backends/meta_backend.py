@@ -63,6 +63,23 @@ def _check_no_host_arrays(args: Any) -> None:
             raise RuntimeError("Tensor on device cpu is not on the expected device meta!")
 
 
+def _matmul_shape(sa: tuple, sb: tuple) -> tuple:
+    """numpy's matmul result shape (1-d operands promoted and their dimension dropped again)."""
+    if not sa or not sb:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    a = sa if len(sa) > 1 else (1, *sa)
+    b = sb if len(sb) > 1 else (*sb, 1)
+    if a[-1] != b[-2]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
+                         f"(n?,k),(k,m?)->(n?,m?) (size {b[-2]} is different from {a[-1]})")
+    out = (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
+    if len(sb) == 1:
+        out = out[:-1]
+    if len(sa) == 1:
+        out = out[:-2] + out[-1:] if len(sb) > 1 else out[:-1]
+    return out
+
+
 class MetaArray(np.ndarray):
     """A numpy array without values: every result of an operation on it is a meta array again."""
 
@@ -71,6 +88,9 @@ class MetaArray(np.ndarray):
         out = kwargs.get("out")
         if method == "at":
             return None  # an in-place scatter into an array without values changes nothing
+        if method == "__call__" and ufunc is np.matmul and out is None and len(inputs) == 2:  # no product to form
+            a, b = (np.zeros((1,) * max(np.ndim(x), 1), np.asarray(x).dtype) for x in inputs)
+            return meta_empty(_matmul_shape(np.shape(inputs[0]), np.shape(inputs[1])), np.matmul(a, b).dtype)
         if method == "__call__" and ufunc.signature is None:  # elementwise: shape and dtype from 0-d operands
             shape = np.broadcast_shapes(*(np.shape(a) for a in inputs))
             zeros = [np.zeros((), a.dtype) if isinstance(a, np.ndarray) else a for a in inputs]
@@ -116,8 +136,15 @@ class MetaArray(np.ndarray):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         _check_no_host_arrays((key if isinstance(key, tuple) else (key,)) + (value,))
-        # no values to write; numpy still checks that the key and the value's shape fit
-        np.empty(self.shape, np.bool_)[_plain(key)] = np.broadcast_to(np.zeros((), np.bool_), np.shape(value))
+        # no values to write; the key and the value's shape must still fit, as numpy checks
+        target = meta_empty(self.shape, np.bool_).view(np.ndarray)[_plain(key)]
+        try:
+            fits = np.broadcast_shapes(np.shape(value), target.shape) == target.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"could not broadcast input array from shape {np.shape(value)} into shape "
+                             f"{target.shape}")
 
 
 def _through_plain(name: str) -> Any:
@@ -137,6 +164,33 @@ for _name in ("all", "any", "argmax", "argmin", "argsort", "clip", "cumprod", "c
         setattr(MetaArray, _name, _through_plain(_name))
 
 
+def _filled(name: str) -> Any:
+    """numpy's ``empty``/``zeros``/``ones``/``full`` and their ``_like`` forms, made meta without allocating."""
+    like = name.endswith("_like")
+    full = name.startswith("full")
+
+    def make(first: Any, *args: Any, dtype: Any = None, shape: Any = None, **kwargs: Any) -> MetaArray:
+        fill = args[0] if full else 0
+        if full and len(args) > 1:
+            dtype = args[1]
+        elif not full and args:
+            dtype = args[0]
+        if like:
+            shape = np.shape(first) if shape is None else shape
+            dtype = np.asarray(first).dtype if dtype is None else dtype
+        else:
+            shape = first
+        dtype = np.full((), fill, dtype).dtype if full else np.dtype(dtype)  # np.dtype(None) is float64
+        return meta_empty((shape,) if isinstance(shape, (int, np.integer)) else shape, dtype)
+
+    make.__name__ = name
+    return make
+
+
+_FILLED = {n: _filled(n) for n in ("empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like",
+                                   "full_like")}
+
+
 class _MetaModule:
     """numpy, except that array-returning functions return meta arrays (``xp`` of the meta backend)."""
 
@@ -144,6 +198,8 @@ class _MetaModule:
         self._module = module
 
     def __getattr__(self, name: str) -> Any:
+        if self._module is np and name in _FILLED:
+            return _FILLED[name]
         attr = getattr(self._module, name)
         if isinstance(attr, types.ModuleType):
             return _MetaModule(attr)

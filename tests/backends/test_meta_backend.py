@@ -98,3 +98,33 @@ def test_kernels_run_on_meta(meta) -> None:
     assert meta.has_data is False and backends.get_backend("cpu").has_data is True
     with pytest.raises(RuntimeError, match="single device"):
         meta.asarray(1.0, device_index=1)
+
+
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((5, 2, 3), (3, 4)),
+                                   ((2, 3), (7, 1, 3, 4)), ((3,), (6, 3, 4)), ((6, 2, 3), (3,))])
+def test_matmul_shape_without_the_product(sa, sb) -> None:
+    a, b = meta_empty(sa, np.float32), meta_empty(sb, np.float64)
+    want = np.matmul(np.ones(sa, np.float32), np.ones(sb))
+    got = a @ b
+    assert type(got) is MetaArray and got.shape == want.shape and got.dtype == want.dtype
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        meta_empty((2, 3), np.float32) @ meta_empty((4, 2), np.float32)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.empty((2, 3)), lambda m: m.zeros(4, np.int32), lambda m: m.ones((2,), dtype=np.float16),
+    lambda m: m.full((2, 2), 3), lambda m: m.full((2,), 1.5, np.float32), lambda m: m.full((2,), True),
+    lambda m: m.empty_like(np.ones((2, 3), np.int8)), lambda m: m.zeros_like(np.ones(3), dtype=np.int64),
+    lambda m: m.full_like(np.ones(3, np.int32), 2.7), lambda m: m.ones_like(np.ones(3), shape=(5,))])
+def test_filled_arrays_match_numpys_shape_and_dtype(meta, call) -> None:
+    want, got = call(np), call(meta.xp)
+    assert type(got) is MetaArray and (got.shape, got.dtype) == (want.shape, want.dtype)
+    assert not any(got.strides)
+
+
+def test_setitem_checks_shapes_without_a_pass() -> None:
+    a = meta_empty((40_000, 40_000), np.float32)
+    a[:, 3] = meta_empty((40_000,), np.float32)
+    a[np.asarray(0)] = 1.0
+    with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(3,\) into shape \(40000,\)"):
+        a[0] = meta_empty((3,), np.float32)
