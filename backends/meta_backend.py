@@ -19,6 +19,20 @@ from . import special_numpy
 from .base import Backend
 
 _NO_DATA = "Cannot copy out of meta tensor; no data!"
+# PyTorch's words for ops whose result shape depends on the values
+_NONZERO = ("The register_meta function for torch.nonzero() raises unimplemented by default, as a correct "
+            "data-independent implementation does not exist.")
+_VALUE_SHAPED = {"unique": "_unique2", "bincount": "bincount", "nonzero": None, "argwhere": None,
+                 "flatnonzero": None, "extract": None, "compress": None}
+
+
+def _refuse_value_shaped(name: str) -> None:
+    if name in _VALUE_SHAPED:
+        aten = _VALUE_SHAPED[name]
+        if aten is None:
+            raise NotImplementedError(_NONZERO)
+        raise NotImplementedError(f"aten::{aten}: attempted to run this operator with Meta tensors, but there was "
+                                  "no fake impl or Meta kernel registered.")
 
 
 def meta_empty(shape: Any, dtype: Any) -> MetaArray:
@@ -110,6 +124,7 @@ class MetaArray(np.ndarray):
         return out[0] if out is not None and len(out) == 1 else _to_meta(result)
 
     def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
+        _refuse_value_shaped(func.__name__)
         _check_no_host_arrays(args)
         _check_no_host_arrays(tuple(kwargs.values()))
         with np.errstate(all="ignore"):
@@ -117,6 +132,14 @@ class MetaArray(np.ndarray):
 
     def item(self, *args: Any) -> Any:
         raise RuntimeError("Tensor.item() cannot be called on meta tensors")
+
+    __float__ = __int__ = __complex__ = __index__ = item
+
+    def __bool__(self) -> bool:
+        return False  # an op's check on values ("any zero divisor?") finds nothing wrong; Tensor.__bool__ raises
+
+    def nonzero(self) -> Any:
+        raise NotImplementedError(_NONZERO)
 
     def tolist(self) -> Any:
         raise NotImplementedError(_NO_DATA)
@@ -131,7 +154,10 @@ class MetaArray(np.ndarray):
         return meta_empty(self.shape, dtype)
 
     def __getitem__(self, key: Any) -> Any:
-        _check_no_host_arrays(key if isinstance(key, tuple) else (key,))
+        keys = key if isinstance(key, tuple) else (key,)
+        _check_no_host_arrays(keys)
+        if any(isinstance(k, np.ndarray) and k.dtype == np.bool_ and k.ndim for k in keys):
+            raise NotImplementedError(_NONZERO)  # a mask's result size is its count of True values
         return _to_meta(self.view(np.ndarray)[_plain(key)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -159,7 +185,7 @@ def _through_plain(name: str) -> Any:
 
 # methods whose C implementations may hand back numpy scalars or plain arrays without passing a ufunc
 for _name in ("all", "any", "argmax", "argmin", "argsort", "clip", "cumprod", "cumsum", "diagonal", "dot", "max",
-              "mean", "min", "nonzero", "prod", "ptp", "repeat", "round", "sort", "std", "sum", "take", "trace", "var"):
+              "mean", "min", "prod", "ptp", "repeat", "round", "sort", "std", "sum", "take", "trace", "var"):
     if hasattr(np.ndarray, _name):
         setattr(MetaArray, _name, _through_plain(_name))
 
@@ -207,6 +233,7 @@ class _MetaModule:
             return attr  # dtypes, constants; ufuncs already keep meta arrays meta (MetaArray.__array_ufunc__)
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            _refuse_value_shaped(name)
             with np.errstate(all="ignore"):
                 return _to_meta(attr(*_plain(args), **_plain(kwargs)))
 

@@ -64,8 +64,16 @@ def test_no_values_out(meta) -> None:
         meta.to_numpy(a)
     with pytest.raises(NotImplementedError, match="no data"):
         a.tolist()
-    with pytest.raises(RuntimeError, match=r"Tensor.item\(\) cannot be called on meta tensors"):
-        a[0, 0].item()
+    for read in (lambda: a[0, 0].item(), lambda: int(a[0, 0]), lambda: float(a.sum())):
+        with pytest.raises(RuntimeError, match=r"Tensor.item\(\) cannot be called on meta tensors"):
+            read()
+    assert not bool((a == 0).any())  # an op's check on values finds nothing wrong (Tensor.__bool__ raises)
+    with pytest.raises(NotImplementedError, match="torch.nonzero"):
+        a.nonzero()
+    with pytest.raises(NotImplementedError, match="torch.nonzero"):
+        a[a > 0]
+    with pytest.raises(NotImplementedError, match="aten::_unique2"):
+        np.unique(a)
 
 
 def test_host_arrays_do_not_mix(meta) -> None:

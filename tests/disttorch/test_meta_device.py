@@ -188,3 +188,31 @@ def test_set_default_device_meta() -> None:
 
     assert program(torch) == program(disttorch)
     assert disttorch.ones(1).device.type == "cpu"
+
+
+def test_value_dependent_calls_and_copies() -> None:
+    """What needs values raises PyTorch's errors; what needs only shapes works, as in PyTorch."""
+    def program(lib):
+        m = lib.empty(2, 3, device="meta")
+        lin = lib.nn.Linear(2, 2, device="meta")
+        sd = {k: lib.ones_like(v, device="cpu") for k, v in lin.state_dict().items()}
+        calls = [
+            lambda: str(lib.device("meta:0")), lambda: copy.deepcopy(m), lambda: str(copy.deepcopy(lin).weight.device),
+            lambda: m.copy_(lib.ones(2, 3)), lambda: lib.ones(2, 3).copy_(m), lambda: m.clone(), lambda: m.data,
+            lambda: str(lib.nn.Linear(2, 2).to_empty(device="meta").weight.device), lambda: lib.allclose(m, m),
+            lambda: lib.equal(m, m),
+            lambda: lib.nonzero(m), lambda: m[m > 0], lambda: bool(m.sum()), lambda: int(m[0, 0]), lambda: str(m),
+            lambda: f"{m.sum()}", lambda: repr(lib.nn.Sequential(lib.nn.Linear(2, 3, device="meta"))),
+            lambda: m.add_(1).mul_(lib.empty(3, device="meta")), lambda: (m.numel(), m.element_size(), m.nbytes),
+            lambda: lib.unique(m), lambda: lib.empty(4, dtype=lib.int64, device="meta") // 2,
+            lambda: lib.empty(3, device="meta").expand(2, 3).sum(0), lambda: m.to("meta") is m,
+        ]
+        # errors compared by their type and first sentence (PyTorch's go on with advice about torch.compile)
+        res = [(kind, text.split(". ")[0].rstrip(".") if kind != "ok" else text) for kind, text in map(outcome, calls)]
+        with pytest.warns(UserWarning, match="copying from a non-meta parameter in the checkpoint to a meta "
+                          "parameter in the current model, which is a no-op"):
+            res.append(str(lin.load_state_dict(sd)))
+        res.append(describe(lin.weight))
+        return res
+
+    assert program(torch) == program(disttorch)
