@@ -216,3 +216,20 @@ def test_value_dependent_calls_and_copies() -> None:
         return res
 
     assert program(torch) == program(disttorch)
+
+
+def test_save_and_load_meta_tensors_both_ways(tmp_path) -> None:
+    """Meta tensors are saved without storage, as PyTorch saves them; each library reads the other's file."""
+    def program(lib):
+        lin = lib.nn.Linear(2, 3, device="meta")
+        return {"sd": lin.state_dict(), "x": lib.empty(2, 3, device="meta", requires_grad=True), "p": lin.weight,
+                "i": lib.empty(4, dtype=lib.int32, device="meta")}
+
+    def summary(obj):
+        return {k: ({n: describe(v) for n, v in t.items()} if isinstance(t, dict) else
+                    (describe(t), type(t).__name__)) for k, t in obj.items()}
+
+    for writer, reader in ((torch, disttorch), (disttorch, torch), (disttorch, disttorch)):
+        path = tmp_path / f"{writer.__name__}_{reader.__name__}.pt"
+        writer.save(program(writer), path)
+        assert summary(reader.load(path)) == summary(program(torch))
