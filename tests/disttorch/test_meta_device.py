@@ -233,3 +233,19 @@ def test_save_and_load_meta_tensors_both_ways(tmp_path) -> None:
         path = tmp_path / f"{writer.__name__}_{reader.__name__}.pt"
         writer.save(program(writer), path)
         assert summary(reader.load(path)) == summary(program(torch))
+
+
+def test_meta_with_another_device(device) -> None:
+    """To meta from any device (no values read); back out raises; mixing raises PyTorch's device error."""
+    x = disttorch.ones(2, 3, device=device)
+    m = x.to("meta")
+    assert describe(m) == ((2, 3), "float32", "meta", True, False)
+    assert describe(disttorch.nn.Linear(2, 2, device=device).to("meta").weight) == ((2, 2), "float32", "meta",
+                                                                                    True, True)
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor; no data!"):
+        m.to(device)
+    with pytest.raises(RuntimeError, match=f"Tensor on device {x.device} is not on the expected device meta!"):
+        m + x
+    with pytest.raises(RuntimeError, match=f"Tensor on device meta is not on the expected device {x.device}!"):
+        x * m
+    assert describe(m + disttorch.tensor(2.0)) == describe(m)  # a 0-dim cpu tensor joins (PyTorch's rule)
