@@ -249,3 +249,4 @@ def test_meta_with_another_device(device) -> None:
     with pytest.raises(RuntimeError, match=f"Tensor on device meta is not on the expected device {x.device}!"):
         x * m
     assert describe(m + disttorch.tensor(2.0)) == describe(m)  # a 0-dim cpu tensor joins (PyTorch's rule)
+
