@@ -250,3 +250,13 @@ def test_meta_with_another_device(device) -> None:
         x * m
     assert describe(m + disttorch.tensor(2.0)) == describe(m)  # a 0-dim cpu tensor joins (PyTorch's rule)
 
+
+
+def test_load_with_map_location_meta(tmp_path) -> None:
+    def program(lib):
+        path = tmp_path / f"{lib.__name__}.pt"
+        lib.save({"w": lib.linspace(0, 1, 6).reshape(2, 3), "sd": lib.nn.Linear(2, 2).state_dict()}, path)
+        loaded = lib.load(path, map_location="meta")
+        return describe(loaded["w"]), {k: describe(v) for k, v in loaded["sd"].items()}
+
+    assert program(torch) == program(disttorch)
