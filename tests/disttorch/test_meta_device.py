@@ -260,3 +260,30 @@ def test_load_with_map_location_meta(tmp_path) -> None:
         return describe(loaded["w"]), {k: describe(v) for k, v in loaded["sd"].items()}
 
     assert program(torch) == program(disttorch)
+
+
+def test_training_step_and_layers_on_meta() -> None:
+    def program(lib):
+        F = lib.nn.functional
+        m = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.LayerNorm(4), lib.nn.Linear(4, 1)).to("meta")
+        res = []
+        for opt_cls in (lib.optim.SGD, lib.optim.Adam, lib.optim.AdamW):
+            opt = opt_cls(m.parameters(), lr=0.1)
+            loss = F.mse_loss(m(lib.randn(5, 3, device="meta")), lib.randn(5, 1, device="meta"))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            res.append((describe(loss), [describe(p) for p in m.parameters()],
+                        sorted(str(v.device) for s in opt.state.values() for v in s.values() if hasattr(v, "device"))))
+        x = lib.randn(2, 5, 7, device="meta")
+        idx = lib.empty(2, 3, dtype=lib.long, device="meta")
+        layers = [
+            lambda: lib.nn.LSTM(7, 3, batch_first=True, device="meta")(x)[0],
+            lambda: lib.nn.TransformerEncoderLayer(7, 1, 16, batch_first=True, device="meta")(x),
+            lambda: lib.nn.Embedding(10, 4, device="meta")(idx),
+            lambda: F.cross_entropy(lib.randn(4, 3, device="meta"), lib.empty(4, dtype=lib.long, device="meta")),
+            lambda: F.scaled_dot_product_attention(x, x, x), lambda: lib.nn.GRU(7, 2, device="meta")(x)[1],
+            lambda: lib.nn.Conv1d(5, 2, 3, device="meta")(x), lambda: F.one_hot(idx, 5)]
+        return res + [describe(f()) for f in layers]
+
+    assert program(torch) == program(disttorch)
