@@ -108,8 +108,13 @@ class MetaArray(np.ndarray):
         if method == "__call__" and ufunc.signature is None:  # elementwise: shape and dtype from 0-d operands
             shape = np.broadcast_shapes(*(np.shape(a) for a in inputs))
             zeros = [np.zeros((), a.dtype) if isinstance(a, np.ndarray) else a for a in inputs]
-            kwargs.pop("out", None)
             kwargs.pop("where", None)
+            if out is not None:  # numpy's checks on the outputs: their shapes, then the casting (on 0-d outputs)
+                for o in out:
+                    if np.broadcast_shapes(shape, o.shape) != o.shape:
+                        raise ValueError(f"non-broadcastable output operand with shape {o.shape} doesn't match the "
+                                         f"broadcast shape {shape}")
+                kwargs["out"] = tuple(np.zeros((), o.dtype) for o in out)
             with np.errstate(all="ignore"):
                 probe = getattr(ufunc, method)(*zeros, **kwargs)
             if out is not None:

@@ -136,3 +136,16 @@ def test_setitem_checks_shapes_without_a_pass() -> None:
     a[np.asarray(0)] = 1.0
     with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(3,\) into shape \(40000,\)"):
         a[0] = meta_empty((3,), np.float32)
+
+
+def test_elementwise_into_outputs_checks_like_numpy() -> None:
+    a, b = meta_empty((3,), np.float32), meta_empty((2, 3), np.float32)
+    out = meta_empty((2, 3), np.float32)
+    assert np.add(a, b, out=out) is out
+    a += a
+    with pytest.raises(ValueError, match=r"non-broadcastable output operand with shape \(3,\)"):
+        np.add(a, b, out=a)
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'add' output"):
+        np.add(b, b, out=meta_empty((2, 3), np.int64))
+    with pytest.raises(ValueError):  # numpy's own error, for comparison
+        np.add(np.ones(3), np.ones((2, 3)), out=np.ones(3))
