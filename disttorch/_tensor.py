@@ -172,6 +172,8 @@ class Tensor(TensorConversions):
         return is_contiguous_as(self._data, memory_format)
 
     def data_ptr(self) -> int:
+        if type(self._data) is not _ndarray and not self._backend.has_data:
+            return 0  # as PyTorch's meta tensors: no storage to point at
         return data_ptr(self._data)
 
     def storage_offset(self) -> int:

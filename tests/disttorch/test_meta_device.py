@@ -51,7 +51,7 @@ def test_moves_and_errors() -> None:
     def program(lib):
         m = lib.ones(2, 3).to("meta")
         res = [describe(m), describe(lib.ones(3).to(device="meta", dtype=lib.float16)),
-               describe(m.to(lib.float64)), m.stride(), m.is_contiguous(), m.numel(), m.dim()]
+               describe(m.to(lib.float64)), m.stride(), m.is_contiguous(), m.numel(), m.dim(), m.data_ptr()]
         for fn in (m.item, lambda: m[0, 0].item(), m.numpy, m.tolist, m.cpu, lambda: float(m[0, 0]),
                    lambda: bool(m[0, 0]), lambda: m + lib.ones(2, 3), lambda: lib.ones(2, 3) * m,
                    lambda: lib.tensor(m).detach()):
