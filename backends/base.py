@@ -59,6 +59,7 @@ class Backend:
     name: str = ""
     device_type: str = ""
     array_types: tuple[type, ...] = ()
+    has_data: bool = True  # False for a backend whose arrays have no values to copy to another device (meta)
 
     def __init__(self) -> None:
         self.kernels: KernelTable = KernelTable(self)
@@ -100,6 +101,11 @@ class Backend:
     def device_index(self, arr: Any) -> int | None:
         """Index of the device holding ``arr`` (None for device types without indices, like cpu)."""
         return None
+
+    def element_strides(self, arr: Any) -> tuple[int, ...]:
+        """The strides of ``arr`` in elements, as ``Tensor.stride()`` reports them."""
+        item = arr.dtype.itemsize
+        return tuple(s // item for s in arr.strides)
 
     def synchronize(self, index: int | None = None) -> None:
         return None

@@ -122,6 +122,10 @@ class Tensor(TensorConversions):
         return self.device.type == "cuda"
 
     @property
+    def is_meta(self) -> bool:
+        return self.device.type == "meta"
+
+    @property
     def is_cpu(self) -> bool:
         return type(self._data) is _ndarray
 
@@ -151,11 +155,16 @@ class Tensor(TensorConversions):
         return int(self._data.nbytes)
 
     def stride(self, dim: int | None = None) -> Any:
-        item = self._data.dtype.itemsize
-        strides = tuple(s // item for s in self._data.strides)
+        if type(self._data) is _ndarray:
+            item = self._data.dtype.itemsize
+            strides = tuple(s // item for s in self._data.strides)
+        else:
+            strides = backend_for_array(self._data).element_strides(self._data)
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
+        if type(self._data) is not _ndarray and self.is_meta:
+            return True  # a meta tensor keeps no layout (its array has zero strides); PyTorch's are contiguous
         if memory_format is None:
             return bool(self._data.flags.c_contiguous)
         from disttorch._layouts import is_contiguous_as
@@ -163,6 +172,8 @@ class Tensor(TensorConversions):
         return is_contiguous_as(self._data, memory_format)
 
     def data_ptr(self) -> int:
+        if type(self._data) is not _ndarray and not self._backend.has_data:
+            return 0  # as PyTorch's meta tensors: no storage to point at
         return data_ptr(self._data)
 
     def storage_offset(self) -> int:

@@ -89,7 +89,7 @@ class TensorConversions:
         return self.__repr__()  # subclasses (Parameter) override __repr__ only
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0:
+        if self._data.ndim == 0 and (type(self._data) is _ndarray or backend_for_array(self._data).has_data):
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 

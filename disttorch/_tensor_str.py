@@ -153,7 +153,12 @@ def tensor_repr(t: Any) -> str:
         suffixes.append(f"device='{dev}'")
     dt = t.dtype
     default = D.get_default_dtype()
-    if t._data.size == 0:
+    if dev.type == "meta":  # no values to show: the shape instead
+        suffixes.append(f"size={tuple(t._data.shape)}")
+        if dt is not default:
+            suffixes.append(f"dtype={dt}")
+        body = "..."
+    elif t._data.size == 0:
         if t._data.ndim != 1:
             suffixes.append(f"size={tuple(t._data.shape)}")
         if dt is not default:

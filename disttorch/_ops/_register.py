@@ -21,7 +21,7 @@ from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module, writable
+from disttorch.backends import MetaArray, array_module, writable
 from disttorch.backends.registry import off_device_guard
 
 __all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
@@ -169,6 +169,8 @@ _OVERLAP = ("unsupported operation: more than one element of the written-to tens
 def overlaps(arr: Any) -> bool:
     """Whether several elements of ``arr`` share one memory location (stride 0 along a dimension above 1)."""
     strides = arr.strides
+    if 0 in strides and isinstance(arr, MetaArray):
+        return False  # a meta array's zero strides stand for a layout it does not keep, not for an expansion
     return 0 in strides and any(stride == 0 and size > 1 for stride, size in zip(strides, arr.shape))
 
 

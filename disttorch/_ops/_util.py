@@ -59,6 +59,8 @@ def check_same_device(a: Tensor, b: Tensor) -> None:
 
 
 def _raise_two_devices(a: Tensor, b: Tensor) -> None:
+    if "meta" in (a.device.type, b.device.type):
+        raise RuntimeError(f"Tensor on device {b.device} is not on the expected device {a.device}!")
     raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                        f"{a.device} and {b.device}!")
 

@@ -186,10 +186,13 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all().item())  # item(): meta tensors raise
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
+    if not input._backend.has_data:
+        raise NotImplementedError(f"aten::equal: attempted to run this operator with {input.device.type.capitalize()} "
+                                  "tensors, but there was no fake impl or Meta kernel registered.")
     if input._data.shape != other._data.shape:
         return False
     a, b = _arrays(input, other)

@@ -420,6 +420,8 @@ class ToCopy(Op):
         if self.np_dtype is not None and x.dtype != self.np_dtype:
             x, fresh = x.astype(self.np_dtype), True  # cast on the source device (current here), then move
         if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
+            if not self.src_backend.has_data:
+                self.src_backend.to_numpy(x)  # raises the backend's error (meta: "Cannot copy out of meta tensor")
             x, fresh = self.backend.asarray(x, device_index=self.index, copy=False), True
         return x.copy() if self.copy and not fresh else x
 

@@ -1,5 +1,5 @@
 """Small Tensor methods PyTorch programs call: device and layout flags (disttorch tensors are dense and live
-on cpu or cuda, so ``is_mps``, ``is_quantized``... are False), dtype questions (``is_signed``,
+on cpu, cuda or meta, so ``is_mps``, ``is_quantized``... are False), dtype questions (``is_signed``,
 ``is_same_size``), the complex casts ``cfloat``/``cdouble``, and thin aliases of existing ops
 (``dist``, ``narrow_copy``, ``sum_to_size``, ``unsafe_split``, ``to_dense``)."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ._util import normalize_shape, sum_to
 from .reduce import norm
 from .shape import chunk, narrow, split, split_with_sizes
 
-_DENSE_FALSE_FLAGS = ("is_ipu", "is_maia", "is_meta", "is_mkldnn", "is_mps", "is_mtia", "is_nested", "is_quantized",
+_DENSE_FALSE_FLAGS = ("is_ipu", "is_maia", "is_mkldnn", "is_mps", "is_mtia", "is_nested", "is_quantized",
                       "is_sparse_csr", "is_vulkan", "is_xla", "is_xpu")
 for _flag in _DENSE_FALSE_FLAGS:
     method(_flag, property(lambda self: False))

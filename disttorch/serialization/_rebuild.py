@@ -153,7 +153,17 @@ def rebuild_from_type_v2(func: Any, new_type: Any, args: tuple, state: Any) -> A
     return ret
 
 
+def rebuild_meta_tensor_no_storage(dtype: D.dtype, size: tuple, stride: tuple, requires_grad: bool) -> Tensor:
+    """A meta tensor saved without storage (its strides are not kept: meta tensors here have no layout)."""
+    from disttorch._ops.creation import empty
+
+    if not isinstance(dtype, D.dtype):
+        raise pickle.UnpicklingError("bad dtype in _rebuild_meta_tensor_no_storage")
+    return empty(tuple(int(s) for s in size), dtype=dtype, device="meta", requires_grad=bool(requires_grad))
+
+
 REBUILD_FUNCTIONS = {
+    "torch._utils._rebuild_meta_tensor_no_storage": rebuild_meta_tensor_no_storage,
     "torch._utils._rebuild_tensor": rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": rebuild_tensor_v2,
     "torch._utils._rebuild_tensor_v3": rebuild_tensor_v3,

@@ -125,6 +125,8 @@ class CheckpointPickler(pickle._Pickler):
             if state:
                 return N.REBUILD_PARAMETER_WITH_STATE, (data, t.requires_grad, collections.OrderedDict(), state)
             return N.REBUILD_PARAMETER, (data, t.requires_grad, collections.OrderedDict())
+        if t.is_meta:  # no storage: PyTorch writes the dtype, shape and strides only
+            return N.REBUILD_META, (t.dtype, tuple(t.shape), t.stride(), t.requires_grad)
         storage, offset, size, stride = self._storage(t)
         hooks = collections.OrderedDict()
         name = t.dtype.name

@@ -63,8 +63,8 @@ def _host(v: Any) -> Any:
 
 
 def _check_int_array(arr: Any, size: int, dim: int) -> None:
-    if arr.size == 0:
-        return
+    if arr.size == 0 or (type(arr) is not np.ndarray and not backend_for_array(arr).has_data):
+        return  # nothing to check, or no values to check (meta)
     lo, hi = int(arr.min()), int(arr.max())
     if hi >= size or lo < -size:
         bad = hi if hi >= size else lo
