@@ -26,7 +26,10 @@ def _import_cupy() -> Any:
 _SPECIAL = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "erfcx": "erfcx", "ndtr": "ndtr",
             "log_ndtr": "log_ndtr", "ndtri": "ndtri", "lgamma": "gammaln", "digamma": "digamma", "zeta": "zeta",
             "polygamma": "polygamma", "igamma": "gammainc", "igammac": "gammaincc", "i0": "i0", "i0e": "i0e",
-            "i1": "i1", "i1e": "i1e", "j0": "j0", "j1": "j1", "y0": "y0", "y1": "y1"}
+            "i1": "i1", "i1e": "i1e", "j0": "j0", "j1": "j1", "y0": "y0", "y1": "y1", "k0": "k0", "k0e": "k0e",
+            "k1": "k1", "k1e": "k1e"}
+# kernels cupyx.scipy.special lacks: the numpy kernel on a host copy (a device-to-host round trip per call)
+_HOST_SPECIAL = ("airy_ai",)
 
 
 def _special_kernels() -> dict[str, Any]:
@@ -45,7 +48,22 @@ def _special_kernels() -> dict[str, Any]:
         run.__name__ = name
         return run
 
-    return {name: kernel(name, fn_name) for name, fn_name in _SPECIAL.items()}
+    def on_host(name: str) -> Any:
+        from . import special_airy_k_numpy
+
+        host_fn = special_airy_k_numpy.kernel_table()[name]
+
+        def run(x: Any) -> Any:
+            import cupy
+
+            return cupy.asarray(host_fn(cupy.asnumpy(x)))
+
+        run.__name__ = name
+        return run
+
+    table = {name: kernel(name, fn_name) for name, fn_name in _SPECIAL.items()}
+    table.update({name: on_host(name) for name in _HOST_SPECIAL})
+    return table
 
 
 class CupyBackend(Backend):

@@ -12,7 +12,7 @@ except ImportError:  # pragma: no cover
     _sp = None
 
 _NAMES = ("erf erfc erfinv erfcx ndtr log_ndtr ndtri gammaln digamma zeta polygamma gammainc gammaincc i0 i0e "
-          "i1 i1e j0 j1 y0 y1 xlogy xlog1py entr expit logit softmax log_softmax logsumexp").split()
+          "i1 i1e j0 j1 y0 y1 k0 k0e k1 k1e xlogy xlog1py entr expit logit softmax log_softmax logsumexp").split()
 
 
 def _make(name: str) -> Any:
