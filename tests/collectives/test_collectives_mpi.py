@@ -31,7 +31,9 @@ def test_mismatch_in_debug_mode_names_the_ranks():
 def test_worker_failure_is_reported():
     """A failing check ends the job non-zero (the harness itself can fail)."""
     result = _mpirun.run(WORKER, ["no_such_scenario"], 2, timeout=60)
-    assert result.returncode != 0 and "KeyError" in result.output
+    # both ranks raise KeyError; MPI's launcher kills the second when the first exits, and under load it may cut
+    # the tracebacks short (the exit status is certain, the text is not)
+    assert result.returncode != 0 and ("KeyError" in result.output or "Traceback" in result.output), result.output
 
 
 def test_mismatch_in_default_mode_ends_the_job():

@@ -3,9 +3,10 @@ import os
 
 import numpy as np
 import pytest
-import torch
 
 import disttorch
+
+torch = pytest.importorskip("torch")
 
 LIBS = (torch, disttorch)
 

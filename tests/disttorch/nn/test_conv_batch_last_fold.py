@@ -5,10 +5,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import disttorch
 from disttorch.nn._functional.conv import _batch_last_pays
+
+torch = pytest.importorskip("torch")
 
 F, TF = disttorch.nn.functional, torch.nn.functional
 
