@@ -17,12 +17,17 @@ _CPP = ("Timer(language='cpp') is not available in disttorch: C++ statements nee
         "toolchain. Time Python statements (language='python') instead.")
 
 
+_sync: list = []  # the accelerator's synchronize, or None without one (looked up once: the clock ticks often)
+
+
 def timer() -> float:
     """``timeit.default_timer()`` after waiting for queued accelerator work, so device time is counted."""
-    import disttorch
+    if not _sync:
+        import disttorch
 
-    if disttorch.accelerator.is_available():
-        disttorch.accelerator.synchronize()
+        _sync.append(disttorch.accelerator.synchronize if disttorch.accelerator.is_available() else None)
+    if _sync[0] is not None:
+        _sync[0]()
     return timeit.default_timer()
 
 
