@@ -29,7 +29,7 @@ def _grads(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **kw):
 
 @pytest.mark.parametrize("n,c,o,k,h,kw", [
     (64, 6, 16, 5, 12, {}),                                       # LeNet's second convolution
-    (16, 32, 64, 3, 14, {"padding": 1}),
+    (16, 33, 64, 3, 14, {"padding": 1}),
     (8, 6, 4, 3, 11, {"stride": 2, "padding": (1, 2)}),
     (9, 5, 3, 3, 13, {"dilation": 2}),
     (8, 4, 2, (3, 5), (9, 14), {"padding": (2, 1), "stride": (1, 2)}),
@@ -54,6 +54,7 @@ def test_selection_leaves_out_the_measured_losses():
     assert not _batch_last_pays(8, 16, 16, (3, 3), (16, 16), 1)   # 16-wide output rows
     assert not _batch_last_pays(4, 6, 16, (5, 5), (8, 8), 1)      # small batch
     assert not _batch_last_pays(64, 6, 16, (5, 5), (8, 8), 2)     # groups
+    assert not _batch_last_pays(64, 32, 64, (3, 3), (14, 14), 1)  # the benchmark CNN's: on the boundary (memory)
 
 
 def test_conv_transpose_forward_with_bias_matches_torch():
