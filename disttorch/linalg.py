@@ -92,7 +92,8 @@ def _info(A: Tensor) -> Tensor:
 
 def _ex(fn: Any, failed_info: Any, check_errors: bool, A: Tensor, *others: Tensor) -> tuple[Tensor, Tensor]:
     """``(fn(A, *others), info)`` for the *_ex functions. When a matrix fails and ``check_errors`` is False,
-    ``fn`` runs matrix by matrix: a failed one gives nan and its LAPACK-style ``info`` (as PyTorch, no error)."""
+    ``fn`` runs matrix by matrix: a failed one gives nan, and ``info`` holds each matrix of A's LAPACK-style
+    code (as PyTorch, no error)."""
     try:
         return fn(A, *others), _info(A)
     except LinAlgError:
@@ -100,24 +101,30 @@ def _ex(fn: Any, failed_info: Any, check_errors: bool, A: Tensor, *others: Tenso
             raise
     from disttorch._ops.shape import stack
 
-    batch = A.shape[:-2]
-    flat = [t.reshape(-1, *t.shape[-2:]) if t.ndim > 2 else t.reshape(1, *t.shape)
-            for t in (A, *(o.expand(*batch, *o.shape[-2:]) if o.ndim >= 2 else o for o in others))]
-    results, infos = [], []
-    for k in range(flat[0].shape[0]):
-        args = [t[k] for t in flat]
+    # the batch every input broadcasts to; a right-hand side of A's batch less one dim is a batch of vectors,
+    # a 1-d one the same vector for every matrix
+    batched = [o.ndim >= 2 and o.ndim >= A.ndim - 1 for o in others]
+    core = [o.shape[-2:] if o.ndim >= A.ndim else o.shape[-1:] for o in others]
+    batch = tuple(np.broadcast_shapes(tuple(A.shape[:-2]),
+                                      *[tuple(o.shape[:o.ndim - len(c)]) for o, c, b in zip(others, core, batched)
+                                        if b]))
+    count = math.prod(batch)
+    mats = A.expand(*batch, *A.shape[-2:]).reshape(count, *A.shape[-2:])
+    rhs = [o.expand(*batch, *c).reshape(count, *c) if b else o for o, c, b in zip(others, core, batched)]
+    results = []
+    for k in range(count):
         try:
-            results.append(fn(*args))
-            infos.append(0)
+            results.append(fn(mats[k], *(r[k] if b else r for r, b in zip(rhs, batched))))
         except LinAlgError:
             results.append(None)
-            infos.append(failed_info(args[0]))
-    like = next(r for r in results if r is not None) if any(r is not None for r in results) else None
+    like = next((r for r in results if r is not None), None)
     if like is None:  # every matrix failed: the result's shape from a regular stand-in
-        eye = A._xp.broadcast_to(A._xp.eye(A.shape[-1], dtype=A._data.dtype), tuple(A.shape[-2:]))
-        like = fn(*[_const(eye.copy()) if i == 0 else t[0] for i, t in enumerate(flat)])
+        eye = _const(A._xp.eye(A.shape[-1], dtype=A._data.dtype))
+        like = fn(eye, *(r[0] if b else r for r, b in zip(rhs, batched)))
     out = stack([r if r is not None else like.detach() * float("nan") for r in results])
-    info = _const(A._xp.asarray(np.array(infos, dtype=np.int32).reshape(batch)))
+    # info is A's own (its batch, not the broadcast one): 0 for each regular matrix
+    infos = [failed_info(a) for a in A.reshape(-1, *A.shape[-2:])]
+    info = _const(A._xp.asarray(np.array(infos, dtype=np.int32).reshape(tuple(A.shape[:-2]))))
     return out.reshape(*batch, *like.shape), info
 
 

@@ -49,3 +49,20 @@ def test_gradients_flow_through_the_matrices_that_succeeded():
         inv[info == 0].sum().backward()
         grads.append(a.grad.numpy()[[0, 2, 3]])
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("rhs", [(3,), (4, 3), (4, 3, 2), (2, 1, 3, 2)])
+def test_solve_ex_right_hand_sides_of_every_form(rhs, device):
+    """A vector for every matrix, a batch of vectors, a batch of matrices, and a broadcast batch: the failed
+    matrix's info (over A's own batch) and the others' solutions, as PyTorch."""
+    b0 = np.arange(1, 1 + int(np.prod(rhs)), dtype=np.float64).reshape(rhs)
+
+    def run(lib, a, dev):
+        return lib.linalg.solve_ex(a, lib.tensor(b0, device=dev))
+
+    (got, info), (want, winfo) = _both(run, device)
+    assert info.tolist() == winfo.tolist() and tuple(got.shape) == tuple(want.shape)
+    ok = [i for i, v in enumerate(winfo.tolist()) if v == 0]  # PyTorch's results for a failed matrix are LAPACK's
+    axis = got.ndim - (1 if len(rhs) < 3 else 2) - 1  # the batch axis that runs along A's matrices
+    np.testing.assert_allclose(np.take(got.cpu().numpy(), ok, axis), np.take(want.numpy(), ok, axis),
+                               rtol=1e-10, atol=1e-12)

@@ -29,10 +29,10 @@ def _nan_on_failure(name: str) -> Any:
             b = np.shape(uargs[1]) if name == "solve" else None
             if b is None:
                 out_shape = a.shape
-            elif len(b) == a.ndim:  # batches of matrices: the batch dims broadcast, the columns are b's
+            elif len(b) == 1:  # one right-hand-side vector (numpy 2 and cupy: only a 1-d b is a vector)
+                out_shape = a.shape[:-1]
+            else:  # (batches of) matrices: the batch dims broadcast, the columns are b's
                 out_shape = np.broadcast_shapes(a.shape[:-2], b[:-2]) + b[-2:]
-            else:  # one right-hand-side vector
-                out_shape = np.broadcast_shapes(a.shape[:-1], b)
             dt = np.result_type(*[np.asarray(u).dtype for u in uargs[:2]], np.float32)
             r = np.full(out_shape, np.nan, dtype=dt)
         return wrap(r)
