@@ -27,29 +27,29 @@ def is_xccl_available() -> bool:
     return False
 
 
-def _done(works: list) -> Work | None:
+class _AllWork(Work):
     """One handle for several async collectives: waits for each."""
-    works = [w for w in works if w is not None]
 
-    class _All(Work):
-        __slots__ = ()
+    __slots__ = ("_works",)
 
-        def wait(self, timeout: Any = None) -> bool:
-            for w in works:
-                w.wait(timeout)
-            return True
+    def __init__(self, works: list) -> None:
+        super().__init__(None)
+        self._works = [w for w in works if w is not None]
 
-        def is_completed(self) -> bool:
-            return all(w.is_completed() for w in works)
+    def wait(self, timeout: Any = None) -> bool:
+        for w in self._works:
+            w.wait(timeout)
+        return True
 
-    return _All(None)
+    def is_completed(self) -> bool:
+        return all(w.is_completed() for w in self._works)
 
 
 def all_reduce_coalesced(tensors: list[Tensor], op: Any = ReduceOp.SUM, group: Any = None,
                          async_op: bool = False) -> Work | None:
     """Deprecated in PyTorch: ``all_reduce`` of each tensor (the same result)."""
     works = [all_reduce(t, op=op, group=group, async_op=async_op) for t in tensors]
-    return _done(works) if async_op else None
+    return _AllWork(works) if async_op else None
 
 
 def all_gather_coalesced(output_tensor_lists: list[list[Tensor]], input_tensor_list: list[Tensor],
@@ -57,7 +57,7 @@ def all_gather_coalesced(output_tensor_lists: list[list[Tensor]], input_tensor_l
     """Deprecated in PyTorch: ``output_tensor_lists[r][i]`` receives rank r's ``input_tensor_list[i]``."""
     works = [all_gather([per_rank[i] for per_rank in output_tensor_lists], t, group=group, async_op=async_op)
              for i, t in enumerate(input_tensor_list)]
-    return _done(works) if async_op else None
+    return _AllWork(works) if async_op else None
 
 
 def all_gather_single(output_tensor: Tensor, input_tensor: Tensor, group: Any = None,

@@ -203,14 +203,8 @@ def _check_appended(module: Module, name: str, parametrization: Module) -> None:
     x = parametrization(y)
     if not isinstance(x, Tensor):
         raise ValueError(f"A parametrization must return a tensor. Got {type(x).__name__}.")
-    if x.dtype != y.dtype:
-        raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless the "
-                         f"`unsafe` flag is enabled.\nmodule.{name}.dtype: {y.dtype}\n"
-                         f"parametrization(module.{name}).dtype: {x.dtype}")
-    if x.shape != y.shape:
-        raise ValueError("Registering a parametrization may not change the shape of the tensor, unless the "
-                         f"`unsafe` flag is enabled.\nmodule.{name}.shape: {y.shape}\n"
-                         f"parametrization(module.{name}).shape: {x.shape}")
+    _same_as(x, y, "Registering a parametrization may not change the {0} of the tensor, unless the `unsafe` flag is "
+                   "enabled.", name, "parametrization(module.{1}).{0}")
     if not hasattr(parametrization, "right_inverse"):
         return
     try:
@@ -219,14 +213,17 @@ def _check_appended(module: Module, name: str, parametrization: Module) -> None:
         return
     if not isinstance(z, Tensor):
         raise ValueError(f"parametrization.right_inverse must return a tensor. Got: {type(z).__name__}")
-    if z.dtype != y.dtype:
-        raise ValueError("The tensor returned by parametrization.right_inverse must have the same dtype as "
-                         f"module.{name}, unless the `unsafe` flag is enabled.\nmodule.{name}.dtype: {y.dtype}\n"
-                         f"returned dtype: {z.dtype}")
-    if z.shape != y.shape:
-        raise ValueError("The tensor returned by parametrization.right_inverse must have the same shape as "
-                         f"module.{name}, unless the `unsafe` flag is enabled.\nmodule.{name}.shape: {y.shape}\n"
-                         f"returned shape: {z.shape}")
+    _same_as(z, y, "The tensor returned by parametrization.right_inverse must have the same {0} as module.{1}, "
+                   "unless the `unsafe` flag is enabled.", name, "returned {0}")
+
+
+def _same_as(x: Tensor, y: Tensor, head: str, name: str, label: str) -> None:
+    """PyTorch's registration error when ``x`` differs from ``module.<name>`` (``y``) in dtype or shape; ``head``
+    and ``label`` are formatted with the field and the name."""
+    for field in ("dtype", "shape"):
+        if getattr(x, field) != getattr(y, field):
+            raise ValueError(f"{head.format(field, name)}\nmodule.{name}.{field}: {getattr(y, field)}\n"
+                             f"{label.format(field, name)}: {getattr(x, field)}")
 
 
 def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,

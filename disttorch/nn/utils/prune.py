@@ -220,6 +220,15 @@ def _channel_mask(t: Tensor, dim: int, keep: Tensor) -> Tensor:
     return mask
 
 
+def _mask_topk(default_mask: Tensor, k: int, scores: Any, largest: bool) -> Tensor:
+    """``default_mask`` with the ``k`` entries of the largest (or smallest) ``scores()`` zeroed (scores are
+    only computed when there is something to prune: random ones draw from the generator)."""
+    mask = default_mask.clone(memory_format=disttorch.contiguous_format)
+    if k:
+        mask.view(-1)[disttorch.topk(scores().reshape(-1), k=k, largest=largest).indices] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen uniformly at random."""
 
@@ -231,11 +240,7 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         k = _units_to_prune(self.amount, t.numel())
-        mask = default_mask.clone(memory_format=disttorch.contiguous_format)
-        if k:
-            scores = disttorch.rand(tuple(t.shape), device=t.device).reshape(-1)
-            mask.view(-1)[disttorch.topk(scores, k=k).indices] = 0
-        return mask
+        return _mask_topk(default_mask, k, lambda: disttorch.rand(tuple(t.shape), device=t.device), largest=True)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: int | float) -> RandomUnstructured:  # type: ignore[override]
@@ -253,10 +258,7 @@ class L1Unstructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         k = _units_to_prune(self.amount, t.numel())
-        mask = default_mask.clone(memory_format=disttorch.contiguous_format)
-        if k:
-            mask.view(-1)[disttorch.topk(t.abs().reshape(-1), k=k, largest=False).indices] = 0
-        return mask
+        return _mask_topk(default_mask, k, t.abs, largest=False)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: int | float,  # type: ignore[override]
