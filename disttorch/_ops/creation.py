@@ -282,15 +282,15 @@ def full(size: Any, fill_value: Any, *, out: Any = None, dtype: Any = None, devi
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     default = D.scalar_dtype(fill_value) if dtype is None else None
-    return _factory(fill_value, normalize_shape((size,)), dtype, device, requires_grad, default)
+    return _into(_factory(fill_value, normalize_shape((size,)), dtype, device, requires_grad, default), out)
 
 
 def scalar_tensor(value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return full((), value, dtype=dtype or D.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, out: Any = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     backend, index = _backend_and_index(device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     m = n if m is None else m
@@ -299,7 +299,7 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     with _on(backend, index):
         t = _from_array(backend.xp.eye(n, m, dtype=dt.np))
-    return _leaf(t, requires_grad)
+    return _into(_leaf(t, requires_grad), out)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype: Any = None,
@@ -328,7 +328,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, out: Any = None, dtype
     with _on(backend, index):
         arr = backend.xp.arange(n, dtype=np.float64 if dt.is_floating_point else np.int64) * step + lo
         t = _from_array(arr.astype(dt.np, copy=False))
-    return _leaf(t, requires_grad)
+    return _into(_leaf(t, requires_grad), out)
 
 
 def range_(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, device: Any = None) -> Tensor:
@@ -348,7 +348,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Any = None, dtype: Any = 
     if dt.category <= D.INT:  # PyTorch converts the bounds to the integer type first
         start, end = int(start), int(end)
     with _on(backend, index):
-        return _leaf(_from_array(_linspace(xp, start, end, steps).astype(dt.np)), requires_grad)
+        return _into(_leaf(_from_array(_linspace(xp, start, end, steps).astype(dt.np)), requires_grad), out)
 
 
 def _linspace(xp: Any, start: Any, end: Any, steps: int) -> Any:
@@ -363,12 +363,12 @@ def _linspace(xp: Any, start: Any, end: Any, steps: int) -> Any:
     return arr
 
 
-def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Any = None, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     exps = linspace(start, end, steps, dtype=D.float64, device=device)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = _from_array((base ** exps._data).astype(dt.np))
-    return _leaf(t, requires_grad)
+    return _into(_leaf(t, requires_grad), out)
 
 
 def _like(fill: Any, input: Tensor, dtype: Any, device: Any, requires_grad: bool, memory_format: Any = None,

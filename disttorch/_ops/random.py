@@ -246,7 +246,7 @@ _CTYPE = {D.bool_: "bool", D.uint8: "unsigned char", D.int8: "signed char", D.in
           D.int64: "long"}
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator: Generator | None = None,
+def randint(low: int, high: Any = None, size: Any = None, *, generator: Generator | None = None, out: Any = None,
             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -267,16 +267,16 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Generato
     rng = _generator_for(dev, generator)
     with _guard(dev):
         arr = rng.integers(low, high, size=shape, dtype=np.int64).astype(dt.np, copy=False)
-    return _wrap(arr, device, requires_grad)
+    return _into(_wrap(arr, device, requires_grad), out)
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, out: Any = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     backend, dt, dev, _ = _target((n,), dtype or D.int64, device)
     rng = _generator_for(dev, generator)
     with _guard(dev):
         arr = _permutation(rng, backend.xp, n).astype(dt.np, copy=False)
-    return _wrap(arr, device, requires_grad)
+    return _into(_wrap(arr, device, requires_grad), out)
 
 
 # cupy's Generator has no permutation, choice, lognormal or standard_cauchy (cupy/random/_generator_api.pyx):
