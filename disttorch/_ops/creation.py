@@ -20,6 +20,7 @@ from disttorch._layouts import (
     suggested_format,
 )
 from disttorch._tensor import Tensor
+from disttorch.backends.float8 import cast, involves_float8, is_float8, refuse_on_device
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module as _array_module
 from disttorch.backends import backend_for_array, get_backend
@@ -418,7 +419,13 @@ class ToCopy(Op):
         self.src_index = self.src_backend.device_index(x)
         fresh = False
         if self.np_dtype is not None and x.dtype != self.np_dtype:
-            x, fresh = x.astype(self.np_dtype), True  # cast on the source device (current here), then move
+            # cast on the source device (current here), then move; float8 with PyTorch's rounding
+            if involves_float8(x.dtype, self.np_dtype):
+                if type(x) is not np.ndarray:
+                    refuse_on_device(self.np_dtype if is_float8(np.dtype(self.np_dtype)) else x.dtype)
+                x, fresh = cast(x, self.np_dtype), True
+            else:
+                x, fresh = x.astype(self.np_dtype), True
         if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
             if not self.src_backend.has_data:
                 self.src_backend.to_numpy(x)  # raises the backend's error (meta: "Cannot copy out of meta tensor")

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from disttorch._shapes import broadcast_shape
+from disttorch.backends.float8 import is_float8, to_float8
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
@@ -66,7 +67,7 @@ def _filled(self: Tensor, value: Any) -> Tensor:
 
 
 def _set_all(arr: Any, value: Any) -> None:
-    arr[...] = value
+    arr[...] = to_float8(_host(value), arr.dtype) if is_float8(arr.dtype) else value
 
 
 def _fill_all(arr: Any, value: Any) -> None:
@@ -75,7 +76,12 @@ def _fill_all(arr: Any, value: Any) -> None:
                            "dimensions.")
     if hasattr(value, "ndim") and overlaps(arr):  # a tensor's value (a number is written into expanded tensors)
         raise RuntimeError(_OVERLAP)
-    arr[...] = value
+    arr[...] = to_float8(_host(value), arr.dtype) if is_float8(arr.dtype) else value
+
+
+def _host(value: Any) -> Any:
+    """A value written into a float8 (host) array, as a numpy array or number."""
+    return value.get() if hasattr(value, "get") and hasattr(value, "__cuda_array_interface__") else value
 
 
 def _zeroed(self: Tensor) -> Tensor:
