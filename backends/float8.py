@@ -35,7 +35,7 @@ def to_float8(arr: Any, np_dtype: Any) -> np.ndarray:
     x = np.asarray(arr)
     if x.dtype.kind == "c":
         x = x.real
-    x = x.astype(np.float32)
+    x = from_float8(x) if is_float8(x.dtype) else x.astype(np.float32)
     name = np_dtype.name
     if name == "float8_e8m0fnu":
         out = np.empty(x.shape, np_dtype)  # its own buffer (a view of the bits would keep a uint8 base)
@@ -59,9 +59,33 @@ def cast(arr: Any, np_dtype: Any) -> np.ndarray:
     np_dtype = np.dtype(np_dtype)
     if is_float8(np_dtype):
         return to_float8(arr, np_dtype)
-    if is_float8(arr.dtype) and np_dtype != np.float32:
-        return arr.astype(np.float32).astype(np_dtype)
+    if is_float8(arr.dtype):
+        return from_float8(arr).astype(np_dtype, copy=False)
     return arr.astype(np_dtype)
+
+
+def from_float8(arr: Any) -> np.ndarray:
+    """A float8 array as float32, NaN positive (PyTorch's; ml_dtypes gives the fnuz types' NaN a sign)."""
+    x = arr.astype(np.float32)
+    if arr.dtype.name.endswith("fnuz"):
+        nan = np.isnan(x)
+        if nan.any():
+            x[nan] = np.nan
+    return x
+
+
+def check_scalar_fits(value: Any, np_dtype: Any, type_name: str) -> None:
+    """PyTorch's check on a Python number written into a float8 tensor (fill_, full): finite values beyond
+    the type's range, and inf where the type has none, are errors rather than saturated."""
+    import ml_dtypes
+
+    if isinstance(value, complex) or np.isnan(value):
+        return
+    info = ml_dtypes.finfo(np_dtype)
+    has_inf = np.dtype(np_dtype).name == "float8_e5m2"
+    if (np.isinf(value) and has_inf) or float(info.min) <= float(value) <= float(info.max):
+        return
+    raise RuntimeError(f"value cannot be converted to type c10::{type_name} without overflow")
 
 
 def involves_float8(src: Any, np_dtype: Any) -> bool:

@@ -13,10 +13,10 @@ import numpy as np
 from disttorch import _dtype as D
 from disttorch._autocast import autocast_op
 from disttorch._shapes import broadcast_shape
-from disttorch.backends.float8 import is_float8
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
+from disttorch.backends.float8 import is_float8
 from disttorch.backends.registry import off_device_guard
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
@@ -146,12 +146,18 @@ def _fast_compare(slow: Callable[..., Tensor], ufunc: Any) -> Callable[..., Any]
 
 
 # -- classification ----------------------------------------------------------------------------------
+# the float8 types PyTorch's CPU isinf / isfinite take (the others raise)
+_F8_INF_KERNELS = {"isinf": ("float8_e5m2",), "isfinite": ("float8_e5m2", "float8_e8m0fnu")}
+
+
 def _classify(name: str, test: Callable[[Any, Any], Any]) -> Callable[[Tensor], Tensor]:
     def fn(input: Tensor) -> Tensor:
         x = input._data
         xp = input._xp
         if x.dtype.kind in "biu":
             return _from_array(xp.full(x.shape, name == "isfinite", dtype=bool))
+        if name in ("isinf", "isfinite") and is_float8(x.dtype) and x.dtype.name not in _F8_INF_KERNELS[name]:
+            raise NotImplementedError(f"\"{name}\" not implemented for '{type_word(input.dtype)}'")
         return _from_array(test(xp, x))
 
     fn.__name__ = fn.__qualname__ = name

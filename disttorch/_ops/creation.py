@@ -20,10 +20,17 @@ from disttorch._layouts import (
     suggested_format,
 )
 from disttorch._tensor import Tensor
-from disttorch.backends.float8 import cast, involves_float8, is_float8, refuse_on_device
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module as _array_module
 from disttorch.backends import backend_for_array, get_backend
+from disttorch.backends.float8 import (
+    cast,
+    check_scalar_fits,
+    involves_float8,
+    is_float8,
+    refuse_on_device,
+    to_float8,
+)
 
 from ._register import methods
 from ._util import normalize_shape
@@ -217,6 +224,13 @@ def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bo
 
 
 def _fill(xp: Any, fill: Any, shape: tuple, dt: D.dtype) -> Any:
+    if dt.itemsize == 1 and dt in D.FLOAT8:
+        if xp is not np:
+            refuse_on_device(dt.np)
+        if fill is not None and not (fill == 0 and type(fill) is int):  # zeros: all bits 0, as PyTorch's
+            # PyTorch's check and rounding of the value
+            check_scalar_fits(fill, dt.np, D._SCALAR_NAMES[dt])
+            fill = to_float8(np.asarray(fill), dt.np)
     if fill is None:
         return xp.empty(shape, dt.np)
     if fill == 0:
