@@ -62,7 +62,7 @@ from . import distributed
 from . import optim
 from . import func, hub, profiler, random, version
 from .func import vmap
-from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
+from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, quasirandom, signal, special, testing
 from .utils.dlpack import from_dlpack
 from .signal import windows
 from ._ops.tensor_misc import thread_safe_generator
