@@ -131,12 +131,12 @@ def _fast_compare(slow: Callable[..., Tensor], ufunc: Any) -> Callable[..., Any]
         if type(other) is Tensor:
             b = other._data
             if a.dtype is b.dtype and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind != "c" and (
-                    a.dtype.itemsize != 1 or a.dtype.kind not in "fV"):  # float8: the full function decides
+                    a.itemsize != 1 or a.dtype.kind not in "fV"):  # float8: the full function decides
                 return _from_array(ufunc(a, b))
-        elif type(other) is float and a.dtype.kind == "f" and a.dtype.itemsize != 1 and type(a) is np.ndarray:
+        elif type(other) is float and a.dtype.kind == "f" and a.itemsize != 1 and type(a) is np.ndarray:
             return _from_array(ufunc(a, other))
         elif type(other) is int and a.dtype.kind in "iuf" and type(a) is np.ndarray:
-            if (a.dtype.kind == "f" and a.dtype.itemsize != 1) or a.dtype.itemsize == 8:
+            if (a.dtype.kind == "f" and a.itemsize != 1) or a.dtype.itemsize == 8:
                 return _from_array(ufunc(a, other))
         if not _check_type(other):
             return NotImplemented

@@ -288,7 +288,9 @@ def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = No
     span = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
     flat = _factory(None, (span,), dtype, device, False)._data
     item = flat.dtype.itemsize
-    arr = _array_module(flat).lib.stride_tricks.as_strided(flat, shape, tuple(s * item for s in strides))
+    bits = flat.view("u1") if is_float8(flat.dtype) else flat  # numpy cannot parse float8's type string
+    arr = _array_module(flat).lib.stride_tricks.as_strided(bits, shape, tuple(s * item for s in strides))
+    arr = arr.view(flat.dtype) if bits is not flat else arr
     return _leaf(_from_array(arr), requires_grad)
 
 

@@ -310,7 +310,7 @@ class Op(Node):
         try:
             t0 = inputs[0] if inputs else None
             if t0 is not None and type(t0._data) is _ndarray:  # host arrays: no device to switch to
-                if t0._data.dtype.itemsize == 1 and t0._data.dtype.kind in "fV":  # float8 (ml_dtypes)
+                if t0._data.itemsize == 1 and t0._data.dtype.kind in "fV":  # float8 (ml_dtypes)
                     out = _float8_forward(cls, node, [t._data if t is not None else None for t in inputs])
                 else:
                     out = node.forward(*[t._data if t is not None else None for t in inputs])

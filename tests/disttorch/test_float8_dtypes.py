@@ -101,6 +101,9 @@ def test_dtype_properties_and_finfo(name):
     assert (ours.itemsize, ours.is_floating_point, ours.is_signed, ours.is_complex) == \
         (ref.itemsize, ref.is_floating_point, ref.is_signed, ref.is_complex)
     assert disttorch.ones(3, dtype=ours).element_size() == 1
+    assert disttorch.ones(2, dtype=ours).type() == torch.ones(2, dtype=ref).type()
+    strided = disttorch.empty_strided((2, 3), (1, 2), dtype=ours)
+    assert strided.stride() == torch.empty_strided((2, 3), (1, 2), dtype=ref).stride() and strided.dtype is ours
     fo, fr = disttorch.finfo(ours), torch.finfo(ref)
     for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
         assert getattr(fo, field) == getattr(fr, field), field
