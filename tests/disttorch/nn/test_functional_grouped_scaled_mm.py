@@ -62,7 +62,8 @@ def test_grouped_mm_values_and_gradients(case, dtype):
         g[9:] = 0 if case == "2d_3d_tail" else g[9:]
         ref.backward(torch.tensor(g))
         ours.backward(disttorch.tensor(g))
-        np.testing.assert_allclose(_np(a.grad), _np(ta.grad), rtol=1e-5, atol=1e-5)
+        # (PyTorch's gradient of the rows past offs[-1] is unset memory; ours is 0)
+        np.testing.assert_allclose(_np(a.grad)[valid], _np(ta.grad)[valid], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(_np(b.grad), _np(tb.grad), rtol=1e-5, atol=1e-5)
 
 
