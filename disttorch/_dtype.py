@@ -83,7 +83,7 @@ class _FromNumpy(dict):
     has been imported (by ``bfloat16.np`` or by the user): importing it eagerly would cost most of
     ``import disttorch``."""
 
-    def _bfloat16_joins(self, key: Any) -> bool:
+    def _lazy_joins(self, key: Any) -> bool:
         ml = sys.modules.get("ml_dtypes")
         joined = False
         for d in LAZY:
@@ -95,12 +95,12 @@ class _FromNumpy(dict):
         return joined and dict.__contains__(self, key)
 
     def __missing__(self, key: Any) -> dtype:
-        if self._bfloat16_joins(key):
+        if self._lazy_joins(key):
             return self[key]
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self, key) or self._bfloat16_joins(key)
+        return dict.__contains__(self, key) or self._lazy_joins(key)
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self[key] if key in self else default

@@ -87,16 +87,14 @@ class SobolEngine:
         self.num_generated = 0
 
     def _scrambled(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from disttorch import random as _random
+        from disttorch._ops.random import Generator, randint
 
-        gen = _random.Generator()
+        gen = Generator()
         if self.seed is not None:
             gen.manual_seed(self.seed)
         else:
             gen.seed()
         bits, d = self.MAXBIT, self.dimension
-        from disttorch._ops.random import randint
-
         shift_bits = randint(2, (d, bits), generator=gen)._data
         shift = shift_bits @ (np.int64(1) << np.arange(bits, dtype=np.int64))
         lower = np.tril(randint(2, (d, bits, bits), generator=gen)._data)
@@ -113,7 +111,7 @@ class SobolEngine:
         gray = index ^ (index >> 1)
         out = np.broadcast_to(self.shift._data, (n, self.dimension)).copy()
         state = self.sobolstate._data
-        for b in range(max(int(gray.max()).bit_length(), 0) if n else 0):
+        for b in range(int(gray.max()).bit_length() if n else 0):
             out ^= np.where(((gray >> b) & 1)[:, None] == 1, state[None, :, b], 0)
         return out
 
