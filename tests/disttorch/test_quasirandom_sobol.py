@@ -83,6 +83,8 @@ def test_scrambled_points_are_balanced_sobol_points(dimension):
     assert np.array_equal(again.numpy(), x)
     other = disttorch.quasirandom.SobolEngine(dimension, scramble=True, seed=8).draw_base2(m, dtype=disttorch.float64)
     assert not np.array_equal(other.numpy(), x)
+    unseeded = [disttorch.quasirandom.SobolEngine(dimension, scramble=True).draw(8).numpy() for _ in range(2)]
+    assert not np.array_equal(*unseeded)  # no seed: a fresh scramble each time
 
 
 def test_scrambled_integration_error_beats_monte_carlo():
