@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .base import Backend
+from .float8 import is_float8, refuse_on_device
 
 _INSTALL_HINT = (
     "disttorch needs cupy for cuda tensors: install it with `pip install disttorch[cuda]` "
@@ -109,6 +110,9 @@ class CupyBackend(Backend):
 
     def asarray(self, obj: Any, dtype: Any = None, device_index: int | None = None, copy: bool = False) -> Any:
         cupy = self._load()
+        for dt in (dtype, getattr(obj, "dtype", None)):
+            if dt is not None and is_float8(np.dtype(dt)):
+                refuse_on_device(dt)
         index = self.current_device() if device_index is None else device_index
         with cupy.cuda.Device(index):
             if copy:

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import special_numpy
 from .base import Backend
+from .float8 import cast, involves_float8
 
 
 class NumpyBackend(Backend):
@@ -27,6 +28,9 @@ class NumpyBackend(Backend):
             raise RuntimeError(f"cpu has no device index {device_index}")
         if hasattr(obj, "__cuda_array_interface__") and hasattr(obj, "get"):
             obj = obj.get()  # a cupy array coming to the host
+        if dtype is not None and involves_float8(getattr(obj, "dtype", np.dtype(np.float64)), dtype):
+            arr = np.asarray(obj)
+            return arr if arr.dtype == dtype and not copy else cast(arr, dtype)  # PyTorch's float8 rounding
         if copy:
             return np.array(obj, dtype=dtype, copy=True)
         return np.asarray(obj, dtype=dtype)

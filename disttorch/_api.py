@@ -12,8 +12,9 @@ _malloc.tune()  # keep freed array memory for reuse (see _malloc.py)
 from . import backends  # registers the numpy and cupy backends
 from ._device import device
 from ._dtype import (
-    bfloat16, complex64, complex128, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
-    int64, promote_types, set_default_dtype, uint8, uint16, uint32, uint64,
+    bfloat16, complex64, complex128, dtype, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz,
+    float8_e8m0fnu, float16, float32, float64, get_default_dtype, int8, int16, int32, int64, promote_types,
+    set_default_dtype, uint8, uint16, uint32, uint64,
 )
 from ._dtype import bool_ as bool
 from ._tensor import Size, Tensor, is_tensor
@@ -61,7 +62,7 @@ from . import distributed
 from . import optim
 from . import func, hub, profiler, random, version
 from .func import vmap
-from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, signal, special, testing
+from . import accelerator, distributions, fft, fx, jit, multiprocessing, onnx, quasirandom, signal, special, testing
 from .utils.dlpack import from_dlpack
 from .signal import windows
 from ._ops.tensor_misc import thread_safe_generator

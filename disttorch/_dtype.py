@@ -14,10 +14,10 @@ class dtype:
 
     __slots__ = ("name", "_np", "itemsize", "is_floating_point", "is_complex", "is_signed", "category")
 
-    def __init__(self, name: str, np_dtype: Any, category: int, signed: bool) -> None:
+    def __init__(self, name: str, np_dtype: Any, category: int, signed: bool, itemsize: int = 0) -> None:
         self.name = name
-        self._np = np.dtype(np_dtype) if np_dtype is not None else None
-        self.itemsize = self._np.itemsize if self._np is not None else 2
+        self._np = np.dtype(np_dtype) if np_dtype is not None else None  # None: an ml_dtypes type, loaded lazily
+        self.itemsize = self._np.itemsize if self._np is not None else itemsize
         self.category = category
         self.is_floating_point = category == FLOAT
         self.is_complex = category == COMPLEX
@@ -26,7 +26,7 @@ class dtype:
     @property
     def np(self) -> np.dtype:
         if self._np is None:
-            self._np = _bfloat16_numpy()
+            self._np = _ml_dtypes_numpy(self.name)
             from_np[self._np] = self
         return self._np
 
@@ -43,12 +43,12 @@ class dtype:
         return "bool_" if self is bool_ else self.name  # pickles as the module-level singleton
 
 
-def _bfloat16_numpy() -> np.dtype:
+def _ml_dtypes_numpy(name: str) -> np.dtype:
     try:
         import ml_dtypes
     except ImportError as exc:
-        raise RuntimeError("bfloat16 on numpy needs ml_dtypes: pip install ml_dtypes") from exc
-    return np.dtype(ml_dtypes.bfloat16)
+        raise RuntimeError(f"{name} on numpy needs ml_dtypes: pip install ml_dtypes") from exc
+    return np.dtype(getattr(ml_dtypes, name))
 
 
 bool_ = dtype("bool", np.bool_, BOOL, False)
@@ -61,34 +61,46 @@ int16 = dtype("int16", np.int16, INT, True)
 int32 = dtype("int32", np.int32, INT, True)
 int64 = dtype("int64", np.int64, INT, True)
 float16 = dtype("float16", np.float16, FLOAT, True)
-bfloat16 = dtype("bfloat16", None, FLOAT, True)
+bfloat16 = dtype("bfloat16", None, FLOAT, True, 2)
 float32 = dtype("float32", np.float32, FLOAT, True)
 float64 = dtype("float64", np.float64, FLOAT, True)
 complex64 = dtype("complex64", np.complex64, COMPLEX, True)
 complex128 = dtype("complex128", np.complex128, COMPLEX, True)
+# 8-bit floats (ml_dtypes' types of the same names): storage, conversions and a few ops, as PyTorch on CPU
+float8_e4m3fn = dtype("float8_e4m3fn", None, FLOAT, True, 1)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", None, FLOAT, True, 1)
+float8_e5m2 = dtype("float8_e5m2", None, FLOAT, True, 1)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", None, FLOAT, True, 1)
+float8_e8m0fnu = dtype("float8_e8m0fnu", None, FLOAT, False, 1)  # exponent only: powers of two, unsigned
 
+FLOAT8 = (float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu)
+LAZY = (bfloat16, *FLOAT8)  # their numpy dtypes come from ml_dtypes, imported on first use
 ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16, float32, float64,
-       complex64, complex128)
+       complex64, complex128, *FLOAT8)
 
 class _FromNumpy(dict):
-    """numpy dtype -> dtype. bfloat16 joins on the first miss after ml_dtypes has been imported (by
-    ``bfloat16.np`` or by the user): importing ml_dtypes eagerly would cost most of ``import disttorch``."""
+    """numpy dtype -> dtype. The ml_dtypes types (bfloat16, float8_*) join on the first miss after ml_dtypes
+    has been imported (by ``bfloat16.np`` or by the user): importing it eagerly would cost most of
+    ``import disttorch``."""
 
-    def _bfloat16_joins(self, key: Any) -> bool:
-        if bfloat16._np is None and "ml_dtypes" in sys.modules:
-            bfloat16._np = np.dtype(sys.modules["ml_dtypes"].bfloat16)
-        if bfloat16._np is not None and bfloat16._np not in self.keys():
-            self[bfloat16._np] = bfloat16
-            return dict.__contains__(self, key)
-        return False
+    def _lazy_joins(self, key: Any) -> bool:
+        ml = sys.modules.get("ml_dtypes")
+        joined = False
+        for d in LAZY:
+            if d._np is None and ml is not None:
+                d._np = np.dtype(getattr(ml, d.name))
+            if d._np is not None and d._np not in self.keys():
+                self[d._np] = d
+                joined = True
+        return joined and dict.__contains__(self, key)
 
     def __missing__(self, key: Any) -> dtype:
-        if self._bfloat16_joins(key):
+        if self._lazy_joins(key):
             return self[key]
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self, key) or self._bfloat16_joins(key)
+        return dict.__contains__(self, key) or self._lazy_joins(key)
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self[key] if key in self else default
@@ -133,8 +145,11 @@ _BIG_UNSIGNED = frozenset((uint16, uint32, uint64))
 _SCALAR_NAMES = {
     bool_: "Bool", uint8: "Byte", uint16: "UInt16", uint32: "UInt32", uint64: "UInt64", int8: "Char",
     int16: "Short", int32: "Int", int64: "Long", float16: "Half", bfloat16: "BFloat16", float32: "Float",
-    float64: "Double", complex64: "ComplexFloat", complex128: "ComplexDouble",
+    float64: "Double", complex64: "ComplexFloat", complex128: "ComplexDouble", float8_e4m3fn: "Float8_e4m3fn",
+    float8_e4m3fnuz: "Float8_e4m3fnuz", float8_e5m2: "Float8_e5m2", float8_e5m2fnuz: "Float8_e5m2fnuz",
+    float8_e8m0fnu: "Float8_e8m0fnu",
 }
+_FLOAT8_SET = frozenset(FLOAT8)
 _promote_cache: dict[tuple[dtype, dtype], dtype] = {}
 
 
@@ -146,6 +161,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     hit = _promote_cache.get(key)
     if hit is not None:
         return hit
+    if a in _FLOAT8_SET or b in _FLOAT8_SET:
+        raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {_SCALAR_NAMES[a]} "
+                           f"and {_SCALAR_NAMES[b]}")
     if (a in _BIG_UNSIGNED or b in _BIG_UNSIGNED) and a.category != FLOAT and b.category != FLOAT:
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
                            f"{_SCALAR_NAMES[a]} and {_SCALAR_NAMES[b]}")

@@ -566,7 +566,7 @@ def is_tensor(obj: Any) -> bool:
 _LEGACY_TYPE_NAMES = {
     D.float32: "FloatTensor", D.float64: "DoubleTensor", D.float16: "HalfTensor", D.bfloat16: "BFloat16Tensor",
     D.int64: "LongTensor", D.int32: "IntTensor", D.int16: "ShortTensor", D.int8: "CharTensor",
-    D.uint8: "ByteTensor", D.bool_: "BoolTensor",
+    D.uint8: "ByteTensor", D.bool_: "BoolTensor", **{d: D._SCALAR_NAMES[d] + "Tensor" for d in D.FLOAT8},
 }
 
 _graph.bind_tensor_constructors(Tensor._from_array, _with_grad_fn)

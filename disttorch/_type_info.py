@@ -18,6 +18,9 @@ class finfo:  # noqa: N801 (torch's name)
         if dt.category < D.FLOAT:
             raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             f"'{dt}'")
+        if dt in D.FLOAT8:
+            self._float8(dt)
+            return
         info = np.finfo(dt.to_real().np)
         self.dtype = dt.to_real().name
         self.bits = info.bits
@@ -26,6 +29,18 @@ class finfo:  # noqa: N801 (torch's name)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
         self.resolution = 10.0 ** -int(info.precision)  # PyTorch's: a power of ten
+
+    def _float8(self, dt: D.dtype) -> None:
+        """PyTorch's values for the 8-bit floats: ml_dtypes' limits, resolution 1, and PyTorch's eps of
+        float8_e5m2fnuz (0.125, where ml_dtypes says 0.25)."""
+        import ml_dtypes
+
+        info = ml_dtypes.finfo(dt.np)
+        self.dtype, self.bits = dt.name, 8
+        self.eps = 0.125 if dt is D.float8_e5m2fnuz else float(info.eps)
+        self.max, self.min = float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 1.0
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "

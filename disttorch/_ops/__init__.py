@@ -6,3 +6,4 @@ from . import fill, inplace_shape, storage  # Tensor methods only: copy_/fill_..
 from . import combinatorics, repeat_diff, statistics, windows
 from . import exp_log_extras, float_repr, integer_math, matrix_extras, views_extra, storage_views
 from . import tensor_queries  # flags and small Tensor methods (is_mps, is_signed, dist, ...)
+from . import float8_ops  # noqa: F401,E402 (which ops take float8 tensors)

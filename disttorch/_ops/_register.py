@@ -22,6 +22,7 @@ from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 from disttorch.backends import MetaArray, array_module, writable
+from disttorch.backends.float8 import is_float8, to_float8
 from disttorch.backends.registry import off_device_guard
 
 __all__ = ["elementwise", "method", "methods", "inplace", "inplace_view", "ufunc_writer", "type_word", "write_result",
@@ -224,7 +225,10 @@ def write_result(self: Tensor, result: Tensor, cast: bool = False) -> None:
                            f"{type_word(self.dtype)}")
     if result._data.shape != self._data.shape:
         raise RuntimeError(_shape_message(self, result._data.shape))
-    self._data[...] = result._data
+    if is_float8(self._data.dtype):
+        self._data[...] = to_float8(result._data, self._data.dtype)  # PyTorch's float8 rounding
+    else:
+        self._data[...] = result._data
 
 
 def write_out(result: Tensor, out: Tensor | None) -> Tensor:
@@ -273,4 +277,4 @@ _TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bflo
 
 def type_word(dt: D.dtype) -> str:
     """PyTorch's scalar type name in messages: Float, Long, ComplexDouble..."""
-    return _TYPE_WORDS.get(dt.name, dt.name)
+    return _TYPE_WORDS.get(dt.name) or D._SCALAR_NAMES.get(dt, dt.name)

@@ -285,7 +285,8 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
         if type(other) is Tensor:
             b = other._data
             ta = type(a)
-            if a.dtype is b.dtype and ta is type(b) and a.dtype.kind in fast_kinds:
+            if a.dtype is b.dtype and ta is type(b) and a.dtype.kind in fast_kinds and (
+                    a.itemsize != 1 or a.dtype.kind not in "fV"):  # float8: the full function decides
                 if ta is not host and _off_device(a, b):
                     return slow(self, other)
                 if _enabled[0] and (self._requires_grad or other._requires_grad):
@@ -302,7 +303,7 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
                 except ValueError:
                     broadcast_shape(a.shape, b.shape)  # raises PyTorch's error when that is the cause
                     raise
-        elif (type(other) is float or type(other) is int) and a.dtype.kind == "f":
+        elif (type(other) is float or type(other) is int) and a.dtype.kind == "f" and a.itemsize != 1:
             if type(a) is not host and _off_device(a):
                 return slow(self, other)
             if _enabled[0] and self._requires_grad:
@@ -317,7 +318,7 @@ def _fast_binary(op: type[Op], raw: Any, slow: Any, fast_kinds: str = "biufcV", 
         if commutative:
             return method(self, other)
         a = self._data
-        if (type(other) is float or type(other) is int) and a.dtype.kind == "f" and (
+        if (type(other) is float or type(other) is int) and a.dtype.kind == "f" and a.itemsize != 1 and (
                 type(a) is host or not _off_device(a)):
             if _enabled[0] and self._requires_grad:
                 c = _scalar_like(other, a)

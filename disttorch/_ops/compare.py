@@ -16,6 +16,7 @@ from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module
+from disttorch.backends.float8 import is_float8
 from disttorch.backends.registry import off_device_guard
 
 from ._register import inplace, methods, type_word, ufunc_writer, write_out
@@ -66,13 +67,15 @@ def _check_type(v: Any) -> bool:
 _ALL, _REAL, _INTEGRAL = "biufcV", "biufV", "biu"
 
 
-def _array_binary(name: str, ufunc: str, kinds: str = _ALL, kernel: str | None = None) -> Callable[..., Tensor]:
+def _array_binary(name: str, ufunc: str, kinds: str = _ALL, kernel: str | None = None,
+                  float8: bool = False) -> Callable[..., Tensor]:
     """``name(input, other, *, out=None)``: the array module's ``ufunc`` on both operands in their result dtype,
-    for result dtypes of the kinds ``kinds`` (else PyTorch's error naming ``kernel``)."""
+    for result dtypes of the kinds ``kinds`` (else PyTorch's error naming ``kernel``); float8 operands only
+    where ``float8`` (PyTorch's CPU kernels compare them for equality only)."""
 
     def fn(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
         a, b = _arrays(input, other)
-        if a.dtype.kind not in kinds:
+        if a.dtype.kind not in kinds or (not float8 and is_float8(a.dtype)):
             raise NotImplementedError(f"\"{kernel or name}_cpu\" not implemented for '{type_word(D.from_np[a.dtype])}'")
         guard = None if type(a) is np.ndarray else off_device_guard(a)
         if guard is None:
@@ -84,8 +87,8 @@ def _array_binary(name: str, ufunc: str, kinds: str = _ALL, kernel: str | None =
     return fn
 
 
-eq = _array_binary("eq", "equal")
-ne = not_equal = _array_binary("ne", "not_equal")
+eq = _array_binary("eq", "equal", float8=True)
+ne = not_equal = _array_binary("ne", "not_equal", float8=True)
 lt = less = _array_binary("lt", "less", _REAL)
 le = less_equal = _array_binary("le", "less_equal", _REAL)
 gt = greater = _array_binary("gt", "greater", _REAL)
@@ -101,6 +104,8 @@ bitwise_right_shift = _array_binary("bitwise_right_shift", "right_shift", _INTEG
 
 
 def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    if is_float8(input._data.dtype):
+        raise NotImplementedError(f"\"logical_not_cpu\" not implemented for '{type_word(input.dtype)}'")
     return write_out(_from_array(input._xp.logical_not(input._data)), out)
 
 
@@ -125,12 +130,13 @@ def _fast_compare(slow: Callable[..., Tensor], ufunc: Any) -> Callable[..., Any]
         a = self._data
         if type(other) is Tensor:
             b = other._data
-            if a.dtype is b.dtype and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind != "c":
+            if a.dtype is b.dtype and type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind != "c" and (
+                    a.itemsize != 1 or a.dtype.kind not in "fV"):  # float8: the full function decides
                 return _from_array(ufunc(a, b))
-        elif type(other) is float and a.dtype.kind == "f" and type(a) is np.ndarray:
+        elif type(other) is float and a.dtype.kind == "f" and a.itemsize != 1 and type(a) is np.ndarray:
             return _from_array(ufunc(a, other))
         elif type(other) is int and a.dtype.kind in "iuf" and type(a) is np.ndarray:
-            if a.dtype.kind == "f" or a.dtype.itemsize == 8:
+            if (a.dtype.kind == "f" and a.itemsize != 1) or a.dtype.itemsize == 8:
                 return _from_array(ufunc(a, other))
         if not _check_type(other):
             return NotImplemented
@@ -140,12 +146,18 @@ def _fast_compare(slow: Callable[..., Tensor], ufunc: Any) -> Callable[..., Any]
 
 
 # -- classification ----------------------------------------------------------------------------------
+# the float8 types PyTorch's CPU isinf / isfinite take (the others raise)
+_F8_INF_KERNELS = {"isinf": ("float8_e5m2",), "isfinite": ("float8_e5m2", "float8_e8m0fnu")}
+
+
 def _classify(name: str, test: Callable[[Any, Any], Any]) -> Callable[[Tensor], Tensor]:
     def fn(input: Tensor) -> Tensor:
         x = input._data
         xp = input._xp
         if x.dtype.kind in "biu":
             return _from_array(xp.full(x.shape, name == "isfinite", dtype=bool))
+        if name in ("isinf", "isfinite") and is_float8(x.dtype) and x.dtype.name not in _F8_INF_KERNELS[name]:
+            raise NotImplementedError(f"\"{name}\" not implemented for '{type_word(input.dtype)}'")
         return _from_array(test(xp, x))
 
     fn.__name__ = fn.__qualname__ = name

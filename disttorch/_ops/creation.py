@@ -23,6 +23,14 @@ from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module as _array_module
 from disttorch.backends import backend_for_array, get_backend
+from disttorch.backends.float8 import (
+    cast,
+    check_scalar_fits,
+    involves_float8,
+    is_float8,
+    refuse_on_device,
+    to_float8,
+)
 
 from ._register import methods
 from ._util import normalize_shape
@@ -216,6 +224,13 @@ def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bo
 
 
 def _fill(xp: Any, fill: Any, shape: tuple, dt: D.dtype) -> Any:
+    if dt.itemsize == 1 and dt in D.FLOAT8:
+        if xp is not np:
+            refuse_on_device(dt.np)
+        if fill is not None and not (fill == 0 and type(fill) is int):  # zeros: all bits 0, as PyTorch's
+            # PyTorch's check and rounding of the value
+            check_scalar_fits(fill, dt.np, D._SCALAR_NAMES[dt])
+            fill = to_float8(np.asarray(fill), dt.np)
     if fill is None:
         return xp.empty(shape, dt.np)
     if fill == 0:
@@ -273,7 +288,9 @@ def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = No
     span = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
     flat = _factory(None, (span,), dtype, device, False)._data
     item = flat.dtype.itemsize
-    arr = _array_module(flat).lib.stride_tricks.as_strided(flat, shape, tuple(s * item for s in strides))
+    bits = flat.view("u1") if is_float8(flat.dtype) else flat  # numpy cannot parse float8's type string
+    arr = _array_module(flat).lib.stride_tricks.as_strided(bits, shape, tuple(s * item for s in strides))
+    arr = arr.view(flat.dtype) if bits is not flat else arr
     return _leaf(_from_array(arr), requires_grad)
 
 
@@ -418,7 +435,13 @@ class ToCopy(Op):
         self.src_index = self.src_backend.device_index(x)
         fresh = False
         if self.np_dtype is not None and x.dtype != self.np_dtype:
-            x, fresh = x.astype(self.np_dtype), True  # cast on the source device (current here), then move
+            # cast on the source device (current here), then move; float8 with PyTorch's rounding
+            if involves_float8(x.dtype, self.np_dtype):
+                if type(x) is not np.ndarray:
+                    refuse_on_device(self.np_dtype if is_float8(np.dtype(self.np_dtype)) else x.dtype)
+                x, fresh = cast(x, self.np_dtype), True
+            else:
+                x, fresh = x.astype(self.np_dtype), True
         if self.backend is not None and (self.backend is not self.src_backend or self.index != self.src_index):
             if not self.src_backend.has_data:
                 self.src_backend.to_numpy(x)  # raises the backend's error (meta: "Cannot copy out of meta tensor")

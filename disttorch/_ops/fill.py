@@ -10,10 +10,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from disttorch import _dtype as D
 from disttorch._shapes import broadcast_shape
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
+from disttorch.backends.float8 import check_scalar_fits, is_float8, to_float8
 
 from ._register import _OVERLAP, check_no_overlap, inplace, methods, overlaps
 from ._util import as_tensor_like
@@ -66,7 +68,7 @@ def _filled(self: Tensor, value: Any) -> Tensor:
 
 
 def _set_all(arr: Any, value: Any) -> None:
-    arr[...] = value
+    arr[...] = to_float8(_host(value), arr.dtype) if is_float8(arr.dtype) else value
 
 
 def _fill_all(arr: Any, value: Any) -> None:
@@ -75,7 +77,16 @@ def _fill_all(arr: Any, value: Any) -> None:
                            "dimensions.")
     if hasattr(value, "ndim") and overlaps(arr):  # a tensor's value (a number is written into expanded tensors)
         raise RuntimeError(_OVERLAP)
+    if is_float8(arr.dtype):
+        if not hasattr(value, "ndim"):
+            check_scalar_fits(value, arr.dtype, D._SCALAR_NAMES[D.from_np[arr.dtype]])
+        value = to_float8(_host(value), arr.dtype)
     arr[...] = value
+
+
+def _host(value: Any) -> Any:
+    """A value written into a float8 (host) array, as a numpy array or number."""
+    return value.get() if hasattr(value, "get") and hasattr(value, "__cuda_array_interface__") else value
 
 
 def _zeroed(self: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ from ._util import normalize_shape
 from .shape import adjoint
 from .shape._common import _as_strided
 
-__all__ = ["view_as_real", "view_as_complex", "as_strided"]
+__all__ = ["view_as_real", "view_as_complex", "as_strided", "slice_inverse"]
 
 _REAL_OF = {"complex64": "float32", "complex128": "float64"}
 _COMPLEX_OF = {v: k for k, v in _REAL_OF.items()}
@@ -132,3 +132,37 @@ methods({
     "view_as_real": view_as_real, "view_as_complex": view_as_complex, "as_strided": as_strided,
     "as_strided_": inplace_view(as_strided), "H": property(_H), "mH": property(_mH),
 })
+
+
+# -- slice_inverse ---------------------------------------------------------------------------------------------
+class SliceInverse(AsStrided):
+    """``input``'s storage seen with ``src``'s geometry: the base a slice ``input`` was cut from. Its gradient
+    is the slice of the incoming gradient (PyTorch's SliceInverseBackward0), not as_strided's scatter."""
+
+    def backward(self, grad: Tensor) -> Tensor:
+        index = [slice(None)] * grad.ndim
+        index[self.dim] = slice(self.start, self.end, self.step)
+        return grad[tuple(index)]
+
+
+def slice_inverse(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """The inverse of ``src.slice(dim, start, end, step)``: a view of ``input``'s storage with ``src``'s size,
+    stride and storage offset (``input`` is the slice, ``src`` stands for the tensor it came from)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"slice_inverse(): argument 'src' (position 2) must be Tensor, not {type(src).__name__}")
+    size, stride, offset = tuple(src.shape), src.stride(), src.storage_offset()
+    flat = _storage_of(input)
+    item = flat.dtype.itemsize
+    needed = 0 if math.prod(size) == 0 else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+    if needed > flat.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+                           f"itemsize {item} requiring a storage size of {needed * item} are out of bounds for "
+                           f"storage of size {flat.size * item}")
+    dim = dim + len(size) if dim < 0 else dim
+    return SliceInverse.apply(input, storage=flat, size=size, stride=stride, offset=offset, dim=dim, start=start,
+                              end=end, step=step)
+
+
+methods({"slice_inverse": slice_inverse, "name": property(lambda self: None, doc="Always None, as in PyTorch "
+                                                                                  "(a read-only attribute).")})

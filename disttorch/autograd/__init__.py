@@ -7,7 +7,7 @@ import numpy as _np
 
 from . import engine, functional, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
-from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
+from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                         set_grad_enabled)
@@ -18,7 +18,8 @@ from disttorch.profiler.profiler import ProfilerActivity, kineto_available
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "Variable", "once_differentiable", "InplaceFunction", "Node", "graph", "functional", "forward_ad",
+           "Variable", "once_differentiable", "InplaceFunction", "NestedIOFunction", "Node", "graph", "functional",
+           "forward_ad",
            "profiler", "profiler_legacy", "profiler_util", "ProfilerActivity", "kineto_available",
            "set_multithreading_enabled", "is_multithreading_enabled", "is_view_replay_enabled",
            "enforce_grad_layout_policy"]

@@ -248,5 +248,6 @@ class InplaceFunction(Function):
     pass
 
 
-class NestedIOFunction(Function):
-    pass
+from .nested_io import NestedIOFunction  # noqa: E402 (it subclasses Function)
+
+__all__ = ["Function", "FunctionCtx", "InplaceFunction", "NestedIOFunction", "once_differentiable"]

@@ -263,6 +263,9 @@ class Op(Node):
     view = False
     nondiff_outputs: tuple[int, ...] = ()
     broadcasts = False  # elementwise over the broadcast of its inputs: shape clashes get PyTorch's message
+    # whether the op runs on float8 inputs (PyTorch's CPU kernels take them for a few ops only): False, True, or
+    # a function ``(node, *arrays)`` doing the op's float8 arithmetic (see disttorch/_ops/float8_ops.py)
+    float8: Any = False
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -307,7 +310,10 @@ class Op(Node):
         try:
             t0 = inputs[0] if inputs else None
             if t0 is not None and type(t0._data) is _ndarray:  # host arrays: no device to switch to
-                out = node.forward(*[t._data if t is not None else None for t in inputs])
+                if t0._data.itemsize == 1 and t0._data.dtype.kind in "fV":  # float8 (ml_dtypes)
+                    out = _float8_forward(cls, node, [t._data if t is not None else None for t in inputs])
+                else:
+                    out = node.forward(*[t._data if t is not None else None for t in inputs])
             else:
                 guard = _off_device_guard(inputs)
                 if guard is None:
@@ -330,6 +336,25 @@ class Op(Node):
 
 _new = object.__new__
 _ndarray = np.ndarray
+
+
+def _float8_forward(cls: type, node: Any, arrays: list) -> Any:
+    """The forward of an op whose first input is float8: views and the ops marked ``float8 = True`` run as
+    usual, an op whose ``float8`` is a function runs that (its float8 arithmetic), the rest raise PyTorch's
+    error for a missing kernel."""
+    rule = cls.float8
+    if cls.view or rule is True:
+        return node.forward(*arrays)
+    if rule:
+        return rule(node, *arrays)
+    raise float8_unsupported(cls.__name__.lstrip("_").lower() + "_cpu", arrays[0].dtype)
+
+
+def float8_unsupported(kernel: str, np_dtype: Any) -> NotImplementedError:
+    """PyTorch's error for a kernel without float8: ``"<kernel>" not implemented for 'Float8_e4m3fn'``."""
+    from disttorch import _dtype as D
+
+    return NotImplementedError(f'"{kernel}" not implemented for \'{D._SCALAR_NAMES[D.from_np[np_dtype]]}\'')
 
 
 def _off_device_guard(inputs: tuple) -> Any:

@@ -5,6 +5,7 @@ Start ranks with an MPI launcher (``mpiexec -n 4 python train.py``, ``srun pytho
 """
 from disttorch.collectives.base import CollectiveError
 
+from . import config
 from .distributed_c10d import *
 from .distributed_c10d import __all__ as _c10d_all
 from .distributed_c10d import _get_communicator, _get_default_group

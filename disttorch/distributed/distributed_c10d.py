@@ -85,6 +85,7 @@ from .tensor_collectives import (
 )
 from .work import Work
 from .world import (
+    ProcessGroupGloo,
     destroy_process_group,
     get_local_rank,
     get_local_world_size,
@@ -102,8 +103,9 @@ from .world import (
 )
 
 __all__ = [
-    "Backend", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
-    "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv",
+    "Backend", "GroupMember", "P2POp", "ProcessGroup", "ProcessGroupGloo", "ReduceOp", "Work", "all_gather",
+    "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single",
+    "barrier", "batch_isend_irecv",
     "broadcast", "broadcast_object_list", "destroy_process_group", "gather", "gather_object", "get_backend",
     "get_global_rank", "get_group_rank", "get_local_rank", "get_local_world_size", "get_node_local_rank",
     "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group", "irecv",

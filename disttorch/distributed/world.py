@@ -338,3 +338,32 @@ def new_subgroups_by_enumeration(ranks_per_subgroup_list: list[list[int]], timeo
             if me in ranks:
                 mine = pg
     return mine, subgroups
+
+
+class ProcessGroupGloo(ProcessGroup):
+    """PyTorch's host (CPU) backend class, served by MPI here (or by one process when no MPI launcher started
+    this one). ``ProcessGroupGloo(store, rank, size, timeout)`` makes a group of the whole job: ``store`` is
+    accepted and unused (MPI does the rendezvous), ``rank`` and ``size`` must be MPI's. Once
+    ``init_process_group`` has run, it serves as ``group=`` of
+    every collective; ``name()`` is ``"gloo"``. Groups made by ``init_process_group``/``new_group`` stay plain
+    :class:`ProcessGroup` objects, as in PyTorch (whose ProcessGroupGloo is a backend, not the group)."""
+
+    def __init__(self, store: Any, rank: int, size: int, timeout: timedelta = timedelta(seconds=1800)) -> None:
+        rank, size = int(rank), int(size)
+        if not 0 <= rank < size:
+            raise RuntimeError(f"rank < size. {rank} vs {size}")
+        if not isinstance(timeout, timedelta):
+            raise TypeError(f"ProcessGroupGloo: timeout must be a datetime.timedelta, not {type(timeout).__name__}")
+        seconds = timeout.total_seconds()
+        comm = _world_communicator("mpi" if _launched_by_mpi() else None, seconds, size)
+        if (comm.rank, comm.size) != (rank, size):
+            comm.free()
+            raise ValueError(f"ProcessGroupGloo: rank={rank}, size={size} but MPI gave this process rank "
+                             f"{comm.rank} of {comm.size} (MPI's COMM_WORLD decides the group)")
+        super().__init__(comm, "gloo", seconds, None)
+
+    def name(self) -> str:
+        return "gloo"
+
+    def __repr__(self) -> str:
+        return f"ProcessGroupGloo(ranks={self.ranks})"

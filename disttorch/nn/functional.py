@@ -6,6 +6,7 @@ from ._functional.conv_tbc import *
 from ._functional.dropout import *
 from ._functional.extras import *
 from ._functional.fractional_pool import *
+from ._functional.grouped_scaled_mm import *
 from ._functional.linear import *
 from ._functional.linear_cross_entropy import linear_cross_entropy
 from ._functional.loss import *

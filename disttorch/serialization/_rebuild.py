@@ -63,7 +63,8 @@ class StorageReader:
         dt = np.dtype(np.uint8) if storage_type.dtype is None else storage_type.dtype.np
         if stored != numel * dt.itemsize:
             raise ValueError(f"storage {key} holds {stored} bytes, expected {numel} x {dt.itemsize}")
-        bits = np.dtype(f"u{dt.itemsize}") if dt.kind == "V" else dt  # bfloat16: its bits in the file's order
+        # ml_dtypes' types (bfloat16, float8_*): read as their bits, in the file's byte order
+        bits = np.dtype(f"u{dt.itemsize}") if dt.kind == "V" or dt.itemsize == 1 else dt
         arr = np.empty(numel, bits.newbyteorder(self.byteorder))
         read_entry_into(self.zf, name, arr)
         if not arr.dtype.isnative:

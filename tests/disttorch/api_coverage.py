@@ -197,6 +197,8 @@ def status_section(reasons: dict[str, str], names: dict[str, str]) -> str:
     for ns in NAMESPACES:
         if yet[ns]:
             lines.append(_item(f"- `{ns}` ({yet[ns]}): ", by_ns[ns][MISSING], "  "))
+    if not any(yet.values()):
+        lines.append("None: every public name of these namespaces is provided or listed below.")
     lines += ["", "### Not provided on purpose", ""]
     for key, text in reasons.items():
         if key == MISSING:

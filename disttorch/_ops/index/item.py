@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from disttorch import _dtype as D
 from disttorch._tensor import Tensor
 from disttorch.backends import writable
+from disttorch.backends.float8 import check_scalar_fits, is_float8, to_float8
 
 from .._register import _OVERLAP, methods, overlaps, warn_expanded
 from .parse import _parse
@@ -54,6 +56,10 @@ def __setitem__(self: Tensor, index: Any, value: Any) -> None:
     else:
         arr = value
     data = self._data
+    if is_float8(data.dtype) and getattr(arr, "dtype", None) != data.dtype:  # PyTorch's float8 conversion
+        if not hasattr(arr, "dtype"):
+            check_scalar_fits(arr, data.dtype, D._SCALAR_NAMES[D.from_np[data.dtype]])
+        arr = to_float8(np.asarray(arr), data.dtype)
     if overlaps(data):  # an expanded tensor: PyTorch writes into it unless the written region aliases itself
         if not adv:
             if overlaps(data[idx]):

@@ -20,6 +20,9 @@ def _share(outs: tuple, base: Tensor) -> tuple:
 
 def _as_strided(arr: Any, shape: tuple, strides: tuple) -> Any:
     """A view with explicit byte strides, writable when ``arr`` is."""
+    dt = arr.dtype
+    if dt.itemsize == 1 and dt.kind in "fV":  # float8: numpy cannot parse its type string ('<f1'), so its bytes
+        return array_module(arr).lib.stride_tricks.as_strided(arr.view("u1"), shape=shape, strides=strides).view(dt)
     return array_module(arr).lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
 
 
