@@ -2,9 +2,9 @@
 
 Hydra's proxy notices a rank's end when the rank's PMI socket closes, and then SIGKILLs every rank on its node at
 once: no rank lives long enough to report, and Hydra's own banner names a pid, not a rank. So each rank started
-by Hydra (``PMI_FD`` set; not under ``disttorchrun``, whose helper reports already) starts, in
-:func:`start`, a small watcher process: this file run by a fresh interpreter (``python -I -S``, standard library
-only, about 10 MB). The watcher
+by Hydra (``PMI_FD`` and Hydra's ``MPI_LOCALRANKID`` set; not under ``disttorchrun``, whose helper reports
+already) starts, in :func:`start`, a small watcher process: this file run by a fresh interpreter (``python -I
+-S``, standard library only, about 11 MB). The watcher
 
 * holds copies of the rank's PMI socket, stdout and stderr, so Hydra only learns of the rank's end when the
   watcher exits;
@@ -43,6 +43,8 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     if env.get("DISTTORCH_EXIT_WATCHER", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
     if env.get("DISTTORCH_LAUNCHER") or not sys.platform.startswith("linux") or not sys.executable:
+        return None
+    if "MPI_LOCALRANKID" not in env:  # set by Hydra's proxies; srun's PMI2 sets PMI_FD too, but srun names ranks
         return None
     try:
         pmi = int(env.get("PMI_FD", ""))
@@ -156,7 +158,8 @@ def how_it_ended(status: int | None) -> str:
 def report_line(rank: int, pid: int, host: str, status: int | None, peers: str) -> str:
     ranks = ", ".join(f"rank {q} = pid {p}" for q, p in (item.split("=") for item in peers.split(",") if item))
     return (f"[rank {rank}] disttorch: rank {rank} (pid {pid} on {host}) {how_it_ended(status)}, while the job was "
-            f"running; the MPI launcher now ends the job (ranks on {host}: {ranks})\n")
+            f"running; the MPI launcher now ends the job (ranks on {host}: {ranks}; the launcher's own report may "
+            f"name any of these pids)\n")
 
 
 def main(argv: list[str]) -> None:
