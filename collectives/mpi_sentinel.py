@@ -6,18 +6,25 @@ by Hydra (``PMI_FD`` and Hydra's ``MPI_LOCALRANKID`` set; not under ``disttorchr
 already) starts, in :func:`start`, a small watcher process: this file run by a fresh interpreter (``python -I
 -S``, standard library only, about 11 MB). The watcher
 
-* holds copies of the rank's PMI socket, stdout and stderr, so Hydra only learns of the rank's end when the
-  watcher exits;
+* holds copies of the rank's PMI socket, stdout and stderr, so Hydra only learns of the rank's end from the
+  watcher;
 * waits for the rank's end (a pidfd, Linux >= 5.3; else it polls its parent pid) or for a line on a pipe by which
   the rank says it leaves the job through Python (end of the script, ``sys.exit``, ``os._exit``, ``MPI_Abort``
   after an error): those ends are reported by the ranks themselves, and the watcher then exits silently;
 * otherwise reads how the rank ended (its exit status, from ``/proc/<pid>/stat`` while the rank is a zombie, or
-  from the pidfd on Linux >= 6.15), writes one line to stderr naming the rank, its pid and host, how it ended,
-  and the pids of the ranks on that host (to match Hydra's banner), and exits: Hydra then ends the job.
+  from the pidfd on Linux >= 6.15), leaves the rank's process group, closes its copy of the PMI socket (Hydra
+  now tears the job down, as it would have without the watcher), writes one line to stderr naming the rank, its
+  pid and host, how it ended, and the pids of the ranks on that host (to match Hydra's banner), and exits.
+* Hydra ignores the PMI socket of a rank it has reaped already, and only a signal makes a reaped rank end the
+  job: a rank that exited (no signal) and was reaped between its end and the watcher's close (Hydra woke up
+  for something else, such as the rank's last output) would leave the others waiting. So the watcher waits up
+  to 2 s for the other ranks of its host to end and SIGKILLs, as Hydra would, those still there.
 
-The watcher stays in the rank's process group, which Hydra kills as a whole when it tears a job down: ranks that
-Hydra kills take their watcher with them (within the same ``killpg``), so only a rank killed on its own, by a
-user, a job limit or the kernel's out-of-memory killer, is reported. Nothing here runs per collective.
+Until its rank has ended the watcher stays in the rank's process group, which Hydra kills as a whole when it
+tears a job down: ranks that Hydra kills take their watcher with them (in the same ``killpg``, before the watcher
+could see its rank end), so only a rank that ended on its own (a signal sent to that process alone, by a user, a
+job limit or the kernel's out-of-memory killer; a crash; a C-level exit) is reported. Nothing here runs per
+collective.
 """
 from __future__ import annotations
 
@@ -26,10 +33,12 @@ import select
 import signal
 import struct
 import sys
+import time
 from typing import Any
 
 _POLL_S = 1.0  # with a pidfd: how often the watcher also checks its parent pid (belt and braces)
 _NO_PIDFD_POLL_S = 0.05
+_TEARDOWN_GRACE_S = 2.0  # after the report: how long Hydra gets to end the other ranks of the host
 _PIDFD_GET_INFO = 0xC040FF0B  # _IOWR(0xFF, 11, struct pidfd_info) with the 64-byte version 0 of the struct
 _PIDFD_INFO_EXIT = 1 << 3
 
@@ -155,19 +164,52 @@ def how_it_ended(status: int | None) -> str:
     return f"exited with status {(status >> 8) & 0xFF} without leaving the job through Python (a C-level exit)"
 
 
-def report_line(rank: int, pid: int, host: str, status: int | None, peers: str) -> str:
-    ranks = ", ".join(f"rank {q} = pid {p}" for q, p in (item.split("=") for item in peers.split(",") if item))
+def report_line(rank: int, pid: int, host: str, status: int | None, peers: dict[int, int]) -> str:
+    ranks = ", ".join(f"rank {q} = pid {p}" for q, p in sorted(peers.items()))
     return (f"[rank {rank}] disttorch: rank {rank} (pid {pid} on {host}) {how_it_ended(status)}, while the job was "
             f"running; the MPI launcher now ends the job (ranks on {host}: {ranks}; the launcher's own report may "
             f"name any of these pids)\n")
 
 
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of a live process (None when it is gone or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _end_the_others(peers: dict[int, int], me: int, proxy: int | None) -> list[int]:
+    """Hydra tears the job down when it sees the ended rank's PMI socket close before it reaps the rank, or when
+    it reaps a rank killed by a signal; a rank that exited (no signal) and was reaped first would leave the others
+    waiting. So: wait a moment for the other ranks of this host to end, and SIGKILL (as Hydra would) those still
+    there, checking that each is still a child of the same Hydra proxy. Returns the ranks it killed."""
+    others = {q: p for q, p in peers.items() if q != me}
+    deadline = time.monotonic() + _TEARDOWN_GRACE_S
+    while others and time.monotonic() < deadline:
+        others = {q: p for q, p in others.items() if _parent_of(p) == proxy}
+        time.sleep(0.01)
+    killed = []
+    for q, p in others.items():
+        if proxy is not None and _parent_of(p) == proxy:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed.append(q)
+            except OSError:
+                pass
+    return killed
+
+
 def main(argv: list[str]) -> None:
-    rank, pid, host, note, _pmi, peers = int(argv[0]), int(argv[1]), argv[2], int(argv[3]), argv[4], argv[5]
+    rank, pid, host, note, pmi = int(argv[0]), int(argv[1]), argv[2], int(argv[3]), int(argv[4])
+    peers = {int(q): int(p) for q, p in (item.split("=") for item in argv[5].split(",") if item)}
     # a signal to the process group (Hydra's teardown, Ctrl-C forwarded) ends the watcher silently
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     os.set_blocking(note, False)
+    proxy = _parent_of(pid)
     try:
         pidfd: Any = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -176,11 +218,25 @@ def main(argv: list[str]) -> None:
         pidfd = None
     if _wait(pid, pidfd, note):
         return
-    line = report_line(rank, pid, host, _exit_status(pid, pidfd), peers)
+    status = _exit_status(pid, pidfd)
+    # Hydra must see the end now, before anything wakes it up to reap the rank: out of the rank's process group
+    # first, so that Hydra's teardown (killpg of each rank's group) does not end this report too
     try:
-        os.write(2, line.encode())
+        os.setpgid(0, 0)
     except OSError:
         pass
+    os.close(pmi)
+    try:
+        os.write(2, report_line(rank, pid, host, status, peers).encode())
+    except OSError:
+        pass
+    killed = _end_the_others(peers, rank, proxy)
+    if killed:
+        try:
+            os.write(2, f"[rank {rank}] disttorch: the MPI launcher had not ended ranks {killed} on {host} "
+                        f"{_TEARDOWN_GRACE_S:g} s after rank {rank} ended: killed them (SIGKILL)\n".encode())
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
