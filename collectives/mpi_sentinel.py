@@ -230,6 +230,14 @@ def main(argv: list[str]) -> None:
         os.write(2, report_line(rank, pid, host, status, peers).encode())
     except OSError:
         pass
+    signaled = status is not None and status & 0x7F
+    if signaled:
+        # Hydra ends the job on a reaped rank killed by a signal in any case (no 2 s note needed): let go of the
+        # rank's output now, with its PMI socket, as the rank's own end would have, so that Hydra reaps it first
+        # and its banner can name it
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
     killed = _end_the_others(peers, rank, proxy)
     if killed:
         try:
