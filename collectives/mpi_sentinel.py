@@ -44,6 +44,9 @@ _PIDFD_INFO_EXIT = 1 << 3
 
 
 # -- in the rank ---------------------------------------------------------------------------------------------
+_started: list = []  # the watcher's Popen, kept (it outlives the rank; a collected Popen would warn)
+
+
 def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     """Start the watcher of this rank (see the module's doc); returns the write end of its "leaving" pipe, or None
     where there is none (not under Hydra, under ``disttorchrun``, ``DISTTORCH_EXIT_WATCHER=0``, not Linux).
@@ -66,8 +69,9 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     mapping = ",".join(f"{q}={p}" for q, p in sorted(peers.items()))
     try:
         # start_new_session stays False on purpose: the watcher must die with the rank's process group
-        subprocess.Popen([sys.executable, "-I", "-S", os.path.abspath(__file__), str(rank), str(os.getpid()),
-                          host, str(r), str(pmi), mapping], stdin=subprocess.DEVNULL, pass_fds=(r, pmi))
+        _started.append(subprocess.Popen(
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), str(rank), str(os.getpid()), host, str(r),
+             str(pmi), mapping], stdin=subprocess.DEVNULL, pass_fds=(r, pmi)))
     except OSError:
         os.close(w)
         return None
