@@ -54,7 +54,8 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     env = os.environ
     if env.get("DISTTORCH_EXIT_WATCHER", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
-    if env.get("DISTTORCH_LAUNCHER") or not sys.platform.startswith("linux") or not sys.executable:
+    if env.get("DISTTORCH_LAUNCHER") or not sys.platform.startswith("linux") or not sys.executable \
+            or not os.path.isfile(__file__):  # (run by path: not from inside a zip)
         return None
     if "MPI_LOCALRANKID" not in env:  # set by Hydra's proxies; srun's PMI2 sets PMI_FD too, but srun names ranks
         return None
@@ -165,7 +166,8 @@ def how_it_ended(status: int | None) -> str:
             name = f"signal {sig}"
         why = ": sent by a user, a job limit or the kernel's out-of-memory killer" if sig == signal.SIGKILL else ""
         return f"was killed by signal {sig} ({name}{why})"
-    return f"exited with status {(status >> 8) & 0xFF} without leaving the job through Python (a C-level exit)"
+    return (f"exited with status {(status >> 8) & 0xFF} without leaving the job through Python (a C-level exit, "
+            f"or MPI_Abort called outside disttorch)")
 
 
 def report_line(rank: int, pid: int, host: str, status: int | None, peers: dict[int, int]) -> str:
