@@ -498,7 +498,7 @@ class MPICommunicator(ArgumentChecks, HostStaging, Communicator):
             shared.Free()
 
     def abort(self, code: int = 1) -> None:
-        MPI.COMM_WORLD.Abort(code)
+        self._watch.abort(code)
 
     def free(self) -> None:
         if MPI.Is_finalized() or self._watch.broken is not None:

@@ -20,12 +20,15 @@ One :class:`Watch` per process (made with the first :class:`~disttorch.collectiv
   that left raises an error naming it and how it left; the error ends the job (uncaught: ``MPI_Abort`` by the
   fail-fast hook; caught: at this rank's own exit). After a timeout or a peer loss, the rank's communicators
   are unusable and its exit calls ``MPI_Abort`` so that the job's exit status is non-zero.
+* **Ending otherwise.** Under MPICH's Hydra a watcher process per rank (:mod:`.mpi_sentinel`) names a rank that
+  ends without leaving (SIGKILL, a crash): Hydra would kill the other ranks before any of them could report.
 """
 from __future__ import annotations
 
 import atexit
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -35,6 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import mpi_sentinel
 from .base import CollectiveError
 
 _TAG = 0x5157
@@ -100,6 +104,11 @@ class Watch:
         self._buf = np.zeros(_MSG, np.uint8)
         self._status = MPI.Status()
         self._req = self._comm.Irecv(self._buf, MPI.ANY_SOURCE, _TAG)
+        self._note: int | None = None  # the pipe to this rank's exit watcher (mpi_sentinel)
+        if self.size > 1:
+            host = socket.gethostname()
+            where = self._comm.allgather((self.pid, host))  # once, at init: the pids of the ranks on this host
+            self._note = mpi_sentinel.start(self.me, host, {r: p for r, (p, h) in enumerate(where) if h == host})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.size > 1 and MPI.Query_thread() == MPI.THREAD_MULTIPLE:
@@ -243,7 +252,7 @@ class Watch:
                     if time.perf_counter() - start > timeout + _STUCK_GRACE:
                         self.fail(f"{what} has been stuck inside MPI for more than its timeout ({timeout:g} s): "
                                   f"aborting all ranks (MPI_Abort)")
-                        self.MPI.COMM_WORLD.Abort(1)
+                        self.abort(1, "MPI_Abort: stuck inside MPI")
             except Exception:  # MPI finalized under us: stop quietly
                 return
 
@@ -274,7 +283,10 @@ class Watch:
     def leave(self, finish: Callable[[], None] | None = None) -> None:
         """Tell the other ranks that this one leaves, and wait until they all do (or the job is aborted).
         Runs once, at exit; a rank whose communicators are unusable aborts the job instead."""
-        if self.done or os.getpid() != self.pid or self.MPI.Is_finalized():
+        if os.getpid() != self.pid:
+            return
+        mpi_sentinel.announce(self._note, self.how or "leaving")
+        if self.done or self.MPI.Is_finalized():
             return
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -297,7 +309,7 @@ class Watch:
         if self.broken is not None:
             sys.stderr.write(f"[rank {self.me}] leaving after a collective error: aborting all ranks (MPI_Abort)\n")
             sys.stderr.flush()
-            self.MPI.COMM_WORLD.Abort(1)
+            self.abort(1, "MPI_Abort after a collective error")
         if self.size > 1:
             self.MPI.Request.Waitall([r for r, _ in self._sends])
         self.done = True
@@ -306,7 +318,19 @@ class Watch:
         self._comm.Free()
 
 
+    def abort(self, code: int, how: str = "MPI_Abort") -> None:
+        """``MPI_Abort`` of the whole job, after telling this rank's exit watcher that the end is reported."""
+        mpi_sentinel.announce(self._note, how)
+        self.MPI.COMM_WORLD.Abort(code)
+
+
 _watch: list[Watch] = []
+
+
+def announce_abort(how: str = "MPI_Abort") -> None:
+    """Before an ``MPI_Abort`` outside this module: tell this rank's exit watcher (if any) to stay silent."""
+    if _watch:
+        mpi_sentinel.announce(_watch[0]._note, how)
 
 
 def get_watch(MPI: Any) -> Watch:  # noqa: N803

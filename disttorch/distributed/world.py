@@ -187,6 +187,9 @@ def _install_fail_fast(comm: Communicator | None) -> None:
         from mpi4py import MPI  # starts MPI when this rank had not yet
 
         if not MPI.Is_finalized():
+            from disttorch.collectives.mpi_watch import announce_abort
+
+            announce_abort("MPI_Abort after an uncaught exception")  # reported above: the exit watcher stays silent
             MPI.COMM_WORLD.Abort(1)
 
     def report(exc_type: Any, exc: Any, tb: Any, where: str = "") -> None:

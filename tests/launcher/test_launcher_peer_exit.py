@@ -52,3 +52,4 @@ def test_a_sigkilled_rank_mid_collective_is_named(n):
     assert r.returncode == 128 + signal.SIGKILL, r
     assert r.err[r.err.index("disttorchrun: rank "):].startswith(f"disttorchrun: rank {n - 1} (pid "), r
     assert "was killed by SIGKILL" in r.err, r
+    assert "disttorch: rank " not in r.out + r.err, r  # one report: disttorchrun's (no exit watcher under it)

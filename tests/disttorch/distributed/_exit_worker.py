@@ -67,8 +67,29 @@ def osexit(r):
     train(40, lambda: os._exit(0))
 
 
+def _die(how):
+    """The odd rank ends without Python's exit: by a signal to itself only (as a user's ``kill -9 <pid>`` or the
+    kernel's out-of-memory killer would), or by the C library's ``_exit``."""
+    def act():
+        print(f"PID {os.getpid()}", flush=True)
+        if how == "c_exit":
+            import ctypes
+
+            ctypes.CDLL(None)._exit(5)
+        os.kill(os.getpid(), getattr(signal, how.upper()))
+    return act
+
+
 def sigkill(r):
-    train(40, lambda: os.kill(os.getpid(), signal.SIGKILL))
+    train(40, _die("sigkill"))
+
+
+def sigterm(r):
+    train(40, _die("sigterm"))
+
+
+def c_exit(r):
+    train(40, _die("c_exit"))
 
 
 def finally_destroy(r):

@@ -72,8 +72,33 @@ def test_a_rank_leaving_ends_the_job_of_three():
     assert "while rank 0 is in" in result.output or "while rank 1 is in" in result.output, result.output
 
 
-def test_sigkill_ends_the_job():
-    _ended(_run("sigkill"), "EXIT CODE: 9")
+@pytest.mark.parametrize("mode, n, how", [
+    ("sigkill", 2, "was killed by signal 9 (SIGKILL"),
+    ("sigkill", 3, "was killed by signal 9 (SIGKILL"),
+    ("sigterm", 3, "was killed by signal 15 (SIGTERM)"),
+    ("c_exit", 2, "exited with status 5 without leaving the job through Python"),
+])
+def test_a_rank_ending_without_leaving_is_named(mode, n, how):
+    """Hydra SIGKILLs the other ranks the moment it sees a rank end; the rank's exit watcher reports first, naming
+    the rank, its pid and how it ended, and only that rank (not the ones Hydra kills afterwards)."""
+    result = _run(mode, n)
+    _ended(result, how)
+    odd = n - 1
+    pid = re.search(r"^PID (\d+)$", result.output, re.M).group(1)
+    reports = [ln for ln in result.output.splitlines() if "disttorch: rank " in ln]
+    assert len(reports) == 1, result.output
+    assert reports[0].startswith(f"[rank {odd}] disttorch: rank {odd} (pid {pid} on "), result.output
+    assert f"rank {odd} = pid {pid}" in reports[0] and "rank 0 = pid " in reports[0], result.output
+    if mode == "sigkill":
+        assert "EXIT CODE: 9" in result.output, result.output  # Hydra's own banner follows
+
+
+def test_no_exit_watcher_report_when_ranks_leave_through_python():
+    """Ends that the ranks report themselves (a rank leaving, an uncaught exception, a mismatch, a clean exit)
+    leave the exit watchers silent."""
+    for mode, n in (("exit3", 3), ("finally_destroy", 2), ("mismatch shape", 2), ("clean", 2)):
+        result = _run(mode, n)
+        assert "disttorch: rank " not in result.output, (mode, result.output)
 
 
 def test_exception_inside_try_finally_destroy():
