@@ -321,10 +321,18 @@ class Watch:
     def abort(self, code: int, how: str = "MPI_Abort") -> None:
         """``MPI_Abort`` of the whole job, after telling this rank's exit watcher that the end is reported."""
         mpi_sentinel.announce(self._note, how)
-        self.MPI.COMM_WORLD.Abort(code)
+        abort_job(self.MPI, code)
 
 
 _watch: list[Watch] = []
+
+
+def abort_job(MPI: Any, code: int) -> None:
+    """``MPI_Abort`` of COMM_WORLD that never returns: MPICH's can return while the launcher is still tearing the
+    job down, and the caller must not go on (into a collective or MPI_Finalize) meanwhile."""
+    MPI.COMM_WORLD.Abort(code)
+    time.sleep(10)  # the launcher's kill normally arrives within milliseconds
+    os._exit(code)
 
 
 def announce_abort(how: str = "MPI_Abort") -> None:

@@ -301,6 +301,8 @@ def mpi_abort(code: int) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             mpi.COMM_WORLD.Abort(code or 1)
+            time.sleep(10)  # MPICH's Abort can return while the job is torn down: never go on meanwhile
+            _REAL_EXIT(code or 1)
     except Exception:
         pass
 

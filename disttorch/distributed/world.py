@@ -187,10 +187,10 @@ def _install_fail_fast(comm: Communicator | None) -> None:
         from mpi4py import MPI  # starts MPI when this rank had not yet
 
         if not MPI.Is_finalized():
-            from disttorch.collectives.mpi_watch import announce_abort
+            from disttorch.collectives.mpi_watch import abort_job, announce_abort
 
             announce_abort("MPI_Abort after an uncaught exception")  # reported above: the exit watcher stays silent
-            MPI.COMM_WORLD.Abort(1)
+            abort_job(MPI, 1)
 
     def report(exc_type: Any, exc: Any, tb: Any, where: str = "") -> None:
         try:
