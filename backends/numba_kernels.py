@@ -33,66 +33,7 @@ def _ok(*arrays: Any) -> bool:
     return dt in _FLOATS and all(type(a) is np.ndarray and a.dtype == dt and a.flags.c_contiguous for a in arrays)
 
 
-# -- 2-D max pooling ------------------------------------------------------------------------------------------
-@_jit
-def _window_max_exact(x, b, y0, x0, kh, kw, dh, dw):
-    """(max, argmax) of one window, skipping positions outside x: the first maximum, or the last NaN."""
-    H, W = x.shape[1], x.shape[2]
-    m = -np.inf
-    j_best = -1
-    j_nan = -1
-    for ky in range(kh):
-        y = y0 + ky * dh
-        if y < 0 or y >= H:
-            continue
-        for kx in range(kw):
-            xx = x0 + kx * dw
-            if xx < 0 or xx >= W:
-                continue
-            v = x[b, y, xx]
-            if j_best < 0:
-                j_best = ky * kw + kx  # the first in-bounds position, for a window of -inf
-            if v != v:
-                j_nan = ky * kw + kx
-            elif v > m:
-                m = v
-                j_best = ky * kw + kx
-    if j_nan >= 0:
-        return np.nan, j_nan
-    return m, j_best
-
-
-@_jit
-def _max_pool2d(x, best, arg, kh, kw, sh, sw, ph, pw, dh, dw):
-    B, H, W = x.shape
-    _, OH, OW = best.shape
-    for b in range(B):
-        for oy in range(OH):
-            y0 = oy * sh - ph
-            inside_y = y0 >= 0 and y0 + (kh - 1) * dh < H
-            for ox in range(OW):
-                x0 = ox * sw - pw
-                if inside_y and x0 >= 0 and x0 + (kw - 1) * dw < W:
-                    # the common case, branch-light: a strict > keeps the first maximum; a window holding a NaN
-                    # takes the exact loop
-                    m = x[b, y0, x0]
-                    j = 0
-                    nan = m != m
-                    for ky in range(kh):
-                        for kx in range(kw):
-                            v = x[b, y0 + ky * dh, x0 + kx * dw]
-                            nan |= v != v
-                            if v > m:
-                                m = v
-                                j = ky * kw + kx
-                    if nan:
-                        m, j = _window_max_exact(x, b, y0, x0, kh, kw, dh, dw)
-                else:
-                    m, j = _window_max_exact(x, b, y0, x0, kh, kw, dh, dw)
-                best[b, oy, ox] = m
-                arg[b, oy, ox] = j
-
-
+# -- 2-D max pooling's backward ---------------------------------------------------------------------------------
 @_jit
 def _max_pool2d_backward(g, arg, gx, kw, sh, sw, ph, pw, dh, dw):
     B, OH, OW = g.shape
@@ -103,25 +44,16 @@ def _max_pool2d_backward(g, arg, gx, kw, sh, sw, ph, pw, dh, dw):
                 j = arg[b, oy, ox]
                 y = oy * sh - ph + (j // kw) * dh
                 x = ox * sw - pw + (j % kw) * dw
-                if 0 <= y < H and 0 <= x < W:  # always, for an argmax from _max_pool2d: a guard on memory
+                if 0 <= y < H and 0 <= x < W:
                     gx[b, y, x] += g[b, oy, ox]
-
-
-def max_pool2d(x: Any, kernel: tuple, stride: tuple, pad: tuple, dil: tuple, out: tuple) -> tuple | None:
-    """(max, within-window flat argmax) of x (B, H, W) over its windows, as pooling.py's ``_window_max`` gives
-    them (ties: the first maximum; a NaN wins, the last one), the argmax as uint8 (int64 for 256+ offsets).
-    Padding is skipped rather than read as -inf, so a window of -inf picks its first input, as PyTorch does."""
-    if x.ndim != 3 or not _ok(x):
-        return None
-    best = np.empty((x.shape[0],) + tuple(out), x.dtype)
-    arg = np.empty(best.shape, np.uint8 if kernel[0] * kernel[1] < 256 else np.int64)
-    _max_pool2d(x, best, arg, *kernel, *stride, *pad, *dil)
-    return best, arg
 
 
 def max_pool2d_backward(g: Any, arg: Any, in_shape: tuple, kernel: tuple, stride: tuple, pad: tuple,
                         dil: tuple) -> Any:
-    """The input gradient (B, H, W) of ``max_pool2d``: g (B, OH, OW) summed in at each window's maximum."""
+    """The input gradient (B, H, W) of a 2-D max pooling: g (B, OH, OW) summed in at each window's maximum,
+    ``arg`` (B, OH, OW) being its flat offset within the window (pooling.py's ``_window_max``). An offset on
+    the padding (a window of -inf only) lands nowhere. In one pass, against the numpy code's int64 index
+    array and scatter."""
     if not _ok(g) or arg.ndim != 3 or not arg.flags.c_contiguous:
         return None
     gx = np.zeros(in_shape, g.dtype)
@@ -203,5 +135,5 @@ def layer_norm_backward(g: Any, xhat: Any, invstd: Any, w: Any) -> tuple | None:
     return gx, gw, gb
 
 
-KERNELS = {"max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d,
+KERNELS = {"max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d,
            "layer_norm_backward": layer_norm_backward}

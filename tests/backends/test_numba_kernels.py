@@ -55,7 +55,7 @@ def test_max_pool2d_against_torch(path, shape, kw):
         check(lambda t, x: t.nn.functional.max_pool2d(x, **kw), [randn(*shape, dtype=dtype)])
         check(lambda t, x: t.nn.functional.max_pool2d(x, return_indices=True, **kw)[1], [randn(*shape)],
               grad=False)
-    _ran(path, path[1], "max_pool2d", "max_pool2d_backward")
+    _ran(path, path[1], "max_pool2d_backward")
 
 
 def test_max_pool2d_ties_nan_inf(path):
@@ -64,8 +64,6 @@ def test_max_pool2d_ties_nan_inf(path):
     x[0, 0, 0, 0] = np.nan  # two NaNs in one window: the last wins
     x[1, 1, 2:5, 2:5] = -np.inf  # a window of -inf
     x[1, 0, 4, 4] = np.inf
-    if path[0] == "numba":  # -inf next to the padding: the numpy code picks the padding (not an input), as
-        x[1, 1, :3, :3] = -np.inf  # PyTorch does not; the compiled kernel skips padding and agrees
     for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
         xt, xd = torch.tensor(x, requires_grad=True), disttorch.tensor(x, requires_grad=True)
         yt, it = torch.nn.functional.max_pool2d(xt, return_indices=True, **kw)
@@ -76,7 +74,7 @@ def test_max_pool2d_ties_nan_inf(path):
         yt.backward(torch.tensor(g))
         yd.backward(disttorch.tensor(g))
         assert_close(xd.grad, xt.grad, 0, 0)
-    _ran(path, path[1], "max_pool2d", "max_pool2d_backward")
+    _ran(path, path[1], "max_pool2d_backward")
 
 
 def test_max_pool2d_gradcheck_and_double_backward(path):
@@ -151,10 +149,13 @@ def test_both_paths_agree():
 
 def test_unsupported_inputs_fall_back():
     """Inputs the kernels do not take (other dtypes, non-contiguous) return None, for the numpy code."""
-    x = np.arange(2 * 4 * 4).reshape(2, 4, 4)
-    assert numba_kernels.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), (2, 2)) is None  # int64
-    xf = np.zeros((2, 4, 8), np.float32)[:, :, ::2]
-    assert numba_kernels.max_pool2d(xf, (2, 2), (2, 2), (0, 0), (1, 1), (2, 2)) is None
+    arg = np.zeros((2, 2, 2), np.uint8)
+    g = np.ones((2, 2, 2), np.int64)
+    assert numba_kernels.max_pool2d_backward(g, arg, (2, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1)) is None
+    gs = np.ones((2, 2, 4), np.float32)[:, :, ::2]  # not contiguous
+    assert numba_kernels.max_pool2d_backward(gs, arg, (2, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1)) is None
+    assert numba_kernels.col2im2d(np.zeros((2, 3, 3, 1, 2, 2), np.float16), None, (4, 4), (1, 1), (1, 1),
+                                  (1, 1)) is None
     assert numba_kernels.layer_norm_backward(*(np.zeros((3, 4), np.float16),) * 2, np.zeros(3, np.float16),
                                              None) is None
     xi = disttorch.arange(32).reshape(2, 1, 4, 4)  # integers still pool (numpy code)
@@ -173,21 +174,22 @@ def _run(code: str, **env: str) -> str:
 def test_switch_and_lazy_import():
     """DISTTORCH_NUMBA=0 leaves the numpy code; otherwise numba is imported on the first call, not at import."""
     code = ("import sys, disttorch; from disttorch.backends import numpy_backend as b; "
-            "print(b.kernels['max_pool2d'] is None, 'numba' in sys.modules)")
+            "print(b.kernels['col2im2d'] is None, 'numba' in sys.modules)")
     assert _run(code, DISTTORCH_NUMBA="0") == "True False"
     assert _run(code, DISTTORCH_NUMBA="1") == "False False"
 
 
 def test_cache_dir_and_no_cache(tmp_path):
-    """The compiled code lands in NUMBA_CACHE_DIR when set; with no writable cache location the kernels still
-    compile (in memory)."""
-    code = ("import numpy as np; from disttorch.backends import numba_kernels as k; "
-            "print(k.max_pool2d(np.ones((1, 2, 2), np.float32), (2, 2), (1, 1), (0, 0), (1, 1), (1, 1))[0].item())")
+    """The compiled code lands in NUMBA_CACHE_DIR when set."""
+    code = ("import numpy as np; from disttorch.backends import numba_kernels as k; g = np.ones((1, 1, 1), 'f4'); "
+            "a = np.ones((1, 1, 1), 'u1'); "
+            "print(k.max_pool2d_backward(g, a, (1, 2, 2), (2, 2), (1, 1), (0, 0), (1, 1)).sum())")
     assert _run(code, NUMBA_CACHE_DIR=str(tmp_path)) == "1.0"
     assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*")), list(tmp_path.rglob("*"))
 
 
 def test_jit_without_cache_location(monkeypatch):
+    """With no writable cache location (numba refuses cache=True) the kernels compile in memory."""
     import numba
 
     real = numba.njit

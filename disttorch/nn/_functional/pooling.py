@@ -168,16 +168,9 @@ class MaxPool(Op):
         nd = len(self.kernel)
         sp, lead = x.shape[-nd:], x.shape[:-nd]
         xf = x.reshape((-1,) + sp)
-        fast = k.get("max_pool2d") if nd == 2 else None  # compiled (numba): one pass, no padded copy
-        res = fast(xf, self.kernel, self.stride, self.pad, self.dil, self.out) if fast is not None else None
-        self.fast = res is not None  # the argmax never points at padding: the compiled backward may take it
-        if res is not None:
-            best, arg = res[0], res[1] if self.need_arg else None
-        else:
-            hi = _pad_hi(sp, self.out, self.kernel, self.stride, self.pad, self.dil)
-            xpad = k["pad"](xf, self.pad, hi, _lowest(x.dtype))
-            best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd,
-                                    self.need_arg)
+        hi = _pad_hi(sp, self.out, self.kernel, self.stride, self.pad, self.dil)
+        xpad = k["pad"](xf, self.pad, hi, _lowest(x.dtype))
+        best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd, self.need_arg)
         out_shape = lead + self.out
         self.arg, self.in_shape = arg, x.shape
         if arg is None or not self.want_idx:
@@ -199,7 +192,7 @@ class MaxPool(Op):
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
         label = f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0"
         nd = len(self.kernel)
-        if self.fast and not _grad_enabled[0]:  # no graph of the backward asked for: the compiled scatter
+        if nd == 2 and not _grad_enabled[0]:  # no graph of the backward asked for: the compiled scatter, if any
             g = grad._data
             sp = self.in_shape[-nd:]
             kernel = backend_for_array(g).kernels.get("max_pool2d_backward")
