@@ -135,5 +135,36 @@ def layer_norm_backward(g: Any, xhat: Any, invstd: Any, w: Any) -> tuple | None:
     return gx, gw, gb
 
 
-KERNELS = {"max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d,
+# -- LSTM backpropagation through time: the gate gradients of one step -----------------------------------------
+@_jit
+def _lstm_backward_step(dh, dout, dc, acts, tc, cp, dx, s, one):
+    b, H = dh.shape
+    for r in range(b):
+        n = s + r
+        for j in range(H):
+            o, i, f, g = acts[0, n, j], acts[1, n, j], acts[2, n, j], acts[3, n, j]
+            t = tc[n, j]
+            d = dh[r, j] + dout[n, j]
+            c = dc[r, j] + d * ((one - t * t) * o)
+            dx[n, 3 * H + j] = d * ((one - o) * o * t)
+            dx[n, j] = c * ((one - i) * i * g)
+            dx[n, H + j] = c * ((one - f) * f * cp[n, j])
+            dx[n, 2 * H + j] = c * ((one - g * g) * i)
+            dc[r, j] = c * f
+
+
+def lstm_backward_step(dh: Any, dout: Any, dc: Any, acts: Any, tc: Any, cp: Any, dx: Any, s: int) -> bool:
+    """One step of rnn.py's LSTM backward (no projection), rows s : s + b: the gradient of the pre-activations
+    into dx (N, 4H, PyTorch's gate order i, f, g, o) from dh (b, H) + dout (N, H) and the cell gradient dc
+    (b, H), which becomes the one entering the step (times f); acts (o, i, f, g) (4, N, H), tanh(c) and the
+    c entering each step (N, H) as the forward saved them. Fuses the numpy code's per-step products and
+    the factors it computes for all steps beforehand (same products, same order). False: inputs it does
+    not take, nothing changed."""
+    if not _ok(dh, dout, dc, acts, tc, cp, dx):
+        return False
+    _lstm_backward_step(dh, dout, dc, acts, tc, cp, dx, s, dh.dtype.type(1))
+    return True
+
+
+KERNELS = {"lstm_backward_step": lstm_backward_step, "max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d,
            "layer_norm_backward": layer_norm_backward}

@@ -127,6 +127,40 @@ def test_layer_norm_backward_against_torch(path, affine):
     _ran(path, path[1], "layer_norm_backward")
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+@pytest.mark.parametrize("kw", [dict(batch_first=True), dict(num_layers=2, bidirectional=True),
+                                dict(proj_size=4)])  # proj_size: the numpy code on both paths
+def test_lstm_backward_against_torch(path, kw):
+    for dtype in ("float32", "float64"):
+        mt = torch.nn.LSTM(6, 8, **kw).to(getattr(torch, dtype))
+        md = disttorch.nn.LSTM(6, 8, **kw).to(getattr(disttorch, dtype))
+        md.load_state_dict({k: disttorch.tensor(v.detach().numpy()) for k, v in mt.state_dict().items()})
+        x = randn(5, 3, 6, dtype=dtype)
+        outs = []
+        for t, m in ((disttorch, md), (torch, mt)):
+            xv = t.tensor(x, requires_grad=True)
+            out, (h, c) = m(xv)
+            (out.sum() + (h * h).sum() + (c * c * c).sum()).backward()  # gradients into out, h_n and c_n
+            outs.append([xv.grad] + [p.grad for p in m.parameters()])
+        tol = 1e-5 if dtype == "float32" else 1e-12
+        assert_close(outs[0], outs[1], tol, tol)
+    if "proj_size" not in kw:
+        _ran(path, path[1], "lstm_backward_step")
+
+
+def test_lstm_packed_and_gradcheck(path):
+    from disttorch.nn.utils.rnn import pack_padded_sequence
+    x = randn(4, 3, 5, dtype=np.float64)
+    lengths = [4, 2, 1]
+    m = disttorch.nn.LSTM(5, 4).double()
+
+    def run(t, v):
+        out, (h, c) = m(pack_padded_sequence(v, lengths))
+        return out.data.sum() + h.sum() + (c * c).sum()
+    gradcheck(run, [x])
+    _ran(path, path[1], "lstm_backward_step")
+
+
 def test_both_paths_agree():
     """The compiled kernels and the numpy code they replace give the same result within float rounding."""
     x = randn(64, 16, 14, 14)
