@@ -22,9 +22,9 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _jit(fn: Any) -> Any:
     try:
-        return numba.njit(cache=True, fastmath=False)(fn)
+        return numba.njit(cache=True, fastmath=False, error_model="numpy")(fn)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available" (no writable directory)
-        return numba.njit(cache=False, fastmath=False)(fn)
+        return numba.njit(cache=False, fastmath=False, error_model="numpy")(fn)
 
 
 def _ok(*arrays: Any) -> bool:
@@ -166,5 +166,82 @@ def lstm_backward_step(dh: Any, dout: Any, dc: Any, acts: Any, tc: Any, cp: Any,
     return True
 
 
-KERNELS = {"lstm_backward_step": lstm_backward_step, "max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d,
-           "layer_norm_backward": layer_norm_backward}
+# -- softmax over the last axis, around numpy's exp ------------------------------------------------------------
+@_jit
+def _softmax_shift(x, out, causal, inf_to_zero):
+    R, S = x.shape
+    for r in range(R):
+        lim = min(r % causal + 1, S) if causal else S
+        m = -np.inf
+        nan = False
+        for j in range(lim):
+            v = x[r, j]
+            nan |= v != v
+            m = v if v > m else m
+        if nan:
+            m = np.nan
+        elif (inf_to_zero == 2 and (m == np.inf or m == -np.inf)) or (inf_to_zero == 1 and m == -np.inf):
+            m = 0
+        for j in range(lim):
+            out[r, j] = x[r, j] - m
+        for j in range(lim, S):
+            out[r, j] = -np.inf
+
+
+@_jit
+def _softmax_normalize(e, safe):
+    R, S = e.shape
+    for r in range(R):
+        acc = 0.0
+        for j in range(S):
+            acc += e[r, j]
+        d = e.dtype.type(acc)
+        if safe and d == 0:
+            d = 1
+        for j in range(S):
+            e[r, j] /= d
+
+
+@_jit
+def _softmax_backward(g, y, out, scale):
+    R, S = g.shape
+    for r in range(R):
+        acc = 0.0
+        for j in range(S):
+            acc += g[r, j] * y[r, j]
+        a = g.dtype.type(acc)
+        for j in range(S):
+            out[r, j] = (g[r, j] - a) * y[r, j] * scale
+
+
+def softmax_shift(x: Any, out: Any, causal: int = 0, inf_to_zero: int = 2) -> bool:
+    """out = x - max(x) over the last axis of x (rows, S) (out may be x), in one pass for both. causal L > 0:
+    row r keeps its first r % L + 1 entries and the rest become -inf (attention's top-left causal mask).
+    An infinite max becomes 0 (``inf_to_zero`` 2), only -inf does (1) or neither (0); a NaN row stays NaN."""
+    if x.ndim != 2 or not _ok(x, out):
+        return False
+    _softmax_shift(x, out, causal, inf_to_zero)
+    return True
+
+
+def softmax_normalize(e: Any, safe: bool = False) -> bool:
+    """e /= e.sum(-1) in place over rows (rows, S); ``safe``: a zero sum divides by 1."""
+    if e.ndim != 2 or not _ok(e):
+        return False
+    _softmax_normalize(e, safe)
+    return True
+
+
+def softmax_backward(g: Any, y: Any, scale: float = 1.0) -> Any:
+    """(g - sum(g * y)) * y * scale over the last axis of (rows, S) arrays: softmax's input gradient from the
+    output y and its gradient g, in one pass through each row for the sum and one for the result."""
+    if g.ndim != 2 or not _ok(g, y):
+        return None
+    out = np.empty_like(g)
+    _softmax_backward(g, y, out, g.dtype.type(scale))
+    return out
+
+
+KERNELS = {"max_pool2d_backward": max_pool2d_backward, "col2im2d": col2im2d, "layer_norm_backward": layer_norm_backward,
+           "lstm_backward_step": lstm_backward_step, "softmax_shift": softmax_shift,
+           "softmax_normalize": softmax_normalize, "softmax_backward": softmax_backward}

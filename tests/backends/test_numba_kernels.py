@@ -161,6 +161,40 @@ def test_lstm_packed_and_gradcheck(path):
     _ran(path, path[1], "lstm_backward_step")
 
 
+@pytest.mark.parametrize("shape,dim", [((3, 5, 7), -1), ((4, 9), 1), ((2, 3, 4), 1), ((6,), 0)])
+def test_softmax_against_torch(path, shape, dim):
+    for dtype in (np.float32, np.float64):
+        check(lambda t, x: t.softmax(x, dim), [randn(*shape, dtype=dtype)])
+        check(lambda t, x: t.softmax(x * 2, dim).log(), [randn(*shape, dtype=dtype)])
+    gradcheck(lambda t, x: t.softmax(x, dim), [randn(*shape, dtype=np.float64)])
+    if dim in (-1, len(shape) - 1):
+        _ran(path, path[1], "softmax_shift", "softmax_normalize", "softmax_backward")
+
+
+def test_softmax_special_values_paths_agree(path):
+    """-inf rows, +inf and NaN entries: the compiled kernels give what the numpy code gives."""
+    x = randn(4, 6)
+    x[0, 2], x[1, :], x[2, 3], x[3, :3] = np.inf, -np.inf, np.nan, -np.inf
+    y = disttorch.tensor(x).softmax(-1).numpy()
+    backend.kernels.update({n: None for n in COMPILED_KERNELS})  # the fixture restores them
+    np.testing.assert_array_equal(y, disttorch.tensor(x).softmax(-1).numpy())
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("lq,lk", [(6, 6), (4, 7), (7, 4)])
+def test_attention_against_torch(path, causal, lq, lk):
+    for dtype in (np.float32, np.float64):
+        arrays = [randn(2, 3, lq, 8, dtype=dtype), randn(2, 3, lk, 8, seed=1, dtype=dtype),
+                  randn(2, 3, lk, 5, seed=2, dtype=dtype)]
+        check(lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal), arrays)
+        mask = randn(lq, lk, seed=3) > -0.5
+        check(lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=t.tensor(mask)),
+              arrays)
+    gradcheck(lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal),
+              [a.astype(np.float64) for a in arrays])
+    _ran(path, path[1], "softmax_shift", "softmax_normalize", "softmax_backward")
+
+
 def test_both_paths_agree():
     """The compiled kernels and the numpy code they replace give the same result within float rounding."""
     x = randn(64, 16, 14, 14)
