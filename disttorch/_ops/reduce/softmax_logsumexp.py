@@ -68,7 +68,7 @@ class Softmax(Op):
         k = backend_for_array(x).kernels if last else None
         shift = k.get("softmax_shift") if last else None
         if shift is not None:  # compiled (numba): the max and the shift in one pass, the sum and division in one
-            e = xp.empty_like(x)
+            e = xp.empty(x.shape, x.dtype)  # C order, so that its rows are a view
             rows = e.reshape(-1, x.shape[-1])
             if shift(x.reshape(-1, x.shape[-1]), rows):
                 xp.exp(e, out=e)

@@ -43,7 +43,7 @@ class ScaledDotProductAttention(Op):
         if mask is not None:
             s = xp.where(mask, s, _NEG_INF) if mask.dtype == bool else s + mask
         L, S = s.shape[-2:]
-        rows = s.reshape(-1, S) if s.size else None
+        rows = s.reshape(-1, S) if s.size and s.flags.c_contiguous else None  # a view, written in place
         kernels = backend_for_array(s).kernels
         shift = kernels.get("softmax_shift") if rows is not None else None
         if shift is not None and shift(rows, rows, L if self.causal else 0, 1 if self.safe else 0):
