@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from disttorch.backends import numba_kernels  # numba is in the test extra
 from disttorch.backends import numpy_backend as backend
 from disttorch.backends.numpy_backend import COMPILED_KERNELS
 from oracle import assert_close, check, gradcheck, randn
@@ -17,7 +18,7 @@ from oracle import assert_close, check, gradcheck, randn
 import disttorch
 
 torch = pytest.importorskip("torch")
-numba_kernels = pytest.importorskip("disttorch.backends.numba_kernels", reason="numba is in the test extra")
+
 
 
 @pytest.fixture(params=["numba", "numpy"])
