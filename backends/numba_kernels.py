@@ -1,10 +1,11 @@
 """Compiled cpu kernels (numba): the optional fast path of the numpy backend (``pip install disttorch[fast]``).
 
 Each kernel fuses a chain that numpy runs as several passes over memory into one loop, for float32 and float64
-C-contiguous numpy arrays; any other input makes the wrapper return None and the caller runs its numpy code
-(the reference: same results within float rounding, tested both ways). Only kernels without transcendental
-functions are here: numba's scalar ``tanh`` / ``exp`` do not vectorise without SVML and measured 45x / 5x
-slower than numpy's (15 ns against 0.33 ns an element for float32 tanh), so gates and softmaxes stay in numpy.
+C-contiguous numpy arrays; any other input makes the wrapper return None (or False) and the caller runs its
+numpy code (the reference: same results within float rounding, tested both ways). Only chains without
+transcendental functions are here: numba's scalar ``tanh`` / ``exp`` do not vectorise without SVML and measured
+45x / 5x slower than numpy's (15 ns against 0.33 ns an element for float32 tanh), so LSTM gates, GELU and exp
+stay numpy (the softmax kernels run before and after numpy's exp).
 
 Compiled once per install and dtype (``cache=True``): in ``__pycache__`` beside this file, or, where that is
 read-only, numba's user-wide cache directory (or ``NUMBA_CACHE_DIR``); with no writable place at all the
