@@ -16,6 +16,7 @@ class KernelTable(dict):
     def __init__(self, backend: Backend) -> None:
         super().__init__()
         self._backend = backend
+        self._absent: set[str] = set()  # names ``get`` found nobody provides (asked again on every op call)
 
     def __missing__(self, name: str) -> Any:
         from . import kernels_xp, special_numpy
@@ -31,9 +32,12 @@ class KernelTable(dict):
         return dict.__getitem__(self, name)
 
     def get(self, name: str, default: Any = None) -> Any:
+        if name in self._absent and name not in self:  # (a kernel registered since then is found)
+            return default
         try:
             return self[name]
         except NotImplementedError:
+            self._absent.add(name)
             return default
 
 

@@ -1,6 +1,9 @@
 """The cpu backend: numpy arrays."""
 from __future__ import annotations
 
+import importlib.util
+import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,7 @@ class NumpyBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self.kernels.update(special_numpy.kernel_table())  # on numpy, no host round trip
+        self.kernels.update(_compiled_kernels(self.kernels))
 
     @property
     def xp(self) -> Any:
@@ -40,3 +44,37 @@ class NumpyBackend(Backend):
 
     def generator(self, seed: int) -> Any:
         return np.random.Generator(np.random.PCG64(seed))
+
+
+# The compiled kernels of backends/numba_kernels.py (the ``fast`` extra). Callers look each one up with
+# ``kernels.get(name)`` and run their numpy code when it is None or returns None (inputs it does not take).
+COMPILED_KERNELS = ("max_pool2d_backward", "col2im2d", "layer_norm_backward", "lstm_backward_step", "softmax_shift",
+                    "softmax_normalize", "softmax_backward")
+
+
+def numba_enabled() -> bool:
+    """Whether the compiled kernels are wanted and numba is installed: ``DISTTORCH_NUMBA=0`` forces numpy."""
+    return os.environ.get("DISTTORCH_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
+
+
+def _compiled_kernels(table: dict) -> dict:
+    """None under each name without numba; else stand-ins that import numba (slow: not at ``import disttorch``)
+    on the first call and put the compiled kernels in their place."""
+    if not numba_enabled():
+        return dict.fromkeys(COMPILED_KERNELS)
+
+    def load(name: str) -> Any:
+        def first_call(*args: Any) -> Any:
+            try:
+                from . import numba_kernels
+                found = numba_kernels.KERNELS
+            except Exception as e:  # a numba that does not work with this numpy: the numpy kernels, said once
+                warnings.warn(f"disttorch: numba kernels unavailable ({type(e).__name__}: {e}); using numpy",
+                              RuntimeWarning, stacklevel=2)
+                found = {}
+            table.update({n: found.get(n) for n in COMPILED_KERNELS})
+            kernel = table[name]
+            return kernel(*args) if kernel is not None else None
+        return first_call
+
+    return {name: load(name) for name in COMPILED_KERNELS}

@@ -10,7 +10,7 @@ from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor, _wrap_dim
 from disttorch._warn import warn_user
 from disttorch.autograd.graph import Op, _grad_enabled
-from disttorch.backends import array_module
+from disttorch.backends import array_module, backend_for_array
 
 from .._register import methods, type_word, write_out
 from ..unary import exp
@@ -64,6 +64,16 @@ class Softmax(Op):
 
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
+        last = self.axes == (x.ndim - 1,) and x.size > 0 and not self.log
+        k = backend_for_array(x).kernels if last else None
+        shift = k.get("softmax_shift") if last else None
+        if shift is not None:  # compiled (numba): the max and the shift in one pass, the sum and division in one
+            e = xp.empty(x.shape, x.dtype)  # C order, so that its rows are a view
+            rows = e.reshape(-1, x.shape[-1])
+            if shift(x.reshape(-1, x.shape[-1]), rows):
+                xp.exp(e, out=e)
+                k["softmax_normalize"](rows)
+                return e
         s, _ = _shifted(x, self.axes)
         if self.log:
             return s - xp.log(xp.exp(s).sum(axis=self.axes, keepdims=True))
@@ -83,6 +93,11 @@ class Softmax(Op):
             t = xp.exp(yd)
             t *= g.sum(axis=d, keepdims=True)
             return Tensor._from_array(xp.subtract(g, t, out=t))
+        if d == (yd.ndim - 1,) and yd.size:
+            fast = y._backend.kernels.get("softmax_backward")
+            res = fast(g.reshape(-1, yd.shape[-1]), yd.reshape(-1, yd.shape[-1])) if fast is not None else None
+            if res is not None:  # compiled (numba): one pass for the sum, one for the result
+                return Tensor._from_array(res.reshape(yd.shape))
         t = xp.multiply(g, yd)  # (g - sum(g * y)) * y
         xp.subtract(g, t.sum(axis=d, keepdims=True), out=t)
         t *= yd

@@ -16,7 +16,7 @@ from disttorch._ops.shape import cat
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, backend_for_array
 
 from .linear import linear
 
@@ -42,6 +42,34 @@ class ScaledDotProductAttention(Op):
         s = (q * q.dtype.type(self.scale)) @ xp.swapaxes(k, -1, -2)
         if mask is not None:
             s = xp.where(mask, s, _NEG_INF) if mask.dtype == bool else s + mask
+        L, S = s.shape[-2:]
+        rows = s.reshape(-1, S) if s.size and s.flags.c_contiguous else None  # a view, written in place
+        kernels = backend_for_array(s).kernels
+        shift = kernels.get("softmax_shift") if rows is not None else None
+        if shift is not None and shift(rows, rows, L if self.causal else 0, 1 if self.safe else 0):
+            xp.exp(s, out=s)  # compiled (numba): causal mask, max and shift in one pass, sum and division in one
+            kernels["softmax_normalize"](rows, self.safe)
+        else:
+            s = self._softmax(s)
+        s = s.astype(q.dtype, copy=False)  # bfloat16 scores come back as float32 from numpy
+        self.probs = s
+        w = s
+        if self.dropout_p > 0:
+            keep = self.rng.random(s.shape, dtype=np.float32) >= self.dropout_p
+            scale = 1.0 / (1.0 - self.dropout_p) if self.dropout_p < 1 else 0.0
+            self.keep = keep.astype(s.dtype) * s.dtype.type(scale)
+            w = s * self.keep
+        else:
+            self.keep = None
+            if self.weights:
+                w = s.copy()  # the returned weights must not alias what backward reads
+        out = (w @ v).astype(q.dtype, copy=False)
+        return (out, w) if self.weights else out
+
+    def _softmax(self, s: Any) -> Any:
+        """softmax over the last axis of the scores s (our own array, in place where the shapes allow), with the
+        causal mask and ``safe`` rows."""
+        xp = array_module(s)
         if self.causal:
             L, S = s.shape[-2:]
             bias = xp.where(xp.tri(L, S, dtype=bool), s.dtype.type(0), s.dtype.type(_NEG_INF))
@@ -58,20 +86,7 @@ class ScaledDotProductAttention(Op):
         if self.safe:
             denom = xp.where(denom == 0, denom.dtype.type(1), denom)
         s /= denom
-        s = s.astype(q.dtype, copy=False)  # bfloat16 scores come back as float32 from numpy
-        self.probs = s
-        w = s
-        if self.dropout_p > 0:
-            keep = self.rng.random(s.shape, dtype=np.float32) >= self.dropout_p
-            scale = 1.0 / (1.0 - self.dropout_p) if self.dropout_p < 1 else 0.0
-            self.keep = keep.astype(s.dtype) * s.dtype.type(scale)
-            w = s * self.keep
-        else:
-            self.keep = None
-            if self.weights:
-                w = s.copy()  # the returned weights must not alias what backward reads
-        out = (w @ v).astype(q.dtype, copy=False)
-        return (out, w) if self.weights else out
+        return s
 
     def backward(self, grad: Tensor, grad_w: Tensor | None = None) -> tuple:
         q, k, v, mask = self.saved_inputs
@@ -113,6 +128,15 @@ class ScaledDotProductAttention(Op):
                 dp += grad_w._data
             if keep is not None:
                 dp *= keep
+            fast = backend_for_array(dp).kernels.get("softmax_backward") if gm is None and dp.size else None
+            ds = fast(dp.reshape(-1, dp.shape[-1]), p.reshape(-1, p.shape[-1]), self.scale) if fast else None
+            if ds is not None:  # compiled (numba): ds * scale in one pass through each row
+                ds = ds.reshape(dp.shape)
+                if gq is not None:
+                    dq = _from_array((ds @ k._data).astype(q._data.dtype, copy=False))
+                if gk is not None:
+                    dk = _from_array((xp.swapaxes(ds, -1, -2) @ q._data).astype(k._data.dtype, copy=False))
+                return dq, dk, dv, dm
             t = dp * p  # ds = p * (dp - sum(dp * p))
             xp.subtract(dp, t.sum(axis=-1, keepdims=True), out=dp)
             dp *= p

@@ -117,6 +117,11 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
         rows = _grad_rows(gy, groups, whole)
     wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
     cols = xp.matmul(wm, rows)
+    fast = backend_for_array(gy).kernels.get("col2im2d") if whole and groups == 1 and len(kernel) == 2 else None
+    if fast is not None:  # compiled (numba): each input pixel gathers its windows, the bias added, no crop
+        res = fast(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), b, in_sp, stride, lo, dilation)
+        if res is not None:
+            return res
     if whole:  # (C, *kernel, N, *out) -> (C, N, *kernel, *out), a view
         cols = xp.moveaxis(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), 1 + len(kernel), 1)
     else:

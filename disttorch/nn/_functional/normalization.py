@@ -15,7 +15,7 @@ from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, backend_for_array
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
@@ -159,6 +159,12 @@ class LayerNorm(Normalize):
         N, D = xhat.shape
         g = grad._data.reshape(N, D)
         gw = gb = gx = None
+        fast = backend_for_array(g).kernels.get("layer_norm_backward") if ex else None
+        res = fast(g, xhat, invstd, w._data if w is not None else None) if fast is not None else None
+        if res is not None:  # compiled (numba): one pass over the rows for all three
+            gx, gw, gb = res
+            return (_from_array(gx.reshape(grad._data.shape)), _from_array(gw.reshape(w.shape)) if ew else None,
+                    _from_array(gb.reshape(b.shape)) if eb else None)
         gxhat = g * xhat if ew or ex else None
         if ew or eb:
             ones = xp.ones(N, g.dtype)

@@ -192,6 +192,14 @@ class MaxPool(Op):
     def backward(self, grad: Tensor, _: Any = None) -> Tensor:
         label = f"MaxPool{len(self.kernel)}DWithIndicesBackwardBackward0"
         nd = len(self.kernel)
+        if nd == 2 and not _grad_enabled[0]:  # no graph of the backward asked for: the compiled scatter, if any
+            g = grad._data
+            sp = self.in_shape[-nd:]
+            kernel = backend_for_array(g).kernels.get("max_pool2d_backward")
+            gx = kernel(g.reshape((-1,) + self.out), self.arg, (self.arg.shape[0],) + sp, self.kernel,
+                        self.stride, self.pad, self.dil) if kernel is not None else None
+            if gx is not None:
+                return _from_array(gx.reshape(self.in_shape))
         idx = self._plane_index()
         plane = math.prod(self.in_shape[-nd:])
         idx += (array_module(idx).arange(idx.shape[0], dtype=np.int64) * plane).reshape((-1,) + (1,) * nd)

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module
+from disttorch.backends import array_module, backend_for_array
 from disttorch.nn._functional.linear import linear
 
 __all__: list = []  # internal: the layers in nn/modules/rnn.py are the public face
@@ -177,9 +177,17 @@ class RnnLayer(Op):
         full = all(b == B for _, b in self.steps)
         order = self.steps if self.reverse else self.steps[::-1]
         dX = xp.empty((N, G), dt)  # gradient of x W_ih^T + b_ih, PyTorch's gate order
-        # The step-independent factors of the gate gradients, for all steps at once (in place: these
-        # arrays are large, and fresh temporaries of that size cost more than the arithmetic).
-        if lstm:
+        fused = backend_for_array(dX).kernels.get("lstm_backward_step") if lstm and w_hr is None else None
+        if fused is not None:  # compiled (numba): each step's gate gradients in one pass
+            res = _lstm_bptt_fused(fused, order, full, dh, dout, grad_c._data.copy(), acts, self.tc, self.cp, dX,
+                                   w_hh)
+            fused = res if res[0] is not None else None
+        if fused is not None:
+            dh, dc = fused
+            dHW = dX
+        elif lstm:
+            # The step-independent factors of the gate gradients, for all steps at once (in place: these
+            # arrays are large, and fresh temporaries of that size cost more than the arithmetic).
             o, i, f, g = acts
             tc = self.tc
             k_o = xp.subtract(1, o)
@@ -309,6 +317,22 @@ class RnnLayer(Op):
 
     def name(self) -> str:
         return {"LSTM": "LstmLayer", "GRU": "GruLayer"}.get(self.mode, "RnnLayer") + "Backward0"
+
+
+def _lstm_bptt_fused(kernel: Any, order: Sequence, full: bool, dh: Any, dout: Any, dc: Any, acts: Any, tc: Any,
+                     cp: Any, dX: Any, w_hh: Any) -> tuple:
+    """The LSTM's backpropagation through time with a compiled kernel per step (see RnnLayer.backward):
+    (dh, dc) entering the first step, or (None, None) when the kernel does not take these arrays."""
+    dout = array_module(dout).ascontiguousarray(dout)
+    for s, b in order:
+        if not kernel(dh if full else dh[:b], dout, dc if full else dc[:b], acts, tc, cp, dX, s):
+            return None, None
+        dh_prev = dX[s:s + b] @ w_hh
+        if full:
+            dh = dh_prev
+        else:
+            dh[:b] = dh_prev
+    return dh, dc
 
 
 def _entering(dst: Any, new: Any, first: Any, B: int, reverse: bool) -> None:
