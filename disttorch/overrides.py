@@ -1,0 +1,107 @@
+"""torch.overrides: helpers of the ``__torch_function__`` protocol (see ``disttorch/_torch_function.py``).
+
+Importing this module puts the dispatching functions into the torch namespaces, so that Tensor-like classes
+that are not Tensor subclasses (the "ScalarTensor" of PyTorch's docs) take over ``torch.*`` and
+``torch.nn.functional.*`` calls; a Tensor subclass with an active ``__torch_function__`` does the same when it
+is defined.
+"""
+from __future__ import annotations
+
+import sys
+import types as _types
+from typing import Any, Callable, Iterable
+
+from disttorch import _torch_function as _tf
+from disttorch._tensor import Tensor
+from disttorch._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass
+
+__all__ = ["get_ignored_functions", "get_overridable_functions", "handle_torch_function", "has_torch_function",
+           "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like",
+           "is_tensor_method_or_property", "wrap_torch_function", "DisableTorchFunction",
+           "DisableTorchFunctionSubclass"]
+
+_tf.activate()
+
+
+def has_torch_function(relevant_args: Iterable[Any]) -> bool:
+    """Whether any of ``relevant_args`` (or of the sequences among them) takes over through
+    ``__torch_function__`` (a plain Tensor and ``nn.Parameter`` do not)."""
+    return _tf.is_torch_function_enabled() and bool(_tf.overloaded_args(relevant_args))
+
+
+def has_torch_function_unary(arg: Any) -> bool:
+    return has_torch_function((arg,))
+
+
+def has_torch_function_variadic(*args: Any) -> bool:
+    return has_torch_function(args)
+
+
+def handle_torch_function(public_api: Callable, relevant_args: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``__torch_function__(public_api, types, args, kwargs)`` of the overloaded arguments among
+    ``relevant_args``, subclasses first, until one does not return ``NotImplemented``."""
+    found = _tf.overloaded_args(relevant_args)
+    types = tuple(type(a) for a in found)
+    for arg in found:
+        result = arg.__torch_function__(public_api, types, args, kwargs)
+        if result is not NotImplemented:
+            return result
+    raise TypeError(f"no implementation found for '{_tf._qualified(public_api)}' on types that implement "
+                    f"__torch_function__: {list(types)}")
+
+
+def is_tensor_like(inp: Any) -> bool:
+    """A Tensor, or an object whose type defines ``__torch_function__``."""
+    return type(inp) is Tensor or hasattr(inp, "__torch_function__")
+
+
+def is_tensor_method_or_property(func: Callable) -> bool:
+    """Whether ``func`` is a Tensor method or a property getter (``Tensor.add``, ``Tensor.T.__get__``)."""
+    name = getattr(func, "__name__", None)
+    if name == "__get__":
+        return isinstance(getattr(func, "__self__", None), property)
+    return name is not None and getattr(Tensor, name, None) is func
+
+
+def wrap_torch_function(dispatcher: Callable) -> Callable:
+    """Decorator: ``fn`` takes part in the protocol, with ``dispatcher(*args, **kwargs)`` naming the relevant
+    arguments."""
+
+    def decorate(fn: Callable) -> Callable:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _namespaces() -> dict:
+    return {name: sys.modules[name] for name in _tf._NAMESPACES if name in sys.modules}
+
+
+def get_overridable_functions() -> dict:
+    """The functions that take part in the protocol, by namespace (module or ``Tensor``)."""
+    out: dict = {}
+    for ns in _namespaces().values():
+        out[ns] = sorted((v for k, v in vars(ns).items() if getattr(v, "__torch_function_dispatch__", False)),
+                         key=lambda f: f.__name__)
+    out[Tensor] = [v.__get__ if isinstance(v, property) else v for v in _tf._tensor_attributes().values()]
+    return out
+
+
+def get_ignored_functions() -> set:
+    """The public functions of the torch namespaces that ignore ``__torch_function__``."""
+    found = set()
+    for name, ns in _namespaces().items():
+        for fn_name in _tf._IGNORED.get(name, ()):
+            fn = getattr(ns, fn_name, None)
+            if isinstance(fn, _types.FunctionType):
+                found.add(fn)
+    return found
