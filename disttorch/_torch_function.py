@@ -83,15 +83,15 @@ def _add(found: list, arg: Any) -> None:
     found.append(arg)
 
 
-def overloaded_args(relevant: Iterable[Any]) -> list:
-    """The arguments whose ``__torch_function__`` is tried, in order; sequences are looked into one level
-    (tensor lists, as ``torch.cat``'s)."""
+def overloaded_args(relevant: Iterable[Any], sequences: bool = True) -> list:
+    """The arguments whose ``__torch_function__`` is tried, in order; with ``sequences``, lists and tuples are
+    looked into one level (tensor lists, as ``torch.cat``'s)."""
     found: list = []
     for arg in relevant:
         t = type(arg)
         if t is Tensor or t in _PLAIN:
             continue
-        if t is list or t is tuple:
+        if sequences and (t is list or t is tuple):
             for item in arg:
                 _add(found, item)
         else:
@@ -105,18 +105,55 @@ def handle(func: Any, relevant: Iterable[Any], args: tuple, kwargs: dict) -> Any
     if not found:
         with DisableTorchFunctionSubclass():
             return func(*args, **kwargs)
+    return call_overrides(func, found, args, kwargs)
+
+
+def call_overrides(func: Any, found: list, args: tuple, kwargs: dict) -> Any:
     types = tuple(type(a) for a in found)
     for arg in found:
         result = arg.__torch_function__(func, types, args, kwargs)
         if result is not NotImplemented:
             return result
-    raise TypeError(f"no implementation found for '{_qualified(func)}' on types that implement "
-                    f"__torch_function__: {list(types)}")
+    listed = "".join(f"  - tensor subclass {t}\n" for t in types)
+    raise TypeError(f"Multiple dispatch failed for '{public_name(func)}'; all __torch_function__ handlers returned "
+                    f"NotImplemented:\n\n{listed}\nFor more information, try re-running with "
+                    f"TORCH_LOGS=not_implemented")
 
 
-def _qualified(func: Any) -> str:
-    module = getattr(func, "__module__", None) or "torch"
-    return f"{module}.{getattr(func, '__qualname__', getattr(func, '__name__', repr(func)))}"
+def public_name(func: Any) -> str:
+    """``torch.add``, ``torch.nn.functional.relu``, ``torch.Tensor.sum``: the name PyTorch's messages use."""
+    name = getattr(func, "__torch_name__", None)
+    if name is not None:
+        return name
+    if getattr(func, "__name__", None) == "__get__" and isinstance(getattr(func, "__self__", None), property):
+        for key, value in _tensor_attributes().items():
+            if value is func.__self__:
+                return f"torch.Tensor.{key}.__get__"
+    for key, value in _tensor_attributes().items():
+        if value is func:
+            return f"torch.Tensor.{key}"
+    return f"{getattr(func, '__module__', None) or 'torch'}.{getattr(func, '__qualname__', repr(func))}"
+
+
+# -- torch.overrides' helpers (also in torch.nn.functional) ----------------------------------------------------
+def has_torch_function(relevant_args: Iterable[Any]) -> bool:
+    """Whether any of ``relevant_args`` takes over through ``__torch_function__`` (a plain Tensor and
+    ``nn.Parameter`` do not; sequences are not looked into)."""
+    return is_torch_function_enabled() and bool(overloaded_args(relevant_args, sequences=False))
+
+
+def has_torch_function_unary(arg: Any) -> bool:
+    return has_torch_function((arg,))
+
+
+def has_torch_function_variadic(*args: Any) -> bool:
+    return has_torch_function(args)
+
+
+def handle_torch_function(public_api: Callable, relevant_args: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``__torch_function__(public_api, types, args, kwargs)`` of the overloaded arguments among
+    ``relevant_args``, subclasses first, until one does not return ``NotImplemented``."""
+    return call_overrides(public_api, overloaded_args(relevant_args, sequences=False), args, kwargs)
 
 
 # -- the default, Tensor.__torch_function__ --------------------------------------------------------------------
@@ -162,14 +199,27 @@ _SKIP = frozenset({
 })
 
 
-def _dispatching_method(public: Callable) -> Callable:
+def _dispatching_method(public: Callable, operator: bool = False) -> Callable:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "off", 0):
             return public(self, *args, **kwargs)
         return handle(public, (self, *args, *kwargs.values()), (self, *args), kwargs)
 
-    functools.update_wrapper(method, public)
-    return method
+    def binary_operator(self: Any, other: Any) -> Any:
+        try:
+            return method(self, other)
+        except TypeError:  # as PyTorch: Python then tries the other operand, or says the operand types
+            return NotImplemented
+
+    wrapper = binary_operator if operator else method
+    functools.update_wrapper(wrapper, public)
+    return wrapper
+
+
+# binary operators whose TypeError becomes NotImplemented (PyTorch's _wrap_type_error_to_not_implemented)
+_BINARY_OPERATORS = frozenset(
+    f"__{p}{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+                              "xor", "lshift", "rshift") for p in ("", "r"))
 
 
 def _dispatching_property(prop: property) -> property:
@@ -215,7 +265,7 @@ def _fill(target: type, skip_defined: tuple = ()) -> None:
         if isinstance(value, property):
             attr = _dispatching_property(value)
         else:
-            attr = _dispatching_method(table.get(_OPERATOR_FUNCS.get(name, name), value))
+            attr = _dispatching_method(table.get(_OPERATOR_FUNCS.get(name, name), value), name in _BINARY_OPERATORS)
             attr.__name__ = name
         setattr(target, name, attr)
 
@@ -328,10 +378,11 @@ def activate() -> None:
             table = vars(ns)
             for name, value in list(table.items()):
                 if (type(value) is _types.FunctionType and not name.startswith("_") and name not in ignored
-                        and not getattr(value, "__torch_function_dispatch__", False)):
+                        and not getattr(value, "__torch_function_dispatch__", False) and value.__module__ != __name__):
                     wrapper = _dispatching_public.get(value)
                     if wrapper is None:
                         wrapper = _dispatching_public[value] = dispatching_function(value)
+                        wrapper.__torch_name__ = f"torch{ns_name[len('disttorch'):]}.{name}"
                     table[name] = wrapper
         _active_namespaces[0] = True
 

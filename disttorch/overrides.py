@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import sys
 import types as _types
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from disttorch import _torch_function as _tf
 from disttorch._tensor import Tensor
-from disttorch._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass
+from disttorch._torch_function import (
+    DisableTorchFunction,
+    DisableTorchFunctionSubclass,
+    handle_torch_function,
+    has_torch_function,
+    has_torch_function_unary,
+    has_torch_function_variadic,
+)
 
 __all__ = ["get_ignored_functions", "get_overridable_functions", "handle_torch_function", "has_torch_function",
            "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like",
@@ -21,33 +28,6 @@ __all__ = ["get_ignored_functions", "get_overridable_functions", "handle_torch_f
            "DisableTorchFunctionSubclass"]
 
 _tf.activate()
-
-
-def has_torch_function(relevant_args: Iterable[Any]) -> bool:
-    """Whether any of ``relevant_args`` (or of the sequences among them) takes over through
-    ``__torch_function__`` (a plain Tensor and ``nn.Parameter`` do not)."""
-    return _tf.is_torch_function_enabled() and bool(_tf.overloaded_args(relevant_args))
-
-
-def has_torch_function_unary(arg: Any) -> bool:
-    return has_torch_function((arg,))
-
-
-def has_torch_function_variadic(*args: Any) -> bool:
-    return has_torch_function(args)
-
-
-def handle_torch_function(public_api: Callable, relevant_args: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``__torch_function__(public_api, types, args, kwargs)`` of the overloaded arguments among
-    ``relevant_args``, subclasses first, until one does not return ``NotImplemented``."""
-    found = _tf.overloaded_args(relevant_args)
-    types = tuple(type(a) for a in found)
-    for arg in found:
-        result = arg.__torch_function__(public_api, types, args, kwargs)
-        if result is not NotImplemented:
-            return result
-    raise TypeError(f"no implementation found for '{_tf._qualified(public_api)}' on types that implement "
-                    f"__torch_function__: {list(types)}")
 
 
 def is_tensor_like(inp: Any) -> bool:

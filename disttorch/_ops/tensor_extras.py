@@ -58,8 +58,7 @@ def as_subclass(self: Tensor, cls: type) -> Tensor:
     out = object.__new__(cls)
     for slot in _SLOTS:
         object.__setattr__(out, slot, getattr(src, slot))
-    if src._extra:
-        out._extra = dict(src._extra)
+    out._extra = dict(src._extra) if src._extra else None
     return out
 
 
