@@ -150,6 +150,46 @@ def test_subclass_construction_paths():
     assert report["repr"] == "MyT([1., 2.])"
 
 
+class Pickled(disttorch.Tensor):  # (pickle finds classes by their module-level name)
+    pass
+
+
+class PickledRef(torch_ref.Tensor):
+    pass
+
+
+def _pickle_and_copy(torch, cls):
+    import copy
+    import pickle
+
+    x = torch.tensor([1.0, 2.0]).as_subclass(cls)
+    x.tag = 5
+    back = pickle.loads(pickle.dumps(x))
+    shallow = copy.copy(x)
+    return {"pickle": [kind(back), back.tolist(), back.tag], "copy": [kind(shallow), shallow.tag]}
+
+
+def test_pickle_and_copy_keep_the_subclass_and_its_attributes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got, expected = _pickle_and_copy(disttorch, Pickled), _pickle_and_copy(torch_ref, PickledRef)
+    assert got["pickle"][0] == "Pickled" and expected["pickle"][0] == "PickledRef"
+    for report in (got, expected):
+        report["pickle"][0] = report["copy"][0] = "subclass"
+    assert got == expected
+
+
+def test_deepcopy_keeps_the_subclass_and_its_attributes():
+    """(PyTorch refuses this one unless the subclass's new_empty gives the subclass; disttorch copies it.)"""
+    import copy
+
+    x = disttorch.tensor([3.0]).as_subclass(Pickled).requires_grad_()
+    x.tag = [1]
+    deep = copy.deepcopy(x)
+    assert type(deep) is Pickled and deep.tag == [1] and deep.tag is not x.tag
+    assert deep.requires_grad and deep.is_leaf and deep.tolist() == [3.0]
+
+
 def test_as_subclass_refuses_a_non_tensor_class():
     with pytest.raises(TypeError):
         disttorch.ones(2).as_subclass(int)
