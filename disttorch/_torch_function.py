@@ -100,8 +100,18 @@ def overloaded_args(relevant: Iterable[Any], sequences: bool = True) -> list:
 
 
 def handle(func: Any, relevant: Iterable[Any], args: tuple, kwargs: dict) -> Any:
-    """Call the ``__torch_function__`` of the overloaded arguments among ``relevant`` in turn."""
+    """Call the ``__torch_function__`` of this thread's innermost TorchFunctionMode, then those of the
+    overloaded arguments among ``relevant`` in turn."""
     found = overloaded_args(relevant)
+    modes = getattr(_state, "modes", None)
+    if modes:
+        mode = modes.pop()  # (the mode's own calls go to the modes under it, as in PyTorch)
+        try:
+            result = mode.__torch_function__(func, tuple(type(a) for a in found), args, kwargs)
+        finally:
+            modes.append(mode)
+        if result is not NotImplemented:
+            return result
     if not found:
         with DisableTorchFunctionSubclass():
             return func(*args, **kwargs)
@@ -164,7 +174,7 @@ def default_torch_function(cls: type, func: Any, types: tuple, args: tuple = (),
         return NotImplemented
     with DisableTorchFunctionSubclass():
         result = func(*args, **kwargs)
-        if func in _NOWRAP:
+        if getattr(func, "__self__", None) in _NOWRAP:
             return result
         return convert(result, cls)
 
@@ -184,7 +194,8 @@ def convert(result: Any, cls: type) -> Any:
     return result
 
 
-_NOWRAP = {Tensor.grad.__get__}  # (as PyTorch: a subclass's .grad is what autograd put there)
+# getters whose results stay as they are (as PyTorch: a subclass's .grad is what autograd put there)
+_NOWRAP = {Tensor.__dict__["grad"]}
 
 
 # -- the dispatching methods of subclasses ---------------------------------------------------------------------
@@ -199,11 +210,16 @@ _SKIP = frozenset({
 })
 
 
-def _dispatching_method(public: Callable, operator: bool = False) -> Callable:
+def _dispatching_method(public: Callable, operator: bool = False, name: str | None = None) -> Callable:
+    """The subclass's version of a Tensor method: ``func`` is ``Tensor.<name>`` as it is at the call (a
+    TorchFunctionMode swaps Tensor's methods)."""
+    name = name or public.__name__
+
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "off", 0):
             return public(self, *args, **kwargs)
-        return handle(public, (self, *args, *kwargs.values()), (self, *args), kwargs)
+        func = public if not _modes_on[0] else getattr(Tensor, name)
+        return handle(func, (self, *args, *kwargs.values()), (self, *args), kwargs)
 
     def binary_operator(self: Any, other: Any) -> Any:
         try:
@@ -222,13 +238,14 @@ _BINARY_OPERATORS = frozenset(
                               "xor", "lshift", "rshift") for p in ("", "r"))
 
 
-def _dispatching_property(prop: property) -> property:
+def _dispatching_property(prop: property, name: str) -> property:
     getter = prop.fget
 
     def get(self: Any) -> Any:
         if getattr(_state, "off", 0):
             return getter(self)
-        return handle(prop.__get__, (self,), (self,), {})
+        func = prop.__get__ if not _modes_on[0] else Tensor.__dict__.get(name, prop).__get__
+        return handle(func, (self,), (self,), {})
 
     return property(get, prop.fset, prop.fdel, prop.__doc__)
 
@@ -240,7 +257,9 @@ def _tensor_attributes() -> dict:
         for name, value in vars(klass).items():
             if name in _SKIP or (name.startswith("_") and not (name.startswith("__") and name.endswith("__"))):
                 continue
-            if isinstance(value, (_types.FunctionType, property)):
+            if name in _swapped:  # (a TorchFunctionMode's stand-in: the Tensor method is the one it saved)
+                table[name] = _swapped[name][1]
+            elif isinstance(value, (_types.FunctionType, property)):
                 table[name] = value
             else:
                 table.pop(name, None)
@@ -263,9 +282,10 @@ def _fill(target: type, skip_defined: tuple = ()) -> None:
         if name in target.__dict__ or any(name in vars(k) for k in skip_defined):
             continue
         if isinstance(value, property):
-            attr = _dispatching_property(value)
+            attr = _dispatching_property(value, name)
         else:
-            attr = _dispatching_method(table.get(_OPERATOR_FUNCS.get(name, name), value), name in _BINARY_OPERATORS)
+            mapped = _OPERATOR_FUNCS.get(name, name)
+            attr = _dispatching_method(table.get(mapped, value), name in _BINARY_OPERATORS, mapped)
             attr.__name__ = name
         setattr(target, name, attr)
 
@@ -332,29 +352,51 @@ _IGNORED = {
                                          "upsample_nearest".split()),
     "disttorch.fft": frozenset({"fftfreq", "rfftfreq"}),
 }
+# those of them a TorchFunctionMode still sees (PyTorch's factories)
+_MODES_ONLY = frozenset("""
+    arange as_strided as_tensor asarray bartlett_window blackman_window can_cast empty empty_permuted empty_strided
+    eye fill full hamming_window hann_window kaiser_window linspace logspace normal ones promote_types rand
+    rand_like randint randint_like randn randn_like randperm result_type scalar_tensor tensor tril_indices
+    triu_indices vander zeros""".split())
 _NAMESPACES = ("disttorch", "disttorch.nn.functional", "disttorch.linalg", "disttorch.special", "disttorch.fft")
 
 
 def dispatching_function(fn: Callable) -> Callable:
     """``fn`` behind the protocol: plain arguments go straight to it."""
     plain = _PLAIN  # (a list or tuple argument, not in it, is looked into on the slow path)
+    modes_on = _modes_on
 
     def public(*args: Any, **kwargs: Any) -> Any:
-        for a in args:
-            if type(a) not in plain:
-                break
-        else:
-            if not kwargs:
-                return fn(*args, **kwargs)
+        if not modes_on[0]:
+            for a in args:
+                if type(a) not in plain:
+                    break
+            else:
+                if not kwargs:
+                    return fn(*args, **kwargs)
         if getattr(_state, "off", 0):
             return fn(*args, **kwargs)
         relevant = (*args, *kwargs.values())
-        if not overloaded_args(relevant):
+        if not getattr(_state, "modes", None) and not overloaded_args(relevant):
             return fn(*args, **kwargs)
         return handle(public, relevant, args, kwargs)
 
     functools.update_wrapper(public, fn)
     public.__torch_function_dispatch__ = True
+    return public
+
+
+def modes_only_function(fn: Callable) -> Callable:
+    """``fn`` (a function that ignores its arguments' ``__torch_function__``) as TorchFunctionModes see it."""
+    modes_on = _modes_on
+
+    def public(*args: Any, **kwargs: Any) -> Any:
+        if not modes_on[0] or getattr(_state, "off", 0) or not getattr(_state, "modes", None):
+            return fn(*args, **kwargs)
+        return handle(public, (), args, kwargs)
+
+    functools.update_wrapper(public, fn)
+    public.__torch_function_dispatch__ = False
     return public
 
 
@@ -377,14 +419,126 @@ def activate() -> None:
             ignored = _IGNORED.get(ns_name, frozenset())
             table = vars(ns)
             for name, value in list(table.items()):
-                if (type(value) is _types.FunctionType and not name.startswith("_") and name not in ignored
-                        and not getattr(value, "__torch_function_dispatch__", False) and value.__module__ != __name__):
-                    wrapper = _dispatching_public.get(value)
-                    if wrapper is None:
-                        wrapper = _dispatching_public[value] = dispatching_function(value)
-                        wrapper.__torch_name__ = f"torch{ns_name[len('disttorch'):]}.{name}"
-                    table[name] = wrapper
+                if (type(value) is not _types.FunctionType or name.startswith("_") or value.__module__ == __name__
+                        or hasattr(value, "__torch_function_dispatch__")):
+                    continue
+                if name in ignored and not (ns_name == "disttorch" and name in _MODES_ONLY):
+                    continue
+                wrapper = _dispatching_public.get(value)
+                if wrapper is None:
+                    make = modes_only_function if name in ignored else dispatching_function
+                    wrapper = _dispatching_public[value] = make(value)
+                    wrapper.__torch_name__ = f"torch{ns_name[len('disttorch'):]}.{name}"
+                table[name] = wrapper
         _active_namespaces[0] = True
 
 
 _dispatching_public: dict = {}  # bare function -> its dispatching wrapper (one per function, shared by aliases)
+
+
+# -- TorchFunctionMode ---------------------------------------------------------------------------------------
+# While a mode is entered (in any thread), Tensor's methods, operators and properties are swapped for stand-ins
+# that consult this thread's mode stack; the last exit puts Tensor's own back. Without a mode, nothing is swapped.
+_modes_on = [0]  # modes entered, all threads together
+_swapped: dict = {}  # name -> (whether Tensor itself held it, the original)
+
+
+class TorchFunctionMode:
+    """``torch.overrides.TorchFunctionMode``: inside ``with mode:``, every torch function, Tensor method and
+    property call of this thread goes to ``mode.__torch_function__(func, types, args, kwargs)`` (the mode is off
+    while its own ``__torch_function__`` runs, so ``func(*args, **kwargs)`` there runs the call)."""
+
+    def __torch_function__(self, func: Any, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self) -> TorchFunctionMode:
+        push_mode(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pop_mode()
+
+
+def push_mode(mode: Any) -> None:
+    stack = getattr(_state, "modes", None)
+    if stack is None:
+        stack = _state.modes = []
+    stack.append(mode)
+    with _lock:
+        _modes_on[0] += 1
+        if _modes_on[0] == 1:
+            activate()
+            _swap_in()
+
+
+def pop_mode() -> Any:
+    mode = _state.modes.pop()
+    with _lock:
+        _modes_on[0] -= 1
+        if _modes_on[0] == 0:
+            _swap_out()
+    return mode
+
+
+def current_mode() -> Any:
+    stack = getattr(_state, "modes", None)
+    return stack[-1] if stack else None
+
+
+def mode_stack_depth() -> int:
+    return len(getattr(_state, "modes", None) or ())
+
+
+def _mode_method(name: str, original: Callable, operator: bool) -> Callable:
+    mapped = _OPERATOR_FUNCS.get(name, name)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_state, "off", 0) or (not getattr(_state, "modes", None) and not _active(type(self))):
+            return original(self, *args, **kwargs)
+        return handle(getattr(Tensor, mapped), (self, *args, *kwargs.values()), (self, *args), kwargs)
+
+    def binary_operator(self: Any, other: Any) -> Any:
+        try:
+            return method(self, other)
+        except TypeError:
+            return NotImplemented
+
+    wrapper = binary_operator if operator else method
+    functools.update_wrapper(wrapper, original)
+    wrapper.__name__ = name
+    wrapper.__torch_name__ = f"torch.Tensor.{mapped}"
+    return wrapper
+
+
+def _mode_property(name: str, prop: property) -> property:
+    getter = prop.fget
+    stand_in: list = []
+
+    def get(self: Any) -> Any:
+        if getattr(_state, "off", 0) or (not getattr(_state, "modes", None) and not _active(type(self))):
+            return getter(self)
+        return handle(stand_in[0].__get__, (self,), (self,), {})
+
+    stand_in.append(property(get, prop.fset, prop.fdel, prop.__doc__))
+    if prop in _NOWRAP:
+        _NOWRAP.add(stand_in[0])
+    return stand_in[0]
+
+
+def _swap_in() -> None:
+    for name, value in _tensor_attributes().items():
+        if isinstance(value, property):
+            stand_in = _mode_property(name, value)
+        else:
+            stand_in = _mode_method(name, value, name in _BINARY_OPERATORS)
+        _swapped[name] = (name in Tensor.__dict__, value)
+        setattr(Tensor, name, stand_in)
+
+
+def _swap_out() -> None:
+    for name, (own, original) in list(_swapped.items()):
+        if own:
+            setattr(Tensor, name, original)
+        else:
+            delattr(Tensor, name)
+    _swapped.clear()

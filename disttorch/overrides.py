@@ -16,6 +16,7 @@ from disttorch._tensor import Tensor
 from disttorch._torch_function import (
     DisableTorchFunction,
     DisableTorchFunctionSubclass,
+    TorchFunctionMode,
     handle_torch_function,
     has_torch_function,
     has_torch_function_unary,
@@ -25,7 +26,7 @@ from disttorch._torch_function import (
 __all__ = ["get_ignored_functions", "get_overridable_functions", "handle_torch_function", "has_torch_function",
            "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like",
            "is_tensor_method_or_property", "wrap_torch_function", "DisableTorchFunction",
-           "DisableTorchFunctionSubclass"]
+           "DisableTorchFunctionSubclass", "TorchFunctionMode"]
 
 _tf.activate()
 
@@ -83,5 +84,21 @@ def get_ignored_functions() -> set:
         for fn_name in _tf._IGNORED.get(name, ()):
             fn = getattr(ns, fn_name, None)
             if isinstance(fn, _types.FunctionType):
-                found.add(fn)
+                found.add(fn)  # (the factories among them: as TorchFunctionModes see them)
     return found
+
+
+def _get_current_function_mode() -> Any:
+    return _tf.current_mode()
+
+
+def _len_torch_function_stack() -> int:
+    return _tf.mode_stack_depth()
+
+
+def _push_mode(mode: Any) -> None:
+    _tf.push_mode(mode)
+
+
+def _pop_mode() -> Any:
+    return _tf.pop_mode()

@@ -456,3 +456,72 @@ def test_the_plain_tensor_keeps_its_own_methods():
     assert "__mul__" not in vars(MyT) and MyT.__mul__ is not disttorch.Tensor.__mul__
     assert disttorch.nn.Parameter.__mul__ is disttorch.Tensor.__mul__
     assert type(disttorch.ones(2) * disttorch.ones(2)) is disttorch.Tensor
+
+
+# -- 5. TorchFunctionMode ------------------------------------------------------------------------------------------
+def _modes(torch):
+    F = torch.nn.functional
+    overrides = torch.overrides
+
+    class Log(overrides.TorchFunctionMode):
+        def __init__(self):
+            self.seen = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.seen.append(func.__name__ if func.__name__ != "__get__" else "get")
+            return func(*args, **(kwargs or {}))
+
+    class Times10(overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            return out * 10 if func is torch.add or func is torch.Tensor.add else out
+
+    class MyT(torch.Tensor):
+        pass
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    sub = torch.ones(2).as_subclass(MyT)
+    lin = torch.nn.Linear(2, 2)
+    with Log() as log:
+        depth = overrides._len_torch_function_stack()
+        a = x * 2
+        b = torch.add(a, 1)
+        total = b.sum()
+        F.relu(b)
+        from_sub = sub + 1
+        lin(x)
+        assert x.shape == (2,)
+        torch.zeros(2)
+    with Times10():
+        tens = [torch.add(torch.ones(1), 1).item(), (torch.ones(1) + 1).item(), torch.ones(1).add(1).item()]
+        with Log() as inner:
+            nested = torch.add(torch.ones(1), 1).item()
+    total.backward()
+    try:
+        with Log():
+            raise ValueError
+    except ValueError:
+        pass
+    return {"seen": log.seen, "depth": [depth, overrides._len_torch_function_stack()], "sub": kind(from_sub),
+            "values": [a.tolist(), total.item()], "grad": x.grad.tolist(), "times10": tens,
+            "nested": [inner.seen, nested], "after": [kind(x * 2), torch.add(torch.ones(1), 1).item()]}
+
+
+def test_torch_function_modes_see_every_call():
+    report = both(_modes)
+    assert report["seen"][:3] == ["mul", "add", "sum"] and report["times10"] == [20.0, 20.0, 20.0]
+
+
+def test_a_mode_leaves_the_tensor_class_as_it_was():
+    from disttorch import overrides
+
+    before = {name: vars(disttorch.Tensor).get(name) for name in ("__mul__", "add", "T", "sum", "numpy")}
+
+    class Nothing(overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with Nothing():
+        assert vars(disttorch.Tensor)["__mul__"] is not before["__mul__"]
+        assert (disttorch.ones(2) * 3).tolist() == [3.0, 3.0]
+    assert {name: vars(disttorch.Tensor).get(name) for name in before} == before
