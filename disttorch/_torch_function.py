@@ -170,13 +170,19 @@ def handle_torch_function(public_api: Callable, relevant_args: Iterable[Any], *a
 def default_torch_function(cls: type, func: Any, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
     if kwargs is None:
         kwargs = {}
-    if not all(issubclass(cls, t) for t in types):
+    if not all(issubclass(cls, t) for t in types) or _pytorch_function(func):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         result = func(*args, **kwargs)
         if getattr(func, "__self__", None) in _NOWRAP:
             return result
         return convert(result, cls)
+
+
+def _pytorch_function(func: Any) -> bool:
+    """Whether ``func`` is real PyTorch's (which then sees our Tensor as a Tensor-like; it takes none of ours)."""
+    module = getattr(func, "__module__", None) or getattr(getattr(func, "__objclass__", None), "__module__", None)
+    return module is not None and (module == "torch" or module.startswith("torch."))
 
 
 def convert(result: Any, cls: type) -> Any:

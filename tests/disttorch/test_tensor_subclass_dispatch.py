@@ -525,3 +525,12 @@ def test_a_mode_leaves_the_tensor_class_as_it_was():
         assert vars(disttorch.Tensor)["__mul__"] is not before["__mul__"]
         assert (disttorch.ones(2) * 3).tolist() == [3.0, 3.0]
     assert {name: vars(disttorch.Tensor).get(name) for name in before} == before
+
+
+def test_pytorch_functions_refuse_disttorch_tensors_with_a_type_error():
+    """Real PyTorch sees our Tensor as a Tensor-like (it has __torch_function__); its functions take none."""
+    for call in (lambda: torch_ref.add(disttorch.ones(2), 1), lambda: torch_ref.ones(2).add(disttorch.ones(2)),
+                 lambda: torch_ref.nn.functional.relu(disttorch.ones(2))):
+        with pytest.raises(TypeError):
+            call()
+    assert torch_ref.as_tensor(disttorch.ones(2)).tolist() == [1.0, 1.0]  # (through the array protocol)
