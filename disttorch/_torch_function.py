@@ -16,6 +16,8 @@ The plain Tensor pays nothing:
   namespaces get dispatching wrappers once a subclass with an active ``__torch_function__`` is defined or
   ``disttorch.overrides`` is imported (``activate()``); until then the functions are the bare ones. A name bound
   before that (``from torch import add``) keeps the bare function.
+- ``TorchFunctionMode``: while one is entered, Tensor's methods are swapped for stand-ins that consult the
+  thread's mode stack, and put back at the last exit.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ class Parameter(Tensor):
         _init(p, data._data, False)
         p._vc = data._vc
         if requires_grad:
-            p.requires_grad_(True)
+            Tensor.requires_grad_(p, True)  # (Tensor's own: a subclass's __torch_function__ sees no call here)
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:

@@ -534,3 +534,36 @@ def test_pytorch_functions_refuse_disttorch_tensors_with_a_type_error():
         with pytest.raises(TypeError):
             call()
     assert torch_ref.as_tensor(disttorch.ones(2)).tolist() == [1.0, 1.0]  # (through the array protocol)
+
+
+def _parameter_subclass_and_mixins(torch):
+    seen = []
+
+    class LoggedParameter(torch.nn.Parameter):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            seen.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    class Doubling:
+        def double(self):
+            return self * 2
+
+    class WithMixin(Doubling, torch.Tensor):
+        pass
+
+    class OwnAdd(torch.Tensor):
+        def add(self, other):
+            return super().add(other) * 0
+
+    p = LoggedParameter(torch.ones(2))
+    results = [p * 2, torch.add(p, 1)]
+    m = torch.ones(2).as_subclass(WithMixin)
+    o = torch.ones(2).as_subclass(OwnAdd)
+    return {"parameter": [kind(p), kind(results), "mul" in seen, "add" in seen],
+            "mixin": [kind(m.double()), kind(m + 1)], "own add": [kind(o.add(1)), o.add(1).tolist(), kind(o + 1)]}
+
+
+def test_parameter_subclasses_and_mixins():
+    report = both(_parameter_subclass_and_mixins)
+    assert report["parameter"] == ["LoggedParameter", ["Tensor", "Tensor"], True, True]
