@@ -394,6 +394,12 @@ def dispatching_function(fn: Callable) -> Callable:
     return public
 
 
+def bare(fn: Any) -> Any:
+    """The function behind a dispatching wrapper (else ``fn``): identity checks such as ``activation is F.relu``
+    hold whether ``fn`` was taken before or after ``activate()``."""
+    return fn.__wrapped__ if hasattr(fn, "__torch_function_dispatch__") else fn
+
+
 def modes_only_function(fn: Callable) -> Callable:
     """``fn`` (a function that ignores its arguments' ``__torch_function__``) as TorchFunctionModes see it."""
     modes_on = _modes_on

@@ -567,3 +567,17 @@ def _parameter_subclass_and_mixins(torch):
 def test_parameter_subclasses_and_mixins():
     report = both(_parameter_subclass_and_mixins)
     assert report["parameter"] == ["LoggedParameter", ["Tensor", "Tensor"], True, True]
+
+
+def _transformer_activation(torch):
+    F = torch.nn.functional
+    return [torch.nn.TransformerEncoderLayer(8, 2).activation_relu_or_gelu,
+            torch.nn.TransformerEncoderLayer(8, 2, activation=F.gelu).activation_relu_or_gelu,
+            torch.nn.TransformerEncoderLayer(8, 2, activation=F.silu).activation_relu_or_gelu]
+
+
+def test_functions_keep_their_identity_for_layers_once_dispatching():
+    """``activation is F.relu`` (the encoder layer's fast path) holds for F.relu taken before the torch functions
+    became dispatching ones (the default argument) and after."""
+    assert disttorch.add is not disttorch.Tensor.add and hasattr(disttorch.add, "__wrapped__")  # (dispatching now)
+    assert both(_transformer_activation) == [1, 2, 0]
