@@ -12,16 +12,17 @@ import types as _types
 from typing import Any, Callable
 
 from disttorch import _torch_function as _tf
+from disttorch import _torch_function_modes as _modes
 from disttorch._tensor import Tensor
 from disttorch._torch_function import (
     DisableTorchFunction,
     DisableTorchFunctionSubclass,
-    TorchFunctionMode,
     handle_torch_function,
     has_torch_function,
     has_torch_function_unary,
     has_torch_function_variadic,
 )
+from disttorch._torch_function_modes import TorchFunctionMode
 
 __all__ = ["get_ignored_functions", "get_overridable_functions", "handle_torch_function", "has_torch_function",
            "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like",
@@ -89,16 +90,16 @@ def get_ignored_functions() -> set:
 
 
 def _get_current_function_mode() -> Any:
-    return _tf.current_mode()
+    return _modes.current_mode()
 
 
 def _len_torch_function_stack() -> int:
-    return _tf.mode_stack_depth()
+    return _modes.mode_stack_depth()
 
 
 def _push_mode(mode: Any) -> None:
-    _tf.push_mode(mode)
+    _modes.push_mode(mode)
 
 
 def _pop_mode() -> Any:
-    return _tf.pop_mode()
+    return _modes.pop_mode()
