@@ -140,7 +140,7 @@ _sys.meta_path.insert(0, _LoadBeforeCoreImports)
 
 
 def __getattr__(name: str) -> object:
-    if name in _LOWER_LAYERS:
+    if name in _LOWER_LAYERS or name == "overrides":  # (overrides: imported on first use, see its docstring)
         from importlib import import_module
 
         return import_module(f"{__name__}.{name}")

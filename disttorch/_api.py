@@ -18,6 +18,8 @@ from ._dtype import (
 )
 from ._dtype import bool_ as bool
 from ._tensor import Size, Tensor, is_tensor
+from . import _C
+from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from . import _ops

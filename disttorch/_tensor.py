@@ -63,8 +63,9 @@ class Tensor(TensorConversions):
                  "_accum", "_extra", "__weakref__")
 
     # -- construction ------------------------------------------------------------------------------
-    def __init__(self, *args: Any, device: Any = None, dtype: Any = None) -> None:
-        """Legacy constructor: ``Tensor(2, 3)`` (uninitialised float) or ``Tensor([1, 2])`` (data)."""
+    def __new__(cls, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """Legacy constructor: ``Tensor(2, 3)`` (uninitialised float) or ``Tensor([1, 2])`` (data); a subclass's
+        ``__new__`` builds its instance with ``super().__new__(cls, data)``, as in PyTorch."""
         from disttorch._ops import creation
 
         if len(args) == 1 and not isinstance(args[0], int):
@@ -72,7 +73,41 @@ class Tensor(TensorConversions):
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             arr = creation.empty(*shape, dtype=dtype, device=device)._data
-        _init(self, arr)
+        t = _new(cls)
+        _init(t, arr)
+        return t
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # (the instance is built in __new__)
+
+    # -- the __torch_function__ protocol (see _torch_function.py) --------------------------------------
+    def __init_subclass__(cls, _internal: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not _internal:
+            from disttorch._torch_function import adopt
+
+            adopt(cls)
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        """The default: run ``func`` with the protocol off and return Tensor results as ``cls`` (the most
+        derived subclass among the arguments)."""
+        from disttorch._torch_function import default_torch_function
+
+        return default_torch_function(cls, func, types, args, kwargs)
+
+    @staticmethod
+    def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **kwargs: Any) -> Tensor:
+        """A ``cls`` instance on ``data``'s storage (and version counter), detached, a leaf that requires grad
+        when ``require_grad``."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"_make_subclass(): argument 'cls' must be a subclass of torch.Tensor, got {cls!r}")
+        t = _new(cls)
+        _init(t, data._data)
+        t._vc = data._vc
+        if require_grad:
+            t.requires_grad_(True)
+        return t
 
     @staticmethod
     def _from_array(arr: Any, requires_grad: bool = False) -> Tensor:
@@ -416,8 +451,13 @@ class Tensor(TensorConversions):
         if self._grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
                                "deepcopy protocol at the moment.")
-        new = type(self).__new__(type(self))
+        new = _new(type(self))
         _init(new, self._data.copy(), self._requires_grad)
+        state = getattr(self, "__dict__", None)
+        if state:  # a subclass's own attributes
+            import copy
+
+            new.__dict__.update(copy.deepcopy(state, memo))
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new

@@ -94,7 +94,12 @@ class TensorConversions:
         return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol: int) -> Any:
-        from disttorch._ops.creation import _rebuild_tensor
+        from disttorch._ops.creation import _rebuild_subclass, _rebuild_tensor
+        from disttorch._tensor import Tensor
 
-        return (_rebuild_tensor, (self.__array__().copy(), str(self.device), self._requires_grad))
+        args = (self.__array__().copy(), str(self.device), self._requires_grad)
+        if type(self) is not Tensor:
+            # a subclass (as PyTorch: its type and its Python attributes come back)
+            return (_rebuild_subclass, (type(self), *args, getattr(self, "__dict__", None) or None))
+        return (_rebuild_tensor, args)
 

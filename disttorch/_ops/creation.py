@@ -550,6 +550,14 @@ def _rebuild_tensor(arr: np.ndarray, device: str, requires_grad: bool) -> Tensor
     return tensor(arr, device=device, requires_grad=requires_grad)
 
 
+def _rebuild_subclass(cls: type, arr: np.ndarray, device: str, requires_grad: bool, state: dict | None) -> Tensor:
+    """A pickled Tensor subclass instance: its values, its type, its Python attributes."""
+    out = Tensor._make_subclass(cls, tensor(arr, device=device), requires_grad)
+    if state:
+        out.__dict__.update(state)
+    return out
+
+
 def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 

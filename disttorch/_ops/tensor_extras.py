@@ -9,6 +9,7 @@ from typing import Any
 
 from disttorch import _dtype as D
 from disttorch._tensor import Tensor
+from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
 
 from ._register import methods
@@ -53,11 +54,27 @@ def as_subclass(self: Tensor, cls: type) -> Tensor:
     """``self``'s data and autograd history as an instance of the Tensor subclass ``cls`` (no copy)."""
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of torch.Tensor, got {cls!r}")
-    out = cls.__new__(cls)
-    for slot in Tensor.__slots__:
-        if slot != "__weakref__" and hasattr(self, slot):
-            object.__setattr__(out, slot, getattr(self, slot))
+    src = Alias.apply(self) if self._requires_grad and grad_mode._enabled[0] else self  # PyTorch's AliasBackward0
+    out = object.__new__(cls)
+    for slot in _SLOTS:
+        object.__setattr__(out, slot, getattr(src, slot))
+    out._extra = dict(src._extra) if src._extra else None
     return out
+
+
+_SLOTS = tuple(s for s in Tensor.__slots__ if s not in ("__weakref__", "_extra"))
+
+
+class Alias(Op):
+    """The same values on the same storage, one autograd step further (as_subclass's node)."""
+
+    view = True
+
+    def forward(self, a: Any) -> Any:
+        return a.view()
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return grad
 
 
 def new_empty_strided(self: Tensor, size: Any, stride: Any, *, dtype: Any = None, device: Any = None,

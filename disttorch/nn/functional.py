@@ -1,4 +1,11 @@
 """torch.nn.functional. The math lives in ``disttorch/nn/_functional/<family>.py``."""
+from disttorch._torch_function import (  # noqa: F401  (torch.overrides' helpers, as PyTorch's F has them)
+    handle_torch_function,
+    has_torch_function,
+    has_torch_function_unary,
+    has_torch_function_variadic,
+)
+
 from ._functional.activation import *
 from ._functional.attention import *
 from ._functional.conv import *

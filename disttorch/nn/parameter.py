@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from disttorch._tensor import Tensor, _init
+from disttorch._torch_function import _disabled_torch_function_impl
 
 __all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
     """A Tensor that, assigned as a Module attribute, is registered as a parameter. It shares storage
-    (and version counter) with ``data``; ``requires_grad`` defaults to True."""
+    (and version counter) with ``data``; ``requires_grad`` defaults to True. Its ops give plain Tensors."""
 
     __slots__ = ()
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         from disttorch._ops.creation import empty
@@ -24,7 +26,7 @@ class Parameter(Tensor):
         _init(p, data._data, False)
         p._vc = data._vc
         if requires_grad:
-            p.requires_grad_(True)
+            Tensor.requires_grad_(p, True)  # (Tensor's own: a subclass's __torch_function__ sees no call here)
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
@@ -56,6 +58,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
     """A Tensor that, assigned as a Module attribute, is registered as a buffer (persistent or not)."""
 
     __slots__ = ()
+    __torch_function__ = _disabled_torch_function_impl  # (Buffer(...) gives a plain Tensor)
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:  # type: ignore[misc]
         from disttorch._ops.creation import empty

@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 from disttorch._tensor import Tensor, _init
+from disttorch._torch_function import _disabled_torch_function_impl
 from disttorch.nn.modules.conv import (
     Conv1d,
     Conv2d,
@@ -42,6 +43,7 @@ class _Uninitialized:
 
     __slots__ = ()
     cls_to_become: type = Tensor
+    __torch_function__ = _disabled_torch_function_impl  # (it refuses most ops itself)
 
     def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
         from disttorch._ops.creation import empty

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from disttorch._ops.creation import full
 from disttorch._ops.shape import triu
 from disttorch._tensor import Tensor
+from disttorch._torch_function import bare
 from disttorch.autograd import grad_mode
 from disttorch.nn import functional as F
 from disttorch.nn import init
@@ -255,9 +256,10 @@ class TransformerEncoderLayer(_TransformerLayer):
     (after the residual by default, before the block with ``norm_first=True``)."""
 
     def _set_activation(self, activation: Callable) -> None:
-        if activation is F.relu or isinstance(activation, ReLU):
+        fn = bare(activation)  # (F.relu taken before or after the torch functions became dispatching ones)
+        if fn is bare(F.relu) or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
+        elif fn is bare(F.gelu) or isinstance(activation, GELU):
             self.activation_relu_or_gelu = 2
         else:
             self.activation_relu_or_gelu = 0
