@@ -132,6 +132,8 @@ class Pow(Op):
     def saved_spec(self) -> dict:
         if self._scalar_exponent():
             return {"self": 0, "exponent": lambda n: n._exponent_number()}
+        if self.name() == "PowBackward2":  # the base is a number
+            return {"exponent": 1, "self": lambda n: n.saved_inputs[0].item(), "result": -1}
         return {"exponent": 1, "self": 0, "result": -1}  # (PyTorch's pack order)
 
     def _exponent_number(self) -> Any:

@@ -142,6 +142,9 @@ def pack_node(node: Any, output: Any) -> None:
     if entries is not None:
         d["_packed_in"] = entries
         d["_saved_in"] = None
+        slots = [i for i, _ in order if i >= 0]
+        if slots != sorted(slots):  # backward unpacks in the packing order too, as PyTorch does
+            d["_unpack_order"] = slots
     node.release = _ReleasePacked(node)  # shadows the class's release for this node only
 
 
@@ -199,14 +202,16 @@ def unpack_inputs(node: Any) -> tuple:
     entries = node.__dict__.get("_packed_in")
     if entries is None:
         raise RuntimeError(FREED_MESSAGE)
-    out = []
-    for kind, a, b in entries:
+    out: list = [None] * len(entries)
+    order = node.__dict__.get("_unpack_order")
+    for i in (range(len(entries)) if order is None else [*order, *(j for j in range(len(entries)) if j not in order)]):
+        kind, a, b = entries[i]
         if kind == _HOOKED:
-            out.append(_call_unpack(a, b))
+            out[i] = _call_unpack(a, b)
         else:
             if a is not None and b >= 0 and a._vc[0] != b:
                 graph._raise_modified(a, b, node)
-            out.append(a)
+            out[i] = a
     return tuple(out)
 
 

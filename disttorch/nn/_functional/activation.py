@@ -118,8 +118,9 @@ class _Pointwise(Op):
     def deriv(self, x: Any, m: Any) -> Any:
         raise NotImplementedError
 
-    def backward(self, grad: Tensor) -> Tensor:
-        x = self.saved_inputs[0]
+    def backward(self, grad: Tensor, x: Tensor | None = None) -> Tensor:
+        if x is None:
+            x = self.saved_inputs[0]
         if _grad_on[0]:
             return grad * self.deriv(x, _T)
         return _from_array(grad._data * self.deriv(x._data, _raw_ns(x._data)))
@@ -278,10 +279,11 @@ class Gelu(_Pointwise):
         return x * self.cdf
 
     def backward(self, grad: Tensor) -> Tensor:
-        x = self.saved_inputs[0]._data
+        saved = self.saved_inputs[0]  # (read once: saved-tensors hooks unpack it once, as in PyTorch)
+        x = saved._data
         if self.approximate == "none" and not _grad_on[0] and _rational_cdf(x):
             return _from_array(_gelu_grad_f32(grad._data, x, self.cdf))
-        return super().backward(grad)
+        return super().backward(grad, saved)
 
     def deriv(self, x: Any, m: Any) -> Any:
         if self.approximate == "tanh":
