@@ -256,6 +256,11 @@ class ClassLoss(Op):
         return gx, gt, None
 
     def name(self) -> str:
+        # the node PyTorch's cross_entropy ends with: its probability-target and label-smoothing forms are composites
+        if self.logits and self.probs:
+            return "DivBackward1" if self.reduction == "mean" else "NegBackward0"
+        if self.logits and self.ls:
+            return "AddBackward0"
         return "NllLossBackward0" if self.ndim <= 2 else "NllLoss2DBackward0"
 
 
