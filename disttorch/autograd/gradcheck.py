@@ -95,11 +95,11 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                 continue
             analytical = np.zeros((o.numel(), inputs[i].numel()),
                                   np.complex128 if inputs[i]._data.dtype.kind == "c" else np.float64)
+            out = _flat_outputs(func(*inputs))[j]  # one graph, differentiated once per output element
             for r in range(o.numel()):
-                out = _flat_outputs(func(*inputs))[j]
                 g = zeros_like(out, memory_format=contiguous_format)  # so that reshape(-1) is a view
                 g._data.reshape(-1)[r] = 1
-                (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=False)
+                (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=r + 1 < o.numel())
                 if gi is not None:
                     analytical[r] = _host(gi._data).reshape(-1)
             if not np.allclose(analytical, numerical[j], rtol=rtol, atol=atol):

@@ -167,7 +167,9 @@ def test_gradgradcheck_float64(name):
         rng = np.random.default_rng(1)
         x = lib.tensor(rng.standard_normal(shapes[0]), requires_grad=True)
         y = lib.tensor(rng.standard_normal(shapes[1]), requires_grad=len(which) > 1)
-        assert lib.autograd.gradgradcheck(f, (x, y), eps=1e-6, atol=1e-5, rtol=1e-3), lib.__name__
+        # (PyTorch's own check in its fast mode: it only vouches that the case is well posed)
+        fast = {"fast_mode": True} if lib is torch else {}
+        assert lib.autograd.gradgradcheck(f, (x, y), eps=1e-6, atol=1e-5, rtol=1e-3, **fast), lib.__name__
 
 
 def test_nll_loss_gradient_is_differentiable():
