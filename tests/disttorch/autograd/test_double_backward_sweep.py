@@ -182,3 +182,21 @@ def test_nll_loss_gradient_is_differentiable():
         got.append((g.grad_fn.name(), _dense(x.grad)))
     assert got[0][0] == got[1][0] == "NllLossBackwardBackward0"
     np.testing.assert_allclose(got[0][1], got[1][1])
+
+
+def test_nll_loss_double_backward_on_device(device):
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((3, 4))
+    results = []
+    for lib, dev in ((disttorch, device), (torch, "cpu")):
+        x = lib.tensor(x0, device=dev, requires_grad=True)
+        target = lib.tensor([1, 0, 3], device=dev)
+        for f in (lambda: lib.nn.functional.nll_loss(x, target),
+                  lambda: lib.nn.functional.cross_entropy(x, target, label_smoothing=0.1)):
+            (g,) = lib.autograd.grad(f(), x, create_graph=True)
+            (gg,) = lib.autograd.grad((g * g).sum(), x)
+            results.append((g.requires_grad, _dense(g.detach().cpu()), _dense(gg.cpu())))
+    for ours, theirs in zip(results[:2], results[2:]):
+        assert ours[0] == theirs[0] is True
+        np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10)
+        np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-10, atol=1e-14)

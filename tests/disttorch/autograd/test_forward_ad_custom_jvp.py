@@ -267,3 +267,21 @@ def test_gradcheck_forward_ad_catches_a_wrong_jvp():
                         lib.autograd.gradcheck(fns["Skewed"].apply, (x,), **kwargs),
                         lib.autograd.gradcheck(fns["Skewed"].apply, (x,), raise_exception=False)))
     assert results[0] == results[1] == (True, False, True)
+
+
+def test_custom_jvp_on_device(device):
+    """The same forward-AD path on every device (cuda on the stand-in in CI), against PyTorch on the CPU."""
+    x0, t0 = _arrays((5,), (5,), seed=5)
+    fwAD = disttorch.autograd.forward_ad
+    fns = _functions(disttorch)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(disttorch.tensor(x0, device=device), disttorch.tensor(t0, device=device))
+        out = (fns["Skewed"].apply(dual).sin() * fns["Exp"].apply(dual)).sum()
+        tangent = fwAD.unpack_dual(out).tangent
+    assert tangent.device.type == disttorch.device(device).type
+    ref = _functions(torch)
+    with torch.autograd.forward_ad.dual_level():
+        dual = torch.autograd.forward_ad.make_dual(torch.tensor(x0), torch.tensor(t0))
+        out = (ref["Skewed"].apply(dual).sin() * ref["Exp"].apply(dual)).sum()
+        expected = torch.autograd.forward_ad.unpack_dual(out).tangent
+    assert_close(tangent.cpu(), expected, 1e-12, 1e-12)
