@@ -285,3 +285,23 @@ def test_custom_jvp_on_device(device):
         out = (ref["Skewed"].apply(dual).sin() * ref["Exp"].apply(dual)).sum()
         expected = torch.autograd.forward_ad.unpack_dual(out).tangent
     assert_close(tangent.cpu(), expected, 1e-12, 1e-12)
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_checkpoint_under_forward_ad(reentrant):
+    """Non-reentrant checkpoint is transparent to forward AD; the reentrant one is a Function without jvp."""
+    x0, t0 = _arrays((4,), (4,), seed=6)
+    got = []
+    for lib in LIBS:
+        fwAD = _fwad(lib)
+        with fwAD.dual_level():
+            dual = fwAD.make_dual(lib.tensor(x0), lib.tensor(t0))
+            try:
+                y = lib.utils.checkpoint.checkpoint(lambda a: a.sin() * a, dual, use_reentrant=reentrant)
+                got.append(fwAD.unpack_dual(y).tangent)
+            except NotImplementedError as exc:
+                got.append(str(exc))
+    if reentrant:
+        assert isinstance(got[0], str) and got[0] == got[1]
+    else:
+        assert_close(got[0], got[1], 1e-12, 1e-12)
