@@ -231,6 +231,8 @@ class Threshold(_Pointwise):
 
 
 class Hardtanh(_Pointwise):
+    saved_names = {"self": 0, "min_val": lambda n: n.lo, "max_val": lambda n: n.hi}
+
     def forward(self, x: Any) -> Any:
         return array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
@@ -314,6 +316,8 @@ class Mish(_Pointwise):
 
 
 class Softplus(_Pointwise):
+    saved_names = {"self": 0, "beta": lambda n: n.beta, "threshold": lambda n: n.threshold}
+
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
         bx = x * self.beta

@@ -160,3 +160,19 @@ def test_no_internal_slots_in_dir():
     names = [n for n in dir(y.grad_fn) if n.startswith("_saved_")]
     assert "_saved_in" not in names and "_saved_out" not in names
     assert sorted(names) == ["_saved_other", "_saved_self"]
+
+
+@pytest.mark.parametrize("name,attrs", [("hardtanh", ("min_val", "max_val")), ("softplus", ("beta", "threshold")),
+                                        ("cat", ("dim",)), ("leaky_relu", ("negative_slope",)),
+                                        ("gelu", ("approximate",)), ("softmax", ("dim",)), ("pow", ("exponent",))])
+def test_number_saved_values_as_pytorch(name, attrs):
+    got = []
+    for lib in (disttorch, torch):
+        F = lib.nn.functional
+        a = lib.tensor(np.linspace(-2, 2, 12).reshape(3, 4), requires_grad=True)
+        y = {"hardtanh": lambda: F.hardtanh(a, -0.5, 1.5), "softplus": lambda: F.softplus(a, beta=2, threshold=10),
+             "cat": lambda: lib.cat([a, a], 1), "leaky_relu": lambda: F.leaky_relu(a, 0.2),
+             "gelu": lambda: F.gelu(a, approximate="tanh"), "softmax": lambda: a.softmax(1),
+             "pow": lambda: a ** 3}[name]()
+        got.append([getattr(y.grad_fn, "_saved_" + k) for k in attrs])
+    assert got[0] == got[1]
