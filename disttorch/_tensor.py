@@ -18,7 +18,7 @@ from disttorch._device import to_device
 from disttorch._tensor_convert import TensorConversions
 from disttorch.autograd import grad_mode as _grad_mode
 from disttorch.autograd import graph as _graph
-from disttorch.autograd.graph import AccumulateGrad, RemovableHandle
+from disttorch.autograd.graph import AccumulateGrad, RemovableHandle, name_class
 from disttorch.backends import array_module, backend_for_array, data_ptr
 
 _ndarray = np.ndarray
@@ -229,7 +229,10 @@ class Tensor(TensorConversions):
     def grad_fn(self) -> Any:
         if self._base is not None and self._extra is not None:
             self._refresh_view()
-        return self._grad_fn
+        fn = self._grad_fn
+        if fn is not None and fn._call_named:  # its class takes the name the node prints (graph.name_class)
+            name_class(fn)
+        return fn
 
     def _refresh_view(self) -> None:
         """A view whose base was modified in place since its history was recorded takes its history

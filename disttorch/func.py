@@ -254,7 +254,8 @@ def _map_tensors(tree: Any, fn: Callable) -> Any:
 
 
 def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> tuple:
-    """(func(*primals), J @ tangents): the Jacobian-vector product (two reverse passes)."""
+    """(func(*primals), J @ tangents): the Jacobian-vector product (two reverse passes; a custom Function's own
+    ``jvp`` where it has one, see autograd/forward_ad.py)."""
     from ._ops.creation import zeros_like
 
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
@@ -263,19 +264,16 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
     if len(_flatten(primals)[0]) != len(_flatten(tangents)[0]):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
                            "structure.")
+    from .autograd import forward_ad
+
     with enable_grad():
         leaves, rebuild = _flatten(primals)
         tracked, outer = _track(leaves)
-        output, aux = _split_aux(func(*rebuild(tracked)), has_aux, "jvp")
-        out_leaves, out_rebuild = _flatten(output)
-        dummies = [zeros_like(o).requires_grad_(True) for o in out_leaves]
-        firsts = _autograd_grad(out_leaves, tracked, dummies, create_graph=True, retain_graph=True, allow_unused=True)
-        pairs = [(f, t) for f, t in zip(firsts, _flatten(tangents)[0]) if f is not None]
-        if pairs:
-            seconds = _autograd_grad([f for f, _ in pairs], dummies, [t for _, t in pairs], create_graph=outer,
-                                     retain_graph=True, allow_unused=True)
-        else:
-            seconds = [None] * len(dummies)
+        # a level of its own, so that custom Functions called by ``func`` run their ``jvp``
+        with forward_ad._jvp_level(tracked, _flatten(tangents)[0]) as level:
+            output, aux = _split_aux(func(*rebuild(tracked)), has_aux, "jvp")
+            out_leaves, out_rebuild = _flatten(output)
+            seconds = forward_ad.tangents(out_leaves, level, create_graph=outer)
     jv = out_rebuild([s if s is not None else zeros_like(o) for s, o in zip(seconds, out_leaves)])
     if not outer:
         output, jv = _map_tensors(output, lambda t: t.detach()), _map_tensors(jv, lambda t: t.detach())

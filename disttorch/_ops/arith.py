@@ -62,7 +62,7 @@ class Mul(Op):
     broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0,))
-    saved_names = {"self": 0, "other": 1}
+    saved_names = {"other": 1, "self": 0}  # (PyTorch's pack order)
 
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
@@ -84,7 +84,7 @@ class Div(Op):
     broadcasts = True
     save_inputs = True
     saved_needs = ((1,), (0, 1))
-    saved_names = {"self": 0, "other": 1}
+    saved_names = {"other": 1, "self": 0}  # (PyTorch's pack order)
 
     def forward(self, a: Any, b: Any) -> Any:
         return a / b
@@ -132,7 +132,9 @@ class Pow(Op):
     def saved_spec(self) -> dict:
         if self._scalar_exponent():
             return {"self": 0, "exponent": lambda n: n._exponent_number()}
-        return {"self": 0, "exponent": 1, "result": -1}
+        if self.name() == "PowBackward2":  # the base is a number
+            return {"exponent": 1, "self": lambda n: n.saved_inputs[0].item(), "result": -1}
+        return {"exponent": 1, "self": 0, "result": -1}  # (PyTorch's pack order)
 
     def _exponent_number(self) -> Any:
         if self.int_exponent is not None:
@@ -140,12 +142,17 @@ class Pow(Op):
         return self.saved_inputs[1].item()
 
     def name(self) -> str:
-        return "PowBackward0" if self._scalar_exponent() else "PowBackward1"
+        if self._scalar_exponent():
+            return "PowBackward0"
+        if self.__dict__.get("base_0d") and self.next_edges[0] is None:  # a number to a tensor's power
+            return "PowBackward2"
+        return "PowBackward1"
 
     def forward(self, a: Any, b: Any) -> Any:
         if self.int_exponent is not None:
             return _mul_power(a, self.int_exponent)
         self.exponent_0d = not b.ndim  # (a number exponent comes as a 0-d array)
+        self.base_0d = not a.ndim
         return a ** b
 
     def backward(self, grad: Tensor) -> tuple:

@@ -217,6 +217,7 @@ class Maximum(Op):
 
     broadcasts = True
     save_inputs = True
+    saved_names = {"other": 1, "self": 0}
 
     def forward(self, a: Any, b: Any) -> Any:
         return array_module(a).maximum(a, b)
@@ -231,6 +232,7 @@ class Maximum(Op):
 class Minimum(Op):
     broadcasts = True
     save_inputs = True
+    saved_names = {"other": 1, "self": 0}
 
     def forward(self, a: Any, b: Any) -> Any:
         return array_module(a).minimum(a, b)
@@ -412,6 +414,7 @@ fmod = _int_division(Fmod)
 class Atan2(Op):
     broadcasts = True
     save_inputs = True
+    saved_names = {"other": 1, "self": 0}
 
     def forward(self, a: Any, b: Any) -> Any:
         return array_module(a).arctan2(a, b)
@@ -427,6 +430,7 @@ class Hypot(Op):
     broadcasts = True
     save_inputs = True
     save_output = True
+    saved_names = {"other": 1, "self": 0, "result": -1}
 
     def forward(self, a: Any, b: Any) -> Any:
         return array_module(a).hypot(a, b)

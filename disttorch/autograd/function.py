@@ -7,7 +7,7 @@ import traceback
 import warnings
 from typing import Any
 
-from . import grad_mode
+from . import forward_ad, grad_mode
 from .graph import (
     FREED_MESSAGE,
     Node,
@@ -31,6 +31,10 @@ class FunctionCtx:
     def save_for_backward(self, *tensors: Any) -> None:
         self._to_save = tensors
 
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Tensors ``jvp`` reads back as ``ctx.saved_tensors`` (forward-mode AD)."""
+        self._to_save_fwd = tensors
+
     def mark_dirty(self, *tensors: Any) -> None:
         self._dirty = tensors
 
@@ -52,6 +56,9 @@ class BackwardCFunction(Node, FunctionCtx):
 
     @property
     def saved_tensors(self) -> tuple:
+        jvp_saved = self.__dict__.get("_jvp_saved")
+        if jvp_saved is not None:  # inside jvp: what save_for_forward kept
+            return jvp_saved
         saved = self.__dict__.get("_saved")
         if saved is None:
             if "_saved" in self.__dict__:
@@ -81,6 +88,8 @@ class BackwardCFunction(Node, FunctionCtx):
             self._saved = None
 
     def backward(self, *grads: Any) -> Any:
+        if forward_ad._cut and forward_ad.is_cut(self):  # its jvp gave the tangents: forward AD stops here
+            return (None,) * len(self.next_edges)
         out = self._cls.backward(self, *grads)
         if not isinstance(out, tuple):
             out = (out,)
@@ -107,6 +116,11 @@ class Function(FunctionCtx):
                                   "autograd.Function to use it with backward mode AD.")
 
     vjp = backward
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd functions are all static, "
@@ -179,6 +193,9 @@ class Function(FunctionCtx):
                     from .saved_tensors import pack_function_saved
 
                     pack_function_saved(node, results)
+        if forward_ad._levels and forward_ad._levels[-1]:  # a dual level with tangents is open
+            forward_ad.run_jvp(cls, node, args, results)
+        d.pop("_to_save_fwd", None)
         return tuple(results) if is_tuple else results[0]
 
 

@@ -64,8 +64,10 @@ def _numerical_jacobian(fn: Callable, inputs: tuple, idx: int, out_sizes: list, 
 
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
-              fast_mode: bool = False, **_: Any) -> bool:
-    """Compare the analytical Jacobian (via autograd.grad) with finite differences, in float64."""
+              fast_mode: bool = False, check_forward_ad: bool = False, check_backward_ad: bool = True,
+              **_: Any) -> bool:
+    """Compare the analytical Jacobian with finite differences, in float64: by reverse mode (autograd.grad) unless
+    ``check_backward_ad=False``, and by forward mode (dual tensors) when ``check_forward_ad=True``."""
     from disttorch import autograd
     from disttorch._layouts import contiguous_format
     from disttorch._ops.creation import zeros_like
@@ -83,16 +85,21 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
     out_sizes = [o.numel() for o in outputs]
     for i in diff_idx:
         numerical = _numerical_jacobian(func, inputs, i, out_sizes, eps)
+        if check_forward_ad and not _forward_jacobian_agrees(func, inputs, i, numerical, rtol, atol,
+                                                             raise_exception):
+            return False
+        if not check_backward_ad:
+            continue
         for j, o in enumerate(outputs):
             if not o._requires_grad:
                 continue
             analytical = np.zeros((o.numel(), inputs[i].numel()),
                                   np.complex128 if inputs[i]._data.dtype.kind == "c" else np.float64)
+            out = _flat_outputs(func(*inputs))[j]  # one graph, differentiated once per output element
             for r in range(o.numel()):
-                out = _flat_outputs(func(*inputs))[j]
                 g = zeros_like(out, memory_format=contiguous_format)  # so that reshape(-1) is a view
                 g._data.reshape(-1)[r] = 1
-                (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=False)
+                (gi,) = autograd.grad(out, inputs[i], g, allow_unused=True, retain_graph=r + 1 < o.numel())
                 if gi is not None:
                     analytical[r] = _host(gi._data).reshape(-1)
             if not np.allclose(analytical, numerical[j], rtol=rtol, atol=atol):
@@ -102,6 +109,37 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                     raise GradcheckError(msg)
                 return False
     del diff_outputs
+    return True
+
+
+def _forward_jacobian_agrees(func: Callable, inputs: tuple, i: int, numerical: list, rtol: float, atol: float,
+                             raise_exception: bool) -> bool:
+    """Forward mode: column k of each output's Jacobian is the tangent of that output for a one-hot tangent k
+    of input i."""
+    from disttorch._layouts import contiguous_format
+    from disttorch._ops.creation import zeros_like
+    from disttorch.autograd import forward_ad as fwAD
+
+    x = inputs[i]
+    columns: list[list] = []
+    for k in range(x.numel()):
+        tangent = zeros_like(x, memory_format=contiguous_format)
+        tangent._data.reshape(-1)[k] = 1
+        with fwAD.dual_level():
+            args = list(inputs)
+            args[i] = fwAD.make_dual(x.detach(), tangent)
+            outs = _flat_outputs(func(*args))
+            columns.append([None if t is None else _host(t._data).reshape(-1)
+                            for t in (fwAD.unpack_dual(o).tangent for o in outs)])
+    for j, num in enumerate(numerical):
+        col = [c[j] if c[j] is not None else np.zeros(num.shape[0]) for c in columns]
+        analytical = np.stack(col, axis=1) if col else np.zeros_like(num)
+        if not np.allclose(analytical, num, rtol=rtol, atol=atol):
+            msg = (f"Jacobian computed with forward mode mismatch for output {j} with respect to input {i},\n"
+                   f"numerical:{num}\nanalytical:{analytical}\n")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
     return True
 
 

@@ -68,14 +68,32 @@ class Node:
     _sink = False  # AccumulateGrad: the engine accumulates instead of calling backward
     trace: list | None = None  # forward stack, recorded under anomaly detection
 
+    _default_name = "NodeBackward0"
+    _forward_name = "Node"  # the class's own name: the forward op (the profiler's op name reads it)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # PyTorch's node classes are named as their nodes print (``type(y.grad_fn).__name__ == "MulBackward0"``,
+        # which graph viewers show): a class whose name() is fixed takes that name; one whose name depends on
+        # the call (``PowBackward0`` / ``PowBackward1``) keeps its own
+        super().__init_subclass__(**kwargs)
+        cls._forward_name = cls.__name__
+        cls._default_name = cls.__name__ + "Backward0"
+        fixed = _fixed_name(cls)
+        if fixed is not None:
+            cls.__name__ = fixed
+        cls._call_named = fixed is None and "_call_named" not in cls.__dict__
+
     def name(self) -> str:
-        return type(self).__name__ + "Backward0"
+        return self._default_name
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self) -> tuple:
+        for e in self.next_edges:
+            if e is not None and e[0]._call_named:
+                name_class(e[0])
         return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
 
     @property
@@ -112,7 +130,7 @@ class Node:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __dir__(self) -> list:
-        names = set(super().__dir__())
+        names = set(super().__dir__()) - {"_saved_in", "_saved_out"}  # (internal slots, not PyTorch's names)
         for key, spec in self.saved_spec().items():
             names.add("_saved_" + key)
             if isinstance(spec, (int, tuple)):
@@ -142,6 +160,43 @@ class Node:
         handle = RemovableHandle(hooks)
         hooks[handle.id] = fn
         return handle
+
+
+def _fixed_name(cls: type) -> str | None:
+    """What every node of ``cls`` is named, when its ``name()`` reads nothing from the node (None otherwise)."""
+    fn = cls.name
+    if fn is Node.name:
+        return cls._default_name
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_names or code.co_argcount != 1:
+        return None
+    try:
+        value = fn(None)
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value.isidentifier() else None
+
+
+_named_classes: dict = {}  # (class, name) -> its subclass of that name
+
+
+def name_class(node: Node) -> None:
+    """Give a node whose name depends on the call a subclass of that name, so that ``type(node).__name__`` reads as
+    PyTorch's; done when the node is handed to the user (``Tensor.grad_fn``, ``next_functions``), not per op."""
+    cls = type(node)
+    try:
+        name = node.name()
+    except Exception:
+        return
+    if name == cls.__name__ or not name.isidentifier():
+        return
+    sub = _named_classes.get((cls, name))
+    if sub is None:
+        sub = type(name, (cls,), {"__slots__": (), "_call_named": False, "__module__": cls.__module__,
+                                  "__qualname__": f"{cls.__qualname__}.{name}"})
+        sub._forward_name = cls._forward_name
+        _named_classes[(cls, name)] = sub
+    node.__class__ = sub
 
 
 class AccumulateGrad(Node):

@@ -113,40 +113,69 @@ def _is_wrapped_number(node: Any, i: int, t: Any) -> bool:
 
 
 def pack_node(node: Any, output: Any) -> None:
-    """Pack what ``node`` saved for backward with the innermost registered hook pair."""
+    """Pack what ``node`` saved for backward with the innermost registered hook pair, in the order PyTorch packs
+    them (its ``saved_names`` order; else the inputs in order, then the output)."""
     pack, unpack = graph.saved_hooks[-1]
     d = node.__dict__
-    if d.get("_saved_in") is None and d.get("_saved_out") is None:
-        return
-    wanted = _packed_slots(node)
     saved = d.get("_saved_in")
-    if saved is not None:
-        entries = []
-        for i, (t, version) in enumerate(saved):
-            if t is None or version < 0 or (wanted is not None and i not in wanted) or _is_wrapped_number(node, i, t):
-                entries.append((_RAW, t, version))
-            else:
-                entries.append((_HOOKED, unpack, _call_pack(pack, t)))
+    saved_out = d.get("_saved_out")
+    if saved is None and saved_out is None:
+        return
+    order = _packed_slots(node)
+    if order is None:
+        order = [(i, None) for i in (*range(len(saved) if saved is not None else 0), -1)]
+    entries = [(_RAW, t, version) for t, version in saved] if saved is not None else None
+    for i, view in order:
+        if i < 0:
+            if saved_out is not None:
+                d["_packed_out"] = (unpack, _call_pack(pack, output), saved_out.output_nr)
+                d["_saved_out"] = None
+            continue
+        if entries is None or i >= len(entries):
+            continue
+        t, version = saved[i]
+        if t is not None and version >= 0 and not _is_wrapped_number(node, i, t):
+            if view is None:
+                entries[i] = (_HOOKED, unpack, _call_pack(pack, t))
+            else:  # PyTorch saves a view of the input (linear's W^T): the hook gets that view
+                entries[i] = (_HOOKED, _UnpackView(unpack, view[1]), _call_pack(pack, view[0](t)))
+    if entries is not None:
         d["_packed_in"] = entries
         d["_saved_in"] = None
-    saved_out = d.get("_saved_out")
-    if saved_out is not None and (wanted is None or -1 in wanted):
-        d["_packed_out"] = (unpack, _call_pack(pack, output), saved_out.output_nr)
-        d["_saved_out"] = None
+        slots = [i for i, _ in order if i >= 0]
+        if slots != sorted(slots):  # backward unpacks in the packing order too, as PyTorch does
+            d["_unpack_order"] = slots
     node.release = _ReleasePacked(node)  # shadows the class's release for this node only
 
 
-def _packed_slots(node: Any) -> set | None:
-    """The inputs (and -1: the output) PyTorch saves for this node, when its class names them; None: all."""
+class _UnpackView:
+    """Unpack hook of a tensor packed as a view of a saved input: the input again, from the unpacked view."""
+
+    __slots__ = ("unpack", "inverse")
+
+    def __init__(self, unpack: Callable, inverse: Callable) -> None:
+        self.unpack, self.inverse = unpack, inverse
+
+    def __call__(self, packed: Any) -> Any:
+        return self.inverse(_call_unpack(self.unpack, packed))
+
+
+def _packed_slots(node: Any) -> list | None:
+    """``(input number or -1 for the output, (view, inverse) or None)`` for what PyTorch saves of this node, in its
+    order, when its class names them; None: all, in order."""
     cls = type(node)
     if cls.saved_names is None and cls.saved_spec is graph.Node.saved_spec:
         return None
-    wanted = set()
+    wanted: list = []
     for spec in node.saved_spec().values():
         if isinstance(spec, int):
-            wanted.add(spec)
-        elif isinstance(spec, tuple):
-            wanted.add(spec[0])
+            slot, view = spec, None
+        elif isinstance(spec, tuple):  # (input, transform[, inverse]): packed as the view when it has an inverse
+            slot, view = spec[0], (spec[1], spec[2]) if len(spec) > 2 else None
+        else:
+            continue
+        if all(slot != w for w, _ in wanted):
+            wanted.append((slot, view))
     return wanted
 
 
@@ -173,14 +202,16 @@ def unpack_inputs(node: Any) -> tuple:
     entries = node.__dict__.get("_packed_in")
     if entries is None:
         raise RuntimeError(FREED_MESSAGE)
-    out = []
-    for kind, a, b in entries:
+    out: list = [None] * len(entries)
+    order = node.__dict__.get("_unpack_order")
+    for i in (range(len(entries)) if order is None else [*order, *(j for j in range(len(entries)) if j not in order)]):
+        kind, a, b = entries[i]
         if kind == _HOOKED:
-            out.append(_call_unpack(a, b))
+            out[i] = _call_unpack(a, b)
         else:
             if a is not None and b >= 0 and a._vc[0] != b:
                 graph._raise_modified(a, b, node)
-            out.append(a)
+            out[i] = a
     return tuple(out)
 
 

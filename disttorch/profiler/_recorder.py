@@ -126,7 +126,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def _op_name(cls: type) -> str:
     name = getattr(cls, "__dict__", {}).get("_profile_name")
     if name is None:
-        name = "aten::" + _CAMEL.sub("_", cls.__name__.strip("_")).lower()
+        own = cls.__dict__.get("_forward_name", cls.__name__)  # (a node class is named as its node prints)
+        name = "aten::" + _CAMEL.sub("_", own.strip("_")).lower()
         try:
             cls._profile_name = name
         except (AttributeError, TypeError):

@@ -202,13 +202,20 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
         if grad_mode.is_grad_enabled():
             check_backward_validity(args)
         return CheckpointFunction.apply(function, preserve, *args)
-    if not grad_mode.is_grad_enabled():
+    if not grad_mode.is_grad_enabled() or _forward_ad_open():
+        # (under forward AD the segment runs as it is: its tangents come from reverse passes through its ops)
         return function(*args, **kwargs)
     forward_ctx, _ = context_fn()
     with forward_ctx:
         anchor = Tensor._from_array(args[0]._xp.empty(0) if args and isinstance(args[0], Tensor) else _empty())
         anchor.requires_grad_(True)
         return _NonReentrantCheckpoint.apply(anchor, function, preserve, kwargs, *args)
+
+
+def _forward_ad_open() -> bool:
+    from disttorch.autograd import forward_ad
+
+    return bool(forward_ad._levels and forward_ad._levels[-1])
 
 
 def _empty() -> Any:

@@ -47,7 +47,15 @@ class Einsum(Op):
                      for i, edge in enumerate(self.next_edges))
 
     def name(self) -> str:
-        return getattr(self, "label", "EinsumBackward0")
+        label = self.__dict__.get("label")
+        if label is not None:
+            return label
+        # the node PyTorch's einsum ends with: a sum or permute of one operand, a product when nothing is summed,
+        # else the view after its batched matrix product
+        summed = set("".join(self.terms)) - set(self.out) - {"."}
+        if len(self.terms) == 1:
+            return "SumBackward1" if summed else "PermuteBackward0"
+        return "ViewBackward0" if summed else "MulBackward0"
 
 
 def _einsum_grad(node: Einsum, i: int, grad: Tensor, inputs: tuple) -> Tensor:

@@ -25,6 +25,7 @@ __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", 
 
 class Matmul(Op):
     save_inputs = True
+    saved_needs = ((1,), (0,))  # each factor is read by the other's gradient only
 
     def forward(self, a: Any, b: Any) -> Any:
         self.nd = (a.ndim, b.ndim)
@@ -48,13 +49,17 @@ class Matmul(Op):
         return _MATMUL_NAMES.get(self.nd, "UnsafeViewBackward0")
 
     def saved_spec(self) -> dict:
+        if self.nd == (1, 2):  # vector @ matrix: PyTorch saves the vector as a row, (1, n)
+            return _VEC_MAT
         return _MATMUL_SAVED.get(self.name(), _SELF_OTHER)
 
 
-_SELF_OTHER = {"self": 0, "other": 1}
-_MATMUL_SAVED = {"MmBackward0": {"self": 0, "mat2": 1}, "BmmBackward0": {"self": 0, "mat2": 1},
+# in the order PyTorch packs them for saved-tensors hooks
+_SELF_OTHER = {"other": 1, "self": 0}
+_MATMUL_SAVED = {"MmBackward0": {"mat2": 1, "self": 0}, "BmmBackward0": {"mat2": 1, "self": 0},
                  "MvBackward0": {"self": 0, "vec": 1}, "DotBackward0": {"self": 0, "tensor": 1},
-                 "VdotBackward0": {"self": 0, "other": 1}}
+                 "VdotBackward0": {"other": 1, "self": 0}}
+_VEC_MAT = {"other": 1, "self": (0, lambda t: t.unsqueeze(0), lambda t: t.squeeze(0))}
 _MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
                  (2, 2): "MmBackward0"}
 
@@ -326,16 +331,20 @@ class Addmm(_AddMatmul):
     pass
 
 
+_ALPHA_BETA = {"alpha": lambda n: n.alpha, "beta": lambda n: n.beta}
+
+
 class Addmv(_AddMatmul):
-    pass
+    saved_names = {"mat": 1, "vec": 2, **_ALPHA_BETA}
 
 
 class Baddbmm(_AddMatmul):
-    pass
+    saved_names = {"batch1": 1, "batch2": 2, **_ALPHA_BETA}
 
 
 class Addbmm(_AddMatmul):
     reduce = True
+    saved_names = {"batch1": 1, "batch2": 2, **_ALPHA_BETA}
 
 
 def _check_add_dtype(input: Tensor, mat2: Tensor) -> None:

@@ -28,6 +28,9 @@ class LinalgVectorNorm(Op):
     save_inputs = True
     save_output = True
 
+    def name(self) -> str:  # (pairwise_distance's node is PyTorch's NormBackward1)
+        return self.__dict__.get("label", "LinalgVectorNormBackward0")
+
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
         p, axes, keep = self.ord, self.axes, self.keepdim

@@ -66,6 +66,11 @@ class Var(Op):
             result = result + expand_reduced(grad_mean, x._data.shape, self.axes, self.keepdim) / self.n
         return result
 
+    def saved_spec(self) -> dict:  # var needs no result (std does), as PyTorch saves
+        if self.is_std:
+            return {"self": 0, "result": -1}
+        return {"self": 0}
+
     def name(self) -> str:
         if self.with_mean:
             return "StdMeanBackward0" if self.is_std else "VarMeanBackward0"

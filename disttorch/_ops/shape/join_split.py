@@ -21,6 +21,8 @@ from .views import atleast_1d, atleast_2d, atleast_3d, reshape
 
 # -- cat / stack ------------------------------------------------------------------------------------
 class Cat(Op):
+    saved_names = {"dim": lambda n: n.dim}
+
     def forward(self, *xs: Any) -> Any:
         self.sizes = [x.shape[self.dim] if k else None for x, k in zip(xs, self.keep)]
         kept = [x for x, k in zip(xs, self.keep) if k]

@@ -41,6 +41,7 @@ class Lerp(Op):
 
     broadcasts = True
     save_inputs = True
+    saved_needs = ((2,), (2,), (0, 1))
 
     def forward(self, start: Any, end: Any, weight: Any = None) -> Any:
         xp = array_module(start)
@@ -57,6 +58,11 @@ class Lerp(Op):
 
     def name(self) -> str:
         return "LerpBackward0" if self.weight is not None else "LerpBackward1"
+
+    def saved_spec(self) -> dict:  # a number weight: PyTorch saves no tensor
+        if self.weight is not None:
+            return {"weight": lambda n: n.weight}
+        return {"end": 1, "self": 0, "weight": 2}
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) -> Tensor:
@@ -77,6 +83,9 @@ class Addcmul(Op):
     broadcasts = True
     save_inputs = True
 
+    saved_needs = ((), (2,), (1,))
+    saved_names = {"tensor1": 1, "tensor2": 2, "value": lambda n: n.value}
+
     def forward(self, x: Any, t1: Any, t2: Any) -> Any:
         return x + self.value * (t1 * t2)
 
@@ -89,6 +98,9 @@ class Addcmul(Op):
 class Addcdiv(Op):
     broadcasts = True
     save_inputs = True
+
+    saved_needs = ((), (2,), (1, 2))
+    saved_names = {"tensor1": 1, "tensor2": 2, "value": lambda n: n.value}
 
     def forward(self, x: Any, t1: Any, t2: Any) -> Any:
         return x + self.value * (t1 / t2)

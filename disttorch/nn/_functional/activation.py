@@ -118,8 +118,9 @@ class _Pointwise(Op):
     def deriv(self, x: Any, m: Any) -> Any:
         raise NotImplementedError
 
-    def backward(self, grad: Tensor) -> Tensor:
-        x = self.saved_inputs[0]
+    def backward(self, grad: Tensor, x: Tensor | None = None) -> Tensor:
+        if x is None:
+            x = self.saved_inputs[0]
         if _grad_on[0]:
             return grad * self.deriv(x, _T)
         return _from_array(grad._data * self.deriv(x._data, _raw_ns(x._data)))
@@ -230,6 +231,8 @@ class Threshold(_Pointwise):
 
 
 class Hardtanh(_Pointwise):
+    saved_names = {"self": 0, "min_val": lambda n: n.lo, "max_val": lambda n: n.hi}
+
     def forward(self, x: Any) -> Any:
         return array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
@@ -278,10 +281,11 @@ class Gelu(_Pointwise):
         return x * self.cdf
 
     def backward(self, grad: Tensor) -> Tensor:
-        x = self.saved_inputs[0]._data
+        saved = self.saved_inputs[0]  # (read once: saved-tensors hooks unpack it once, as in PyTorch)
+        x = saved._data
         if self.approximate == "none" and not _grad_on[0] and _rational_cdf(x):
             return _from_array(_gelu_grad_f32(grad._data, x, self.cdf))
-        return super().backward(grad)
+        return super().backward(grad, saved)
 
     def deriv(self, x: Any, m: Any) -> Any:
         if self.approximate == "tanh":
@@ -312,6 +316,8 @@ class Mish(_Pointwise):
 
 
 class Softplus(_Pointwise):
+    saved_names = {"self": 0, "beta": lambda n: n.beta, "threshold": lambda n: n.threshold}
+
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
         bx = x * self.beta

@@ -22,10 +22,10 @@ class Linear(Op):
     saved_needs = ((1,), (0,), ())  # x for the weight's gradient, W for the input's; the bias is not read
 
     def saved_spec(self) -> dict:
-        # PyTorch saves x and W^T (the matrix multiplied by)
+        # PyTorch saves x and W^T (the matrix multiplied by; saved-tensors hooks get W^T too), in this order
         if self.has_bias:
-            return {"mat1": 0, "mat2": (1, _t), "alpha": lambda n: 1, "beta": lambda n: 1}
-        return {"self": 0, "mat2": (1, _t)}
+            return {"mat1": 0, "mat2": (1, _t, _t), "alpha": lambda n: 1, "beta": lambda n: 1}
+        return {"mat2": (1, _t, _t), "self": 0}
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if x.shape[-1] != w.shape[1]:

@@ -249,14 +249,37 @@ class ClassLoss(Op):
             q = _from_array(self._target_q(x._xp, x._data.shape, x._data.dtype))
         gx = gt = None
         if self.next_edges[0]:
-            gx = (x.softmax(ax) * q.sum(ax, keepdim=True) - q) * g if self.logits else -q * g
+            if self.logits:
+                gx = (x.softmax(ax) * q.sum(ax, keepdim=True) - q) * g
+            else:  # linear in the input: PyTorch still records the gradient as a function of it
+                gx = _LinearLossGrad.apply(-q * g, x, label=self.name()[:-1] + "Backward0")
         if self.probs and self.next_edges[1]:
             logp = x.log_softmax(ax)
             gt = -(logp if wb is None else logp * wb) * ((1 - self.ls) * g)
         return gx, gt, None
 
     def name(self) -> str:
+        # the node PyTorch's cross_entropy ends with: its probability-target and label-smoothing forms are composites
+        if self.logits and self.probs:
+            return "DivBackward1" if self.reduction == "mean" else "NegBackward0"
+        if self.logits and self.ls:
+            return "AddBackward0"
         return "NllLossBackward0" if self.ndim <= 2 else "NllLoss2DBackward0"
+
+
+class _LinearLossGrad(Op):
+    """The gradient of a loss linear in its input (nll_loss's), ``v``, computed from the incoming gradient alone.
+    PyTorch's node for it also takes the input, with a zero derivative: under ``create_graph`` the gradient
+    requires grad and can be differentiated again (giving zeros for the input)."""
+
+    def forward(self, v: Any, x: Any) -> Any:
+        return v
+
+    def backward(self, grad: Tensor) -> tuple:
+        return grad, (grad * 0 if self.next_edges[1] is not None else None)
+
+    def name(self) -> str:
+        return self.label  # NllLossBackwardBackward0 / NllLoss2DBackwardBackward0
 
 
 class ClassIndexLoss(ClassLoss):

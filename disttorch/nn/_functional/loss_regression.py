@@ -19,10 +19,14 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "poisson_nll_l
 
 
 # -- elementwise regression losses ------------------------------------------------------------------------
+_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}  # how PyTorch's nodes keep the reduction
+
+
 class _DiffLoss(Op):
     """reduce(f(x - t)); the gradient of t is minus that of x."""
 
     save_inputs = True
+    saved_names = {"self": 0, "target": 1, "reduction": lambda n: _REDUCTION_ENUM[n.reduction]}
 
     def forward(self, x: Any, t: Any) -> Any:
         d = x - t

@@ -119,6 +119,11 @@ class Normalize(Op):
     def name(self) -> str:
         return self.label
 
+    def saved_spec(self) -> dict:  # what PyTorch's node saves of the inputs (the bias only for layer_norm), in order
+        if self.label == "NativeLayerNormBackward0":
+            return {"bias": 2, "input": 0, "weight": 1}
+        return {"input": 0, "weight": 1}
+
 
 class LayerNorm(Normalize):
     """Normalize over the trailing axes with per-element parameters, on the input viewed as (rows, D): the

@@ -292,7 +292,8 @@ class AvgPool(Op):
                                     divisor=self.divisor, in_shape=self.in_shape)
 
     def name(self) -> str:
-        return f"AvgPool{len(self.kernel)}DBackward0"
+        label = self.__dict__.get("label")  # (adaptive average pooling, as PyTorch names it)
+        return label if label is not None else f"AvgPool{len(self.kernel)}DBackward0"
 
 
 class AvgPoolAdjoint(Op):
@@ -379,7 +380,9 @@ def _adaptive_avg(input: Tensor, output_size: Any, nd: int, fn: str) -> Tensor:
     if all(n % o == 0 for n, o in zip(sp, out)):  # uniform windows: plain average pooling
         kernel = tuple(n // o for n, o in zip(sp, out))
         divisor = input._xp.asarray(float(math.prod(kernel)), dtype=input._data.dtype)
-        y = AvgPool.apply(input, kernel=kernel, stride=kernel, pad=(0,) * nd, out=out, divisor=divisor)
+        label = ("SqueezeBackward1" if nd == 1 else "MeanBackward1" if all(o == 1 for o in out)
+                 else f"AdaptiveAvgPool{nd}DBackward0")
+        y = AvgPool.apply(input, kernel=kernel, stride=kernel, pad=(0,) * nd, out=out, divisor=divisor, label=label)
     else:  # averaging along each dim is a matrix product with a (out, in) matrix of 1/len bins
         y = input
         for i in range(nd):

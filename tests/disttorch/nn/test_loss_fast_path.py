@@ -50,7 +50,7 @@ def test_values_and_gradients_match_torch(fn, reduction, n, c, ignore, dtype):
     if fn == "nll_loss":
         x = np.log(np.exp(x) / np.exp(x).sum(1, keepdims=True)).astype(dtype)
     la, lb, a, b = _run(fn, x, t, reduction=reduction)
-    assert type(la.grad_fn) is ClassIndexLoss and not la.grad_fn.general
+    assert isinstance(la.grad_fn, ClassIndexLoss) and not la.grad_fn.general
     assert la.grad_fn.name() == lb.grad_fn.name()
     _close(la, lb, a, b, dtype)
 
@@ -60,7 +60,7 @@ def test_module_takes_fast_path_and_matches_torch():
     a, ta, b, tb = _pair(x, t)
     la = disttorch.nn.CrossEntropyLoss()(a, ta)
     lb = torch.nn.CrossEntropyLoss()(b, tb)
-    assert type(la.grad_fn) is ClassIndexLoss
+    assert isinstance(la.grad_fn, ClassIndexLoss)
     la.backward()
     lb.backward()
     _close(la, lb, a, b)
@@ -84,7 +84,7 @@ def test_other_negative_ignore_index(fn):
     x, t = _inputs(8, 4)
     t[[1, 5]] = -3
     la, lb, a, b = _run(fn, x, t, ignore_index=-3)
-    assert type(la.grad_fn) is ClassIndexLoss and not la.grad_fn.general
+    assert isinstance(la.grad_fn, ClassIndexLoss) and not la.grad_fn.general
     _close(la, lb, a, b)
 
 
@@ -161,7 +161,7 @@ def test_non_contiguous_target_and_scaled_grad():
     a, b = disttorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     la = disttorch.nn.functional.cross_entropy(a, disttorch.from_numpy(t))
     lb = torch.nn.functional.cross_entropy(b, torch.from_numpy(t.copy()))
-    assert type(la.grad_fn) is ClassIndexLoss
+    assert isinstance(la.grad_fn, ClassIndexLoss)
     (la * 3).backward()
     (lb * 3).backward()
     _close(la, lb, a, b)
@@ -178,7 +178,7 @@ def test_other_arguments_keep_the_general_path(kw):
     kwb = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     la = disttorch.nn.functional.cross_entropy(a, ta, **kwa)
     lb = torch.nn.functional.cross_entropy(b, tb, **kwb)
-    assert type(la.grad_fn) is ClassLoss
+    assert isinstance(la.grad_fn, ClassLoss)
     la.sum().backward()
     lb.sum().backward()
     np.testing.assert_allclose(la.detach().numpy(), lb.detach().numpy(), rtol=1e-5, atol=1e-6)
@@ -192,7 +192,7 @@ def test_cuda_keeps_the_general_path(fn):
     x, t = _inputs(6, 5, ignore=2)
     a = disttorch.tensor(x, device="cuda", requires_grad=True)
     la = getattr(disttorch.nn.functional, fn)(a, disttorch.from_numpy(t).to("cuda"))
-    assert type(la.grad_fn) is ClassLoss
+    assert isinstance(la.grad_fn, ClassLoss)
     la.backward()
     b = torch.tensor(x, requires_grad=True)
     lb = getattr(torch.nn.functional, fn)(b, torch.from_numpy(t))
@@ -211,7 +211,7 @@ def test_transposed_and_sliced_inputs(fn, ignore):
         tt = np.minimum(t, va.shape[1] - 1) if ignore == 0 else np.where(t < 0, t, np.minimum(t, va.shape[1] - 1))
         la = getattr(disttorch.nn.functional, fn)(va, disttorch.from_numpy(tt))
         lb = getattr(torch.nn.functional, fn)(vb, torch.from_numpy(tt))
-        assert type(la.grad_fn) is ClassIndexLoss
+        assert isinstance(la.grad_fn, ClassIndexLoss)
         la.backward()
         lb.backward()
         _close(la, lb, a, b)
