@@ -19,13 +19,15 @@ from ._common import kept_shape, reduce_axes, with_kept_dims
 __all__ = ["logsumexp", "softmax", "log_softmax"]
 
 
-def _shifted(x: Any, axes: tuple) -> tuple[Any, Any]:
-    """(x - m, m) with m the max over ``axes`` (kept dims), infinities replaced by 0 for stability."""
+def _shifted(x: Any, axes: tuple, finite_shift: bool = True) -> tuple[Any, Any]:
+    """(x - m, m) with m the max over ``axes`` (kept dims). ``finite_shift``: an infinite max shifts by 0
+    (logsumexp's inf and -inf); without it a +inf or an all -inf row comes out NaN, as PyTorch's softmax."""
     xp = array_module(x)
     if x.size == 0:
         return x, xp.zeros(kept_shape(x.shape, axes), x.dtype)
     m = x.max(axis=axes, keepdims=True)
-    m = xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
+    if finite_shift:
+        m = xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
     return x - m, m
 
 
@@ -70,11 +72,11 @@ class Softmax(Op):
         if shift is not None:  # compiled (numba): the max and the shift in one pass, the sum and division in one
             e = xp.empty(x.shape, x.dtype)  # C order, so that its rows are a view
             rows = e.reshape(-1, x.shape[-1])
-            if shift(x.reshape(-1, x.shape[-1]), rows):
+            if shift(x.reshape(-1, x.shape[-1]), rows, 0, 0):  # no causal mask; an infinite max stays (NaN rows)
                 xp.exp(e, out=e)
                 k["softmax_normalize"](rows)
                 return e
-        s, _ = _shifted(x, self.axes)
+        s, _ = _shifted(x, self.axes, finite_shift=False)
         if self.log:
             return s - xp.log(xp.exp(s).sum(axis=self.axes, keepdims=True))
         e = xp.exp(s, out=s) if s is not x and s.ndim else xp.exp(s)  # s is our own temporary

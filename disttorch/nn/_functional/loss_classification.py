@@ -128,7 +128,7 @@ class ClassLoss(Op):
         ax, C, ls = self.axis, x.shape[self.axis], self.ls
         if self.logits:
             m = x.max(axis=ax, keepdims=True) if x.size else xp.zeros_like(x.sum(axis=ax, keepdims=True))
-            s = x - xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
+            s = x - m  # a +inf logit makes the row NaN, as PyTorch's log_softmax
             p = xp.exp(s)
             total = p.sum(axis=ax, keepdims=True)
             lse = xp.log(total)

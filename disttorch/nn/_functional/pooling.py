@@ -171,11 +171,27 @@ class MaxPool(Op):
         hi = _pad_hi(sp, self.out, self.kernel, self.stride, self.pad, self.dil)
         xpad = k["pad"](xf, self.pad, hi, _lowest(x.dtype))
         best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd, self.need_arg)
+        if arg is not None and any(self.pad):
+            # a window whose maximum is the padding value may have picked a pad slot: PyTorch keeps its first
+            # element inside the input (on a device always: asking whether any window does would wait for it)
+            low = best == _lowest(x.dtype)
+            if xp is not np or low.any():
+                xp.copyto(arg, self._first_inside(xp, arg.dtype), where=low)
         out_shape = lead + self.out
         self.arg, self.in_shape = arg, x.shape
         if arg is None or not self.want_idx:
             return best.reshape(out_shape), xp.zeros((), dtype=np.int64)
         return best.reshape(out_shape), self._plane_index().reshape(out_shape)
+
+    def _first_inside(self, xp: Any, dtype: Any) -> Any:
+        """(*out) flat within-window offset of each window's first kernel position inside the (unpadded) input."""
+        nd = len(self.kernel)
+        first = xp.zeros(self.out, dtype=np.int64)
+        for i in range(nd):
+            start = xp.arange(self.out[i], dtype=np.int64) * self.stride[i] - self.pad[i]
+            k = xp.where(start < 0, (-start + self.dil[i] - 1) // self.dil[i], 0) * math.prod(self.kernel[i + 1:])
+            first += k.reshape((-1,) + (1,) * (nd - 1 - i))
+        return first.astype(dtype)
 
     def _plane_index(self) -> Any:
         """Flat index of each window's maximum in its (unpadded) input plane: window origin + chosen offset."""

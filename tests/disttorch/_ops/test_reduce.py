@@ -482,3 +482,25 @@ def test_log_step_scan_matches_accumulate():
     for axis in range(3):
         for ufunc in (np.maximum, np.minimum):
             np.testing.assert_array_equal(_running(SimpleNamespace(), ufunc, a, axis), ufunc.accumulate(a, axis))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "cross_entropy"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_rows_with_infinities_as_torch(fn, dtype):
+    """A row holding +inf, or only -inf, is NaN in PyTorch's softmax, log_softmax and cross_entropy (the max is not
+    replaced by 0 as logsumexp's is); finite rows are unaffected."""
+    x = np.array([[1.0, np.inf, 2.0], [-np.inf] * 3, [1.0, -np.inf, 3.0], [0.5, 1.5, -1.0]], dtype)
+
+    def run(lib):
+        t = lib.tensor(x)
+        if fn == "cross_entropy":
+            return lib.nn.functional.cross_entropy(t, lib.tensor([0, 1, 2, 1]), reduction="none")
+        return getattr(lib.nn.functional, fn)(t, dim=-1)
+
+    np.testing.assert_allclose(run(disttorch).numpy(), run(torch).numpy(), rtol=1e-6, equal_nan=True)
+
+
+def test_logsumexp_of_infinite_rows_as_torch():
+    x = np.array([[1.0, np.inf, 2.0], [-np.inf] * 3, [1.0, -np.inf, 3.0]], np.float32)
+    np.testing.assert_allclose(disttorch.logsumexp(disttorch.tensor(x), 1).numpy(),
+                               torch.logsumexp(torch.tensor(x), 1).numpy(), rtol=1e-6)

@@ -142,3 +142,15 @@ def test_errors_like_torch(call, exc, msg):
     for lib in (torch, disttorch):
         with pytest.raises(exc, match=msg):
             call(lib)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2, stride=2, padding=1), dict(kernel_size=3, stride=1, padding=1),
+                                dict(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2d_windows_of_minus_inf_pick_an_input_element(kw, dtype):
+    """A window whose inputs are all -inf (the padding value) takes its first element inside the input, as
+    PyTorch: the index and the gradient go there, never to a pad slot."""
+    x = np.full((2, 1, 5, 5), -np.inf, dtype)
+    x[0, 0, 4, 4] = 1.0
+    x[1, 0, 2, 1] = -2.0
+    check(lambda t, x: t.nn.functional.max_pool2d(x, return_indices=True, **kw), [x])
