@@ -91,6 +91,7 @@ class Node:
 
     # PyTorch's ``_saved_<name>`` / ``_raw_saved_<name>``: looked up only when no attribute has the name
     saved_names: dict | None = None  # name -> input number, -1 (the output), (input, transform) or fn(node)
+    pack_in_input_order: bool | None = None  # saved-tensor hooks' order (saved_tensors._pack_order)
 
     def saved_spec(self) -> dict:
         """What ``_saved_<name>`` reads, by name (``saved_names``, else ``self`` / ``result`` as saved)."""

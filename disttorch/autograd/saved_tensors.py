@@ -121,12 +121,13 @@ def pack_node(node: Any, output: Any) -> None:
     wanted = _packed_slots(node)
     saved = d.get("_saved_in")
     if saved is not None:
-        entries = []
-        for i, (t, version) in enumerate(saved):
+        entries: list = [None] * len(saved)
+        for i in _pack_order(node, len(saved)):
+            t, version = saved[i]
             if t is None or version < 0 or (wanted is not None and i not in wanted) or _is_wrapped_number(node, i, t):
-                entries.append((_RAW, t, version))
+                entries[i] = (_RAW, t, version)
             else:
-                entries.append((_HOOKED, unpack, _call_pack(pack, t)))
+                entries[i] = (_HOOKED, unpack, _call_pack(pack, t))
         d["_packed_in"] = entries
         d["_saved_in"] = None
     saved_out = d.get("_saved_out")
@@ -134,6 +135,16 @@ def pack_node(node: Any, output: Any) -> None:
         d["_packed_out"] = (unpack, _call_pack(pack, output), saved_out.output_nr)
         d["_saved_out"] = None
     node.release = _ReleasePacked(node)  # shadows the class's release for this node only
+
+
+def _pack_order(node: Any, n: int) -> Any:
+    """The order PyTorch packs (and unpacks) a node's saved inputs in: a binary op's (mul, div, pow, mm, bmm,
+    atan2, maximum, ...) saves ``other`` before ``self``; a node says otherwise with ``pack_in_input_order``
+    (dot, mv, the regression losses, linear with a bias: input order; linear without one: weight first)."""
+    keep = node.pack_in_input_order  # None: decided by the count of inputs
+    if keep is None:
+        keep = n != 2 or len(node.next_edges) != 2
+    return range(n) if keep or n < 2 else (1, 0, *range(2, n))
 
 
 def _packed_slots(node: Any) -> set | None:
@@ -173,14 +184,15 @@ def unpack_inputs(node: Any) -> tuple:
     entries = node.__dict__.get("_packed_in")
     if entries is None:
         raise RuntimeError(FREED_MESSAGE)
-    out = []
-    for kind, a, b in entries:
+    out: list = [None] * len(entries)
+    for i in _pack_order(node, len(entries)):
+        kind, a, b = entries[i]
         if kind == _HOOKED:
-            out.append(_call_unpack(a, b))
+            out[i] = _call_unpack(a, b)
         else:
             if a is not None and b >= 0 and a._vc[0] != b:
                 graph._raise_modified(a, b, node)
-            out.append(a)
+            out[i] = a
     return tuple(out)
 
 

@@ -50,6 +50,10 @@ class Matmul(Op):
     def saved_spec(self) -> dict:
         return _MATMUL_SAVED.get(self.name(), _SELF_OTHER)
 
+    @property
+    def pack_in_input_order(self) -> bool | None:
+        return True if self.name() in ("MvBackward0", "DotBackward0") else None
+
 
 _SELF_OTHER = {"self": 0, "other": 1}
 _MATMUL_SAVED = {"MmBackward0": {"self": 0, "mat2": 1}, "BmmBackward0": {"self": 0, "mat2": 1},

@@ -278,10 +278,13 @@ class Gelu(_Pointwise):
         return x * self.cdf
 
     def backward(self, grad: Tensor) -> Tensor:
-        x = self.saved_inputs[0]._data
-        if self.approximate == "none" and not _grad_on[0] and _rational_cdf(x):
+        x = self.saved_inputs[0]  # read once: each read of a hooked saved tensor calls its unpack hook
+        if _grad_on[0]:
+            return grad * self.deriv(x, _T)
+        x = x._data
+        if self.approximate == "none" and _rational_cdf(x):
             return _from_array(_gelu_grad_f32(grad._data, x, self.cdf))
-        return super().backward(grad)
+        return _from_array(grad._data * self.deriv(x, _raw_ns(x)))
 
     def deriv(self, x: Any, m: Any) -> Any:
         if self.approximate == "tanh":

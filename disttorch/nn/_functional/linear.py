@@ -27,6 +27,10 @@ class Linear(Op):
             return {"mat1": 0, "mat2": (1, _t), "alpha": lambda n: 1, "beta": lambda n: 1}
         return {"self": 0, "mat2": (1, _t)}
 
+    @property
+    def pack_in_input_order(self) -> bool:
+        return self.has_bias  # as addmm (x, then W^T); without a bias as mm (W^T first)
+
     def forward(self, x: Any, w: Any, b: Any) -> Any:
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_2d(x.shape)} and "

@@ -23,6 +23,7 @@ class _DiffLoss(Op):
     """reduce(f(x - t)); the gradient of t is minus that of x."""
 
     save_inputs = True
+    pack_in_input_order = True
 
     def forward(self, x: Any, t: Any) -> Any:
         d = x - t
