@@ -141,9 +141,24 @@ def manual_seed(seed: int) -> Generator:
 def cuda_manual_seed(seed: int, all_devices: bool = False) -> None:
     """Seed the current cuda device's default generator (every visible device's with ``all_devices``)."""
     backend = get_backend("cuda")
-    indices = range(backend.device_count()) if all_devices else [backend.current_device()]
+    count = backend.device_count()
+    if count == 0:  # no cuda here: silently ignored, as PyTorch (scripts seed cuda unconditionally)
+        return
+    indices = range(count) if all_devices else [backend.current_device()]
     for i in indices:
         device_generator(f"cuda:{i}").manual_seed(seed)
+
+
+def cuda_seed(all_devices: bool = False) -> None:
+    """Seed the current cuda device's generator (every device's with ``all_devices``) with a random seed."""
+    backend = get_backend("cuda")
+    count = backend.device_count()
+    if count == 0:
+        return
+    indices = range(count) if all_devices else [backend.current_device()]
+    s = device_generator(f"cuda:{indices[0]}").seed()
+    for i in indices[1:]:
+        device_generator(f"cuda:{i}").manual_seed(s)
 
 
 def seed() -> int:

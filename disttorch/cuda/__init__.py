@@ -66,6 +66,18 @@ def manual_seed_all(seed: int) -> None:
     random.cuda_manual_seed(seed, all_devices=True)
 
 
+def seed() -> None:
+    from disttorch._ops import random
+
+    random.cuda_seed()
+
+
+def seed_all() -> None:
+    from disttorch._ops import random
+
+    random.cuda_seed(all_devices=True)
+
+
 def get_device_name(device: Any = None) -> str:
     index = current_device() if device is None else int(getattr(device, "index", device) or 0)
     return _backend().device_name(index)

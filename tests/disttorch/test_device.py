@@ -80,6 +80,21 @@ def test_cuda_unavailable_without_cupy(no_cupy) -> None:
     assert disttorch.device("cuda:0").type == "cuda"  # naming cuda needs no cupy
 
 
+def test_cuda_seeding_without_cupy_is_silently_ignored(no_cupy) -> None:
+    # PyTorch's CPU build: cuda seeding returns None and leaves the CPU stream alone (sample scripts call it
+    # unconditionally); the answers are read from real torch, which has no cuda here either
+    torch = pytest.importorskip("torch")
+    assert not torch.cuda.is_available()
+    for name in ("manual_seed", "manual_seed_all", "seed", "seed_all"):
+        args = (5,) if name.startswith("manual") else ()
+        for lib in (torch, disttorch):
+            lib.manual_seed(1)
+            first = lib.rand(3).tolist()
+            lib.manual_seed(1)
+            assert getattr(lib.cuda, name)(*args) is None
+            assert lib.rand(3).tolist() == first, (lib.__name__, name)
+
+
 @pytest.mark.parametrize("make", [
     lambda: disttorch.zeros(2, device="cuda"), lambda: disttorch.tensor([1.0], device="cuda:0"),
     lambda: disttorch.ones(2).cuda(), lambda: disttorch.ones(2).to("cuda"), lambda: disttorch.randn(2, device="cuda"),

@@ -17,6 +17,7 @@ import queue
 import random
 import sys
 import traceback
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.reduction import ForkingPickler
@@ -226,6 +227,18 @@ def _has_len(loader: DataLoader) -> bool:
     return True
 
 
+def _warn_pin_memory(loader: DataLoader) -> None:
+    """PyTorch's warnings for ``pin_memory=True`` (each new iterator): a deprecated device, no accelerator."""
+    from disttorch import accelerator
+
+    if loader.pin_memory_device:
+        warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,"
+                      f"ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
+    if not accelerator.is_available():
+        warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                      "memory won't be used.", stacklevel=3)
+
+
 class _BaseIter:
     def __init__(self, loader: DataLoader) -> None:
         self._dataset = loader.dataset
@@ -238,6 +251,8 @@ class _BaseIter:
         seed = randint(0, _INT64_MAX, (), dtype=D.int64, generator=loader.generator)
         self._base_seed = int(seed.item())
         self._sampler_iter = iter(self._index_sampler)
+        if loader.pin_memory:
+            _warn_pin_memory(loader)
 
     def __iter__(self) -> _BaseIter:
         return self
@@ -416,7 +431,7 @@ class DataLoader:
     ``shuffle`` draws a new permutation every epoch from ``generator`` (or from the global generator,
     so ``manual_seed`` makes it reproducible). ``num_workers > 0`` loads batches in that many processes
     (each seeded with ``base_seed + worker_id``; see :func:`get_worker_info`); results come back in
-    order. ``pin_memory`` is accepted and has no effect here.
+    order. ``pin_memory`` has no effect here; without an accelerator it warns as PyTorch does.
     """
 
     _initialized = False

@@ -169,6 +169,47 @@ def test_hook_call_counts_and_gradients_match_torch(case):
             np.testing.assert_allclose(y, x)
 
 
+# more two-input nodes whose pack order PyTorch fixes (other first, or input order for dot/mv/losses)
+ORDER_CASES = {
+    "atan2": lambda lib, a, b, w, bias, img, k: lib.atan2(a, b),
+    "maximum": lambda lib, a, b, w, bias, img, k: lib.maximum(a, b),
+    "hypot": lambda lib, a, b, w, bias, img, k: lib.hypot(a, b),
+    "dot": lambda lib, a, b, w, bias, img, k: lib.dot(a[0], b[0]),
+    "mse_loss": lambda lib, a, b, w, bias, img, k: lib.nn.functional.mse_loss(a, b),
+    "smooth_l1_loss": lambda lib, a, b, w, bias, img, k: lib.nn.functional.smooth_l1_loss(a, b),
+    **CASES,
+}
+
+
+def _order(lib, case):
+    """Which of the case's inputs (by position, -1: none of them) each pack and unpack call saw, in call order."""
+    inputs = _inputs(lib)
+    log = []
+
+    def which(t):  # PyTorch's linear saves the weight transposed: matched as the weight
+        forms = [(i, y) for i, x in enumerate(inputs) for y in ((x, x.t()) if x.dim() == 2 else (x,))]
+        return next((i for i, y in forms if t.shape == y.shape and lib.equal(t, y)), -1)
+
+    def pack(t):
+        log.append(("pack", which(t)))
+        return t
+
+    def unpack(t):
+        log.append(("unpack", which(t)))
+        return t
+
+    with lib.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = ORDER_CASES[case](lib, *inputs)
+    y.sum().backward()
+    return log
+
+
+@pytest.mark.parametrize("case", sorted(ORDER_CASES))
+def test_pack_and_unpack_order_match_torch(case):
+    # a binary op packs `other` before `self` (the tutorial on saved-tensor hooks prints this order)
+    assert _order(disttorch, case) == _order(torch, case)
+
+
 def test_unpack_counts_on_introspection():
     got = []
     for lib in LIBS:

@@ -23,6 +23,29 @@ def test_pin_memory_is_harmless_on_cpu():
     assert all(b.device.type == "cpu" for b in ours)
 
 
+def _pin_warnings(lib, **kw):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for workers in (0, 2):
+            list(lib.DataLoader(list(range(5)), batch_size=2, num_workers=workers, **kw))
+    return [str(w.message) for w in caught if "pin" in str(w.message)]
+
+
+@pytest.mark.parametrize("kw", [dict(pin_memory=True), dict(pin_memory=True, pin_memory_device="cuda"),
+                                dict(pin_memory=False, pin_memory_device="cuda"), dict()])
+def test_pin_memory_warnings_without_accelerator_match_torch(kw, monkeypatch):
+    import sys
+
+    import disttorch
+
+    monkeypatch.setitem(sys.modules, "cupy", None)  # a machine without cuda, as torch's CPU build here
+    monkeypatch.setattr(disttorch.backends.get_backend("cuda"), "_cupy", None)
+    assert not torch.accelerator.is_available()
+    assert _pin_warnings(D, **kw) == _pin_warnings(T, **kw)
+
+
 def test_persistent_workers_reuse_across_epochs():
     kw = dict(batch_size=4, num_workers=2, persistent_workers=True, prefetch_factor=3, timeout=60)
     ours = D.DataLoader(list(range(13)), **kw)
