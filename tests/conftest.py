@@ -35,3 +35,17 @@ def device(request):
         pytest.skip("no GPU here: cupy with a visible CUDA device is needed for the cuda backend "
                     "(DISTTORCH_FAKE_CUDA=1 runs it on the cupy stand-in in tests/fakecuda)")
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _pytorch_validates_distribution_arguments(request):
+    """The distribution tests compare with PyTorch's argument validation on. PyTorch turns it off process-wide
+    once torch.cond / torch._dynamo has run (test_func_transforms does), so those tests turn it back on."""
+    if "distributions" not in request.node.path.parts:
+        yield
+        return
+    torch = pytest.importorskip("torch")
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(True)
+    yield
+    torch.distributions.Distribution.set_default_validate_args(before)
