@@ -4,7 +4,6 @@ materialises them in place (so references to them stay valid), initialises them 
 and turns the module into that layer's class (LazyLinear becomes Linear)."""
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from disttorch._tensor import Tensor, _init
@@ -117,8 +116,6 @@ class LazyModuleMixin:
             if b is not None and name not in keep:
                 self._buffers[name] = UninitializedBuffer(False, b.device, b.dtype)
         self._lazy_hook = self.register_forward_pre_hook(LazyModuleMixin._infer_parameters)
-        warnings.warn("Lazy modules are a new feature under heavy development so changes to the API or "
-                      "functionality can happen at any moment.", stacklevel=3)
 
     def has_uninitialized_params(self) -> bool:
         return any(_is_lazy(t) for t in list(self._parameters.values()) + list(self._buffers.values()))
@@ -151,7 +148,8 @@ class LazyModuleMixin:
             module.__class__ = module.cls_to_become
 
     def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params():
+        # nothing to draw while the input size is unknown (PyTorch's lazy layers neither, nor do they warn)
+        if not self.has_uninitialized_params() and getattr(self, self._lazy_field, 0) != 0:
             super().reset_parameters()  # type: ignore[misc]
 
 

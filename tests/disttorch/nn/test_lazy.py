@@ -102,3 +102,17 @@ def test_lazy_instance_norm_unbatched_reads_dim_1():
     with pytest.raises(ValueError) as ours:
         _build(disttorch, "LazyInstanceNorm1d", (), {})(disttorch.tensor(x))
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("make", [lambda nn: nn.LazyLinear(3), lambda nn: nn.LazyConv2d(4, 3),
+                                  lambda nn: nn.LazyConvTranspose1d(2, 3), lambda nn: nn.LazyBatchNorm1d()])
+def test_building_a_lazy_layer_warns_as_pytorch(make):
+    """PyTorch 2.13's lazy layers warn of nothing when built (no 'heavy development' note, and no 'zero-element
+    tensors' note: nothing is drawn while the input size is unknown)."""
+    seen = []
+    for lib in (disttorch, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make(lib.nn)
+        seen.append(sorted(str(w.message) for w in caught))
+    assert seen[0] == seen[1]
