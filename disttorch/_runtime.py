@@ -9,6 +9,7 @@ from . import _dtype as D
 from ._device import get_default_device, set_default_device
 from ._tensor import Tensor
 from ._type_info import finfo, iinfo
+from .backends import blas_threads
 from .backends import cuda as _cuda_flags
 
 pi = math.pi
@@ -46,6 +47,7 @@ def set_num_threads(n: int) -> None:
     if ctl is not None:  # threadpoolctl is a dependency; a --no-deps install without it only records n
         ctl.limit(limits=int(n), user_api="blas")
     _threads[:] = [int(n)]
+    blas_threads.configured(int(n))  # large products use n threads from now on (small ones one)
 
 
 def get_num_threads() -> int:

@@ -8,16 +8,21 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+import numpy as np
+
 from disttorch._autocast import autocast_op
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op, plain_backward
 from disttorch.backends import array_module
+from disttorch.backends.blas_threads import one_thread_if_small, restore
 
 from .._register import inplace, methods, write_out
 from .._util import sum_to
 from ..unary import conj
 from ._common import _BOOL, _broadcast_shapes, _check_expand, _check_tensor, _cpp, _mH, _reshape, _shape_x, _sname
 from .contractions import tensordot
+
+_ndarray = np.ndarray
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm",
            "baddbmm", "chain_matmul"]
@@ -29,6 +34,15 @@ class Matmul(Op):
 
     def forward(self, a: Any, b: Any) -> Any:
         self.nd = (a.ndim, b.ndim)
+        mnk = (a.shape[-2] * a.shape[-1] if a.ndim >= 2 else a.size) * b.shape[-1] if b.ndim >= 2 else 0
+        if mnk and type(a) is _ndarray and one_thread_if_small(mnk):
+            try:  # a small product on one thread (backends/blas_threads.py)
+                return self._product(a, b)
+            finally:
+                restore()
+        return self._product(a, b)
+
+    def _product(self, a: Any, b: Any) -> Any:
         if b.ndim == 2 and a.ndim > 2:  # one matrix product over the folded batch: much faster
             y = (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
         else:
@@ -41,8 +55,13 @@ class Matmul(Op):
         g = grad._data
         if g.ndim == 2 and a._data.ndim == 2 and b._data.ndim == 2 and g.dtype.char in "fd" \
                 and plain_backward(grad):  # real matrices on numpy, no graph wanted: on the arrays
-            return (Tensor._from_array(g @ b._data.T) if na is not None else None,
-                    Tensor._from_array(a._data.T @ g) if nb is not None else None)
+            small = one_thread_if_small(g.size * a._data.shape[1])
+            try:
+                return (Tensor._from_array(g @ b._data.T) if na is not None else None,
+                        Tensor._from_array(a._data.T @ g) if nb is not None else None)
+            finally:
+                if small:
+                    restore()
         return _matmul_backward(grad, a, b, na is not None, nb is not None)
 
     def name(self) -> str:

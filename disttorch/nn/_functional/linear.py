@@ -10,6 +10,7 @@ from disttorch._autocast import autocast_op
 from disttorch._ops.linalg.products import check_addmm_dtypes, check_mm_dtypes
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op, plain_backward
+from disttorch.backends.blas_threads import one_thread_if_small, restore
 
 _from_array = Tensor._from_array
 _F32 = np.dtype(np.float32)
@@ -28,6 +29,14 @@ class Linear(Op):
         return {"mat2": (1, _t, _t), "self": 0}
 
     def forward(self, x: Any, w: Any, b: Any) -> Any:
+        if type(x) is np.ndarray and one_thread_if_small(x.size * w.shape[0]):  # backends/blas_threads.py
+            try:
+                return self._forward(x, w, b)
+            finally:
+                restore()
+        return self._forward(x, w, b)
+
+    def _forward(self, x: Any, w: Any, b: Any) -> Any:
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_2d(x.shape)} and "
                                f"{w.shape[1]}x{w.shape[0]})")
@@ -88,6 +97,15 @@ def _transposed_gemm_pays(rows: int, k: int, n: int) -> bool:
 
 def _plain_backward(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
     """Linear's gradients on numpy arrays, the same products the Tensor path runs."""
+    if one_thread_if_small(g.size * w.shape[1]):
+        try:
+            return _plain_gradients(g, x, w, gx, gw, gb)
+        finally:
+            restore()
+    return _plain_gradients(g, x, w, gx, gw, gb)
+
+
+def _plain_gradients(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
     grad_x = grad_w = grad_b = None
     if gx:
         grad_x = _from_array((g.reshape(math.prod(g.shape[:-1]), g.shape[-1]) @ w).reshape(g.shape[:-1] + w.shape[1:])
