@@ -106,3 +106,20 @@ def test_same_numbers_as_pytorch_gloo(n, tmp_path):
             for a, b in zip(got_fwd, fwd):
                 np.testing.assert_allclose(a, b, err_msg=f"rank {r} {name} forward")
             np.testing.assert_allclose(got_grad, grad, err_msg=f"rank {r} {name} grad")
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_outputs_passed_in_are_written(world):
+    # what PyTorch does: checked against torch 2.13 on a gloo world of one
+    x = torch.arange(3.0, requires_grad=True)
+    o = torch.zeros(3)
+    y = F.reduce_scatter(o, [x * 2])
+    assert y is not o and o.grad_fn is None and y.grad_fn.name() == "_Reduce_ScatterBackward"
+    np.testing.assert_array_equal(o.numpy(), [0.0, 2.0, 4.0])
+    outs = [torch.zeros(3)]
+    (y,) = F.all_to_all(outs, [x * 2])
+    assert y is outs[0] and y.grad_fn.name() == "_AlltoAllBackward"
+    o = torch.zeros(3)
+    y = F.all_to_all_single(o, x * 2)
+    assert y is not o and o.grad_fn is None
+    np.testing.assert_array_equal(o.numpy(), [0.0, 2.0, 4.0])
