@@ -119,7 +119,8 @@ def memory_summary(device: Any = None, abbreviated: bool = False) -> str:
     rows = [("Allocated memory", "allocated_bytes"), ("Active memory", "active_bytes"),
             ("GPU reserved memory", "reserved_bytes")]
     line = "|" + "-" * 62 + "|"
-    out = [line, f"| {'cupy memory pool summary, device ' + str(_common.index(device)):<60} |", line,
+    title = f"cupy memory pool summary, device {_common.index(device) if stats else '-'}"
+    out = [line, f"| {title:<60} |", line,
            f"| {'Metric':<30}| {'Cur Usage':>13} | {'Peak Usage':>13} |", line]
     for label, key in rows:
         out.append(f"| {label:<30}| {_fmt(stats[key + '.all.current']):>13} | "
