@@ -120,11 +120,22 @@ class device_of(device):
             super().__exit__(*exc)
 
 
+def is_current_stream_capturing() -> bool:
+    """False: disttorch captures no CUDA graphs."""
+    return False
+
+
+has_half = True  # cupy has float16 kernels
+has_magma = False  # cupy's linalg goes through cuSOLVER
+
+
 def __getattr__(name: str) -> Any:
     if name == "default_generators":  # per visible device, made on first use
         return random.default_generators()
     raise AttributeError(f"module 'disttorch.cuda' has no attribute '{name}'")
 
+
+from disttorch._runtime_objects import AcceleratorError  # noqa: E402,F401
 
 from . import amp, memory, random  # noqa: E402
 from ._info import *  # noqa: E402,F403
