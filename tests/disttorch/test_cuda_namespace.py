@@ -195,3 +195,18 @@ def test_rng_state_round_trip():
     a = disttorch.rand(5, device="cuda").cpu().numpy()
     c.set_rng_state_all(states)
     assert (disttorch.rand(5, device="cuda").cpu().numpy() == a).all()
+
+
+@needs_cuda
+def test_out_of_memory_surfaces_as_pytorch_s_error():
+    x = disttorch.ones(10000, device="cuda", requires_grad=True)
+    gc.collect()
+    c.set_per_process_memory_fraction(c.memory_allocated() * 1.5 / c.mem_get_info()[1])
+    try:
+        for make in (lambda: x * 2, lambda: (x.sum() * x).sum().backward(),
+                     lambda: disttorch.zeros(100000, device="cuda"), lambda: disttorch.ones(100000).cuda()):
+            with pytest.raises(c.OutOfMemoryError, match="CUDA out of memory"):
+                make()
+    finally:
+        c.set_per_process_memory_fraction(1.0)
+    assert (x * 2).sum().item() == 20000.0
