@@ -17,7 +17,8 @@ from . import _common
 __all__ = ["OutOfMemoryError", "memory_allocated", "max_memory_allocated", "memory_reserved",
            "max_memory_reserved", "memory_cached", "max_memory_cached", "reset_peak_memory_stats",
            "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats",
-           "memory_stats", "memory_summary", "mem_get_info", "empty_cache", "set_per_process_memory_fraction",
+           "memory_stats", "memory_stats_as_nested_dict", "memory_summary",
+           "mem_get_info", "empty_cache", "set_per_process_memory_fraction",
            "get_per_process_memory_fraction"]
 
 _peaks: dict[int, list[int]] = {}  # device index -> [peak allocated, peak reserved]
@@ -51,6 +52,18 @@ def memory_stats(device: Any = None) -> dict[str, int]:
              "inactive_split_bytes.all.current": total - used,
              "num_alloc_retries": 0, "num_ooms": 0}
     return collections.OrderedDict(sorted(stats.items()))
+
+
+def memory_stats_as_nested_dict(device: Any = None) -> dict[str, Any]:
+    """``memory_stats`` with its dotted keys as nested dicts (``["allocated_bytes"]["all"]["current"]``)."""
+    nested: dict[str, Any] = {}
+    for key, value in memory_stats(device).items():
+        *path, last = key.split(".")
+        node = nested
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return nested
 
 
 def memory_allocated(device: Any = None) -> int:

@@ -9,7 +9,8 @@ from disttorch._device import device as _device
 
 from . import _common
 
-__all__ = ["Stream", "Event", "ExternalStream", "StreamContext", "current_stream", "default_stream",
+__all__ = ["Stream", "Event", "ExternalStream", "StreamContext", "get_stream_from_external",
+           "current_stream", "default_stream",
            "set_stream", "stream"]
 
 
@@ -70,6 +71,11 @@ class Event(_streams.Event):
         if self._native is None:
             return "<torch.cuda.Event uninitialized>"
         return f"<torch.cuda.Event {self.event_id:#x}>"
+
+
+def get_stream_from_external(data_ptr: int, device: Any = None) -> Stream:
+    """A stream made elsewhere (a ``cudaStream_t`` address), as an ``ExternalStream``."""
+    return ExternalStream(data_ptr, device)
 
 
 def current_stream(device: Any = None) -> Stream:

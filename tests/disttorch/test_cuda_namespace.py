@@ -35,6 +35,9 @@ _CALLS = {
     "is_tf32_supported": lambda m: m.is_tf32_supported(), "get_rng_state_all": lambda m: m.get_rng_state_all(),
     "default_generators": lambda m: tuple(m.default_generators), "empty_cache": lambda m: m.empty_cache(),
     "memory_summary": lambda m: m.memory_summary(),
+    "memory_stats_as_nested_dict": lambda m: m.memory_stats_as_nested_dict(),
+    "nvtx.range_push": lambda m: m.nvtx.range_push("a"), "nvtx.range_pop": lambda m: m.nvtx.range_pop(),
+    "nvtx.mark": lambda m: m.nvtx.mark("a"),
 }
 
 
@@ -49,6 +52,9 @@ def _outcome(fn, module):
 @pytest.mark.parametrize("name", sorted(_CALLS))
 def test_without_cuda_as_pytorch_cpu_build(name):
     ours, theirs = _outcome(_CALLS[name], c), _outcome(_CALLS[name], torch.cuda)
+    if name.startswith("nvtx."):  # the message says why too
+        with pytest.raises(RuntimeError, match="NVTX functions not installed"):
+            _CALLS[name](c)
     assert ours == theirs
 
 
@@ -210,3 +216,28 @@ def test_out_of_memory_surfaces_as_pytorch_s_error():
     finally:
         c.set_per_process_memory_fraction(1.0)
     assert (x * 2).sum().item() == 20000.0
+
+
+@needs_cuda
+def test_nested_stats_and_external_stream():
+    x = disttorch.ones(100, device="cuda")
+    nested, flat = c.memory_stats_as_nested_dict(), c.memory_stats()
+    assert nested["allocated_bytes"]["all"]["current"] == flat["allocated_bytes.all.current"] >= x.nbytes
+    assert nested["num_alloc_retries"] == 0
+    s = c.Stream()
+    assert c.get_stream_from_external(s.cuda_stream).cuda_stream == s.cuda_stream
+
+
+@needs_cuda
+def test_nvtx_ranges_reach_cupy():
+    import cupy
+
+    if not getattr(cupy, "_fake", False):
+        pytest.skip("reads the stand-in's record of NVTX calls")
+    events = cupy.cuda.nvtx.EVENTS
+    del events[:]
+    assert c.nvtx.range_push("outer") == 0
+    with c.nvtx.range("inner {}", 1):
+        c.nvtx.mark("here")
+    assert c.nvtx.range_pop() == 0
+    assert events == [("push", "outer"), ("push", "inner 1"), ("mark", "here"), ("pop", None), ("pop", None)]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from . import memory, nccl, runtime  # noqa: F401  (``cupy.cuda.memory``, ``.nccl``, ``.runtime``)
+from . import memory, nccl, nvtx, runtime  # noqa: F401  (``cupy.cuda.memory``, ``.nccl``, ``.nvtx``, ``.runtime``)
 from .runtime import CUDARuntimeError
 
 
