@@ -19,6 +19,7 @@ from disttorch._layouts import (
     preserve_format,
     suggested_format,
 )
+from disttorch._oom import raise_if_cupy_oom
 from disttorch._tensor import Tensor
 from disttorch.autograd.graph import Op
 from disttorch.backends import array_module as _array_module
@@ -218,8 +219,12 @@ def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bo
     dt = D.to_dtype(dtype) if dtype is not None else (default or D.get_default_dtype())
     if shape and min(shape) < 0:
         _check_sizes(shape)
-    with _on(backend, index):
-        arr = _fill(backend.xp, fill, shape, dt)
+    try:
+        with _on(backend, index):
+            arr = _fill(backend.xp, fill, shape, dt)
+    except MemoryError as exc:  # cupy's OutOfMemoryError: PyTorch's
+        raise_if_cupy_oom(exc)
+        raise
     return _leaf(_from_array(arr), requires_grad)
 
 

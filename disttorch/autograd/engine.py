@@ -11,6 +11,8 @@ import heapq
 from heapq import heappop, heappush
 from typing import Any, Callable, Sequence
 
+from disttorch._oom import raise_if_cupy_oom
+
 from . import grad_mode
 from .broadcast import sum_to
 from .graph import AccumulateGrad, Node, _off_device_guard, anomaly
@@ -324,6 +326,8 @@ def _run_node(node: Node, grads: list[Any]) -> tuple[Any, list[Any]]:
     except Exception as exc:
         if anomaly[0] and node.trace:
             _report_forward_trace(node)
+        if isinstance(exc, MemoryError):  # cupy's OutOfMemoryError: PyTorch's
+            raise_if_cupy_oom(exc)
         raise exc
 
 

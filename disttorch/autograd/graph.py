@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from disttorch._oom import raise_if_cupy_oom
 from disttorch._shapes import broadcast_shape
 from disttorch.backends import backend_for_array
 from disttorch.backends.registry import off_device_guard
@@ -379,6 +380,9 @@ class Op(Node):
         except ValueError as exc:  # an array library's broadcasting error: say it as PyTorch does
             if cls.broadcasts:
                 _raise_if_broadcast_error(exc, inputs)
+            raise
+        except MemoryError as exc:  # cupy's OutOfMemoryError: PyTorch's
+            raise_if_cupy_oom(exc)
             raise
         if _grad_enabled[0]:
             for t in inputs:

@@ -83,17 +83,6 @@ def get_device_name(device: Any = None) -> str:
     return _backend().device_name(index)
 
 
-def empty_cache() -> None:
-    if is_available():
-        _backend().empty_cache()
-
-
-def memory_allocated(device: Any = None) -> int:
-    if not is_available():
-        return 0
-    return _backend().memory_allocated(None if device is None else int(getattr(device, "index", device) or 0))
-
-
 class device:
     """Context manager selecting a cuda device."""
 
@@ -116,4 +105,41 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
     return major >= 8 or including_emulation
 
 
-from . import amp  # noqa: E402
+class device_of(device):
+    """Context manager selecting the device of a tensor (no change for a cpu tensor)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.index = obj.get_device() if getattr(obj, "is_cuda", False) else -1
+
+    def __enter__(self) -> None:
+        if self.index >= 0:
+            super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.index >= 0:
+            super().__exit__(*exc)
+
+
+def is_current_stream_capturing() -> bool:
+    """False: disttorch captures no CUDA graphs."""
+    return False
+
+
+has_half = True  # cupy has float16 kernels
+has_magma = False  # cupy's linalg goes through cuSOLVER
+
+
+def __getattr__(name: str) -> Any:
+    if name == "default_generators":  # per visible device, made on first use
+        return random.default_generators()
+    raise AttributeError(f"module 'disttorch.cuda' has no attribute '{name}'")
+
+
+from disttorch._runtime_objects import AcceleratorError  # noqa: E402,F401
+
+from . import amp, memory, nvtx, random  # noqa: E402
+from ._info import *  # noqa: E402,F403
+from ._info import _CudaDeviceProperties  # noqa: E402,F401
+from .memory import *  # noqa: E402,F403
+from .random import *  # noqa: E402,F403
+from .streams import *  # noqa: E402,F403

@@ -34,7 +34,8 @@ WIDTH = 110  # line width of the generated markdown
 NAMESPACES = ("torch", "torch.Tensor", "torch.nn", "torch.nn.functional", "torch.optim", "torch.optim.lr_scheduler",
               "torch.distributed", "torch.utils.data", "torch.autograd", "torch.linalg", "torch.fft", "torch.special",
               "torch.distributions", "torch.func",
-              "torch.amp", "torch.utils.benchmark", "torch.distributed.nn", "torch.distributed.nn.functional")
+              "torch.amp", "torch.utils.benchmark", "torch.distributed.nn", "torch.distributed.nn.functional",
+              "torch.cuda")
 
 
 def resolve(dotted: str) -> object | None:

@@ -15,6 +15,8 @@ from . import cuda, fft, lib, linalg, random  # noqa: E402
 
 _sys.modules.setdefault("cupy.cuda.nccl", cuda.nccl)
 _sys.modules.setdefault("cupy.cuda.runtime", cuda.runtime)
+_sys.modules.setdefault("cupy.cuda.memory", cuda.memory)
+_sys.modules.setdefault("cupy.cuda.nvtx", cuda.nvtx)
 
 __version__ = "13.6.0"
 _fake = True

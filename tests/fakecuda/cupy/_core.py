@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -190,6 +191,14 @@ def _key(key: Any) -> Any:
     return unwrap_host(key)
 
 
+def _count(arr: Any) -> None:
+    """Count an array owning its buffer in the default memory pool until it is collected."""
+    from .cuda import _MEMORY_POOL
+
+    size = _MEMORY_POOL._malloc(arr._a.nbytes)
+    weakref.finalize(arr, _MEMORY_POOL._free, size)
+
+
 class ndarray:
     """A cupy-like array over a numpy array (``_a``) on device ``_dev``."""
 
@@ -201,6 +210,7 @@ class ndarray:
         self._a = np.empty(shape, dtype=dtype, order=order)
         self._dev = current_device()
         self._own = True
+        _count(self)
 
     @classmethod
     def _new(cls, a: np.ndarray, dev: int, own: bool | None = None) -> ndarray:
@@ -210,6 +220,8 @@ class ndarray:
         self._a = a
         self._dev = dev
         self._own = a.base is None if own is None else own
+        if a.base is None:
+            _count(self)
         return self
 
     # -- refusing numpy ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from . import nccl, runtime  # noqa: F401  (``cupy.cuda.nccl``, ``cupy.cuda.runtime``)
+from . import memory, nccl, nvtx, runtime  # noqa: F401  (``cupy.cuda.memory``, ``.nccl``, ``.nvtx``, ``.runtime``)
 from .runtime import CUDARuntimeError
 
 
@@ -160,27 +160,48 @@ def get_current_stream(device_id: int = -1) -> Stream:
 
 
 class MemoryPool:
-    """Stubs of cupy's memory pool: sizes are read from the live arrays' numpy buffers, nothing is cached."""
+    """cupy's default memory pool, counted: arrays that own their buffer add its size rounded up to 512 bytes
+    (cupy's allocation unit) while they live; freed blocks stay held (``total_bytes``) until ``free_all_blocks``.
+    One pool for both devices. ``set_limit`` makes a larger allocation raise ``OutOfMemoryError``."""
 
     def __init__(self) -> None:
         self._limit = 0
+        self._used = 0
+        self._held = 0  # bytes the pool holds: used plus freed blocks not yet returned
+
+    def _malloc(self, nbytes: int) -> int:
+        size = -(-int(nbytes) // 512) * 512
+        if self._limit and self._used + size > self._limit:
+            raise memory.OutOfMemoryError(size, self._used, self._limit)
+        self._used += size
+        self._held = max(self._held, self._used)
+        return size
+
+    def _free(self, size: int) -> None:
+        self._used -= size
 
     def used_bytes(self) -> int:
-        return 0
+        return self._used
 
     def total_bytes(self) -> int:
-        return 0
+        return self._held
 
     def free_bytes(self) -> int:
-        return 0
+        return self._held - self._used
 
     def free_all_blocks(self, stream: Any = None) -> None:
-        return None
+        self._held = self._used
 
     def n_free_blocks(self) -> int:
         return 0
 
     def set_limit(self, size: int | None = None, fraction: float | None = None) -> None:
+        if size is not None and fraction is not None:
+            raise ValueError("size and fraction cannot be specified at one time")
+        if fraction is not None:
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"memory limit fraction out of range: {fraction}")
+            size = int(fraction * runtime.memGetInfo()[1])
         self._limit = int(size or 0)
 
     def get_limit(self) -> int:
