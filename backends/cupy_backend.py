@@ -108,6 +108,22 @@ class CupyBackend(Backend):
             return False
         return True
 
+    def installed(self) -> bool:
+        """Whether cupy can be imported at all (a device may still be missing)."""
+        try:
+            _import_cupy()
+        except RuntimeError:
+            return False
+        return True
+
+    def nvtx(self) -> Any:
+        """``cupy.cuda.nvtx``, or None when cupy is missing."""
+        try:
+            from cupy.cuda import nvtx
+        except ImportError:
+            return None
+        return nvtx
+
     def asarray(self, obj: Any, dtype: Any = None, device_index: int | None = None, copy: bool = False) -> Any:
         cupy = self._load()
         for dt in (dtype, getattr(obj, "dtype", None)):

@@ -39,6 +39,7 @@ from typing import Any
 _POLL_S = 1.0  # with a pidfd: how often the watcher also checks its parent pid (belt and braces)
 _NO_PIDFD_POLL_S = 0.05
 _TEARDOWN_GRACE_S = 2.0  # after the report: how long Hydra gets to end the other ranks of the host
+_READY_WAIT_S = 30.0  # the most the rank waits, at its start, for its watcher to be in place
 _PIDFD_GET_INFO = 0xC040FF0B  # _IOWR(0xFF, 11, struct pidfd_info) with the 64-byte version 0 of the struct
 _PIDFD_INFO_EXIT = 1 << 3
 
@@ -67,17 +68,27 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     import subprocess
 
     r, w = os.pipe()
+    ready_r, ready_w = os.pipe()
     mapping = ",".join(f"{q}={p}" for q, p in sorted(peers.items()))
     try:
         # start_new_session stays False on purpose: the watcher must die with the rank's process group
         _started.append(subprocess.Popen(
             [sys.executable, "-I", "-S", os.path.abspath(__file__), str(rank), str(os.getpid()), host, str(r),
-             str(pmi), mapping], stdin=subprocess.DEVNULL, pass_fds=(r, pmi)))
+             str(pmi), mapping, str(ready_w), str(os.getppid())], stdin=subprocess.DEVNULL,
+            pass_fds=(r, pmi, ready_w)))
     except OSError:
         os.close(w)
         return None
     finally:
         os.close(r)
+        os.close(ready_w)
+    # wait until the watcher holds its handle on this rank: a rank ending before that (and reaped by Hydra)
+    # would leave the others waiting, since Hydra ignores the PMI socket of a reaped rank. About 20 ms on an
+    # idle machine; seconds on a loaded one (bounded: a watcher that never answers is not waited for)
+    try:
+        select.select([ready_r], [], [], _READY_WAIT_S)
+    finally:
+        os.close(ready_r)
     return w
 
 
@@ -187,7 +198,7 @@ def _parent_of(pid: int) -> int | None:
         return None
 
 
-def _end_the_others(peers: dict[int, int], me: int, proxy: int | None) -> list[int]:
+def _end_the_others(peers: dict[int, int], me: int, proxy: int) -> list[int]:
     """Hydra tears the job down when it sees the ended rank's PMI socket close before it reaps the rank, or when
     it reaps a rank killed by a signal; a rank that exited (no signal) and was reaped first would leave the others
     waiting. So: wait a moment for the other ranks of this host to end, and SIGKILL (as Hydra would) those still
@@ -199,7 +210,7 @@ def _end_the_others(peers: dict[int, int], me: int, proxy: int | None) -> list[i
         time.sleep(0.01)
     killed = []
     for q, p in others.items():
-        if proxy is not None and _parent_of(p) == proxy:
+        if _parent_of(p) == proxy:
             try:
                 os.kill(p, signal.SIGKILL)
                 killed.append(q)
@@ -211,20 +222,30 @@ def _end_the_others(peers: dict[int, int], me: int, proxy: int | None) -> list[i
 def main(argv: list[str]) -> None:
     rank, pid, host, note, pmi = int(argv[0]), int(argv[1]), argv[2], int(argv[3]), int(argv[4])
     peers = {int(q): int(p) for q, p in (item.split("=") for item in argv[5].split(",") if item)}
+    ready, proxy = int(argv[6]), int(argv[7])
     # a signal to the process group (Hydra's teardown, Ctrl-C forwarded) ends the watcher silently
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     os.set_blocking(note, False)
-    proxy = _parent_of(pid)
     try:
         pidfd: Any = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return  # gone and reaped already: Hydra knows
+    except ProcessLookupError:  # the rank ended (and was reaped) before the watcher was in place
+        pidfd = -1
     except (AttributeError, OSError):
         pidfd = None
+    os.close(ready)  # the rank goes on now
+    if pidfd == -1:
+        if not _read_all(note)[0]:
+            _report(rank, pid, host, pmi, None, peers, proxy)
+        return
     if _wait(pid, pidfd, note):
         return
-    status = _exit_status(pid, pidfd)
+    _report(rank, pid, host, pmi, _exit_status(pid, pidfd), peers, proxy)
+
+
+def _report(rank: int, pid: int, host: str, pmi: int, status: int | None, peers: dict[int, int],
+            proxy: int) -> None:
+    """The rank ended without leaving the job: let Hydra see it, name the rank, and make sure the others end."""
     # Hydra must see the end now, before anything wakes it up to reap the rank: out of the rank's process group
     # first, so that Hydra's teardown (killpg of each rank's group) does not end this report too
     try:

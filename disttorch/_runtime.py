@@ -24,19 +24,16 @@ __all__ = ["set_num_threads", "get_num_threads", "is_floating_point", "is_comple
            "compile", "pi", "e", "inf", "nan", "newaxis", "set_float32_matmul_precision",
            "get_float32_matmul_precision", "set_default_device", "get_default_device", "finfo", "iinfo"]
 
-_limiter: Any = None
 _threads: list[int] = []
 
 
 def _controller() -> Any:
-    global _limiter
-    if _limiter is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            return None
-        _limiter = ThreadpoolController()
-    return _limiter
+    """A fresh view of the loaded BLAS libraries: one taken earlier misses those loaded since (scipy's own)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
 
 
 def set_num_threads(n: int) -> None:

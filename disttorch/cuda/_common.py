@@ -20,11 +20,9 @@ def require() -> None:
     b = backend()
     if b.device_count() > 0:
         return
-    try:
-        import cupy  # noqa: F401
-    except ImportError:
+    if not b.installed():
         raise AssertionError("Torch not compiled with CUDA enabled: disttorch needs cupy for cuda "
-                             "(pip install disttorch[cuda12])") from None
+                             "(pip install disttorch[cuda12])")
     raise RuntimeError("No CUDA GPUs are available")
 
 

@@ -12,10 +12,11 @@ _depth = threading.local()  # NVTX's push/pop stack is per thread; cupy's calls 
 
 
 def _nvtx() -> Any:
-    try:
-        from cupy.cuda import nvtx
-    except ImportError:
-        raise RuntimeError(f"{_NOT_INSTALLED} (disttorch needs cupy built with NVTX)") from None
+    from ._common import backend
+
+    nvtx = backend().nvtx()
+    if nvtx is None:
+        raise RuntimeError(f"{_NOT_INSTALLED} (disttorch needs cupy built with NVTX)")
     if not getattr(nvtx, "available", True):
         raise RuntimeError(f"{_NOT_INSTALLED} (this cupy was built without NVTX)")
     return nvtx

@@ -22,7 +22,6 @@ peers = {int(q): int(p) for q, p in (x.split("=") for x in sys.argv[2].split(","
 peers[1] = os.getpid()
 note = mpi_sentinel.start(1, "testhost", peers)
 print("PID", os.getpid(), "WATCHED", note is not None, flush=True)
-time.sleep(0.3)  # the watcher is up (it is not needed for correctness: it holds the fds from its start)
 how = sys.argv[1]
 if how == "announce":
     mpi_sentinel.announce(note, "sys.exit(0)")
@@ -79,6 +78,42 @@ def test_other_ranks_the_launcher_left_running_are_killed(how):
             assert 1.5 < r.seconds < 10, r
             assert "the MPI launcher had not ended ranks [0] on testhost" in r.stderr, r
     finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+
+
+def test_start_returns_once_the_watcher_holds_the_rank():
+    """A rank that ends right after start() (here at once) is still reported: start() waits for the watcher."""
+    r = _rank("c_exit")
+    assert "exited with status 5" in r.stderr, r
+
+
+def test_a_rank_gone_before_its_watcher_started_is_reported_and_the_others_ended():
+    """The watcher run on a rank that has ended and been reaped already (as Hydra would have reaped it): it
+    reports the rank, how unknown, and kills the host's other ranks (children of the same parent)."""
+    import socket
+
+    from disttorch.collectives import mpi_sentinel
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    pmi, hydra_end = socket.socketpair()
+    note_r, note_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    try:
+        args = ["1", str(gone.pid), "testhost", str(note_r), str(pmi.fileno()), f"0={other.pid},1={gone.pid}",
+                str(ready_w), str(os.getpid())]
+        w = subprocess.run([sys.executable, "-I", "-S", mpi_sentinel.__file__, *args], capture_output=True,
+                           text=True, timeout=30, pass_fds=(note_r, pmi.fileno(), ready_w))
+        assert f"rank 1 (pid {gone.pid} on testhost) ended (how is not known)" in w.stderr, w
+        assert other.wait(timeout=10) == -signal.SIGKILL, w
+    finally:
+        for fd in (note_r, note_w, ready_r, ready_w):
+            os.close(fd)
+        pmi.close()
+        hydra_end.close()
         if other.poll() is None:
             other.kill()
             other.wait()

@@ -86,6 +86,21 @@ def test_set_num_threads_like_torch():
             lib.set_num_threads(0)
 
 
+def test_set_num_threads_reaches_blas_libraries_loaded_later():
+    """scipy brings its own OpenBLAS; one loaded after the first call is sized by the next call too."""
+    proc = run("""
+        import disttorch
+        disttorch.set_num_threads(2)
+        import scipy.linalg  # its own OpenBLAS, loaded now
+        disttorch.set_num_threads(1)
+        from threadpoolctl import threadpool_info
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert len(blas) >= 2 and all(i["num_threads"] == 1 for i in blas), blas
+        print("ok")
+    """)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
 def test_set_num_threads_never_fails_without_threadpoolctl():
     proc = run("""
         import sys
