@@ -116,13 +116,14 @@ class CupyBackend(Backend):
             return False
         return True
 
-    def nvtx(self) -> Any:
-        """``cupy.cuda.nvtx``, or None when cupy is missing."""
+    def cuda_module(self, name: str) -> Any:
+        """``cupy.cuda.<name>`` (``nvtx``, ``profiler``), or None when cupy or that module is missing."""
+        import importlib
+
         try:
-            from cupy.cuda import nvtx
+            return importlib.import_module(f"cupy.cuda.{name}")
         except ImportError:
             return None
-        return nvtx
 
     def asarray(self, obj: Any, dtype: Any = None, device_index: int | None = None, copy: bool = False) -> Any:
         cupy = self._load()

@@ -137,7 +137,7 @@ def __getattr__(name: str) -> Any:
 
 from disttorch._runtime_objects import AcceleratorError  # noqa: E402,F401
 
-from . import amp, memory, nvtx, random  # noqa: E402
+from . import amp, memory, nvtx, profiler, random  # noqa: E402
 from ._info import *  # noqa: E402,F403
 from ._info import _CudaDeviceProperties  # noqa: E402,F401
 from .memory import *  # noqa: E402,F403

@@ -7,7 +7,7 @@ from . import _common
 
 __all__ = ["get_device_properties", "get_device_capability", "get_arch_list", "is_tf32_supported",
            "can_device_access_peer", "init", "ipc_collect", "list_gpu_processes", "utilization", "temperature",
-           "power_draw", "clock_rate"]
+           "power_draw", "clock_rate", "device_memory_used", "memory_usage"]
 
 
 class _CudaDeviceProperties:
@@ -118,3 +118,23 @@ def power_draw(device: Any = None) -> int:
 def clock_rate(device: Any = None) -> int:
     nvml, handle = _nvml_handle(device)
     return int(nvml.nvmlDeviceGetClockInfo(handle, 1))  # 1: NVML_CLOCK_SM, MHz
+
+
+def device_memory_used(device: Any = None) -> int:
+    """Used device memory in bytes, as nvidia-smi shows it (every process's, not only this one's)."""
+    try:
+        nvml, handle = _nvml_handle(device)
+    except ModuleNotFoundError:  # with a device, the CUDA runtime says the same: total minus free
+        if _common.backend().device_count() == 0:
+            raise
+        from .memory import mem_get_info
+
+        free, total = mem_get_info(device)
+        return total - free
+    return int(nvml.nvmlDeviceGetMemoryInfo(handle).used)
+
+
+def memory_usage(device: Any = None) -> int:
+    """Percent of the last sample period in which device memory was read or written (NVML; needs nvidia-ml-py)."""
+    nvml, handle = _nvml_handle(device)
+    return int(nvml.nvmlDeviceGetUtilizationRates(handle).memory)

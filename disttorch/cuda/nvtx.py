@@ -14,7 +14,7 @@ _depth = threading.local()  # NVTX's push/pop stack is per thread; cupy's calls 
 def _nvtx() -> Any:
     from ._common import backend
 
-    nvtx = backend().nvtx()
+    nvtx = backend().cuda_module("nvtx")
     if nvtx is None:
         raise RuntimeError(f"{_NOT_INSTALLED} (disttorch needs cupy built with NVTX)")
     if not getattr(nvtx, "available", True):

@@ -38,6 +38,8 @@ _CALLS = {
     "memory_stats_as_nested_dict": lambda m: m.memory_stats_as_nested_dict(),
     "nvtx.range_push": lambda m: m.nvtx.range_push("a"), "nvtx.range_pop": lambda m: m.nvtx.range_pop(),
     "nvtx.mark": lambda m: m.nvtx.mark("a"),
+    "profiler.start": lambda m: m.profiler.start(), "profiler.stop": lambda m: m.profiler.stop(),
+    "profiler.profile": lambda m: m.profiler.profile().__enter__(),
 }
 
 
@@ -65,7 +67,7 @@ def test_without_cuda_messages():
     with pytest.raises(RuntimeError, match="requires CUDA support"):
         c.Stream()
     assert c.list_gpu_processes() == torch.cuda.list_gpu_processes()
-    for name in ("utilization", "temperature", "power_draw", "clock_rate"):
+    for name in ("utilization", "temperature", "power_draw", "clock_rate", "device_memory_used", "memory_usage"):
         with pytest.raises(ModuleNotFoundError) as theirs:
             getattr(torch.cuda, name)()
         with pytest.raises(ModuleNotFoundError, match=str(theirs.value)):
@@ -241,3 +243,24 @@ def test_nvtx_ranges_reach_cupy():
         c.nvtx.mark("here")
     assert c.nvtx.range_pop() == 0
     assert events == [("push", "outer"), ("push", "inner 1"), ("mark", "here"), ("pop", None), ("pop", None)]
+
+
+@needs_cuda
+def test_profiler_and_device_memory_used():
+    import cupy
+
+    if not getattr(cupy, "_fake", False):
+        pytest.skip("reads the stand-in's record of profiler calls")
+    import cupy.cuda.profiler
+
+    events = cupy.cuda.profiler.EVENTS
+    del events[:]
+    with c.profiler.profile():
+        c.profiler.stop()
+        c.profiler.start()
+    assert events == ["start", "stop", "start", "stop"]
+    try:
+        import pynvml  # noqa: F401
+    except ImportError:  # without NVML: the runtime's figure, total minus free
+        free, total = c.mem_get_info()
+        assert c.device_memory_used() == total - free

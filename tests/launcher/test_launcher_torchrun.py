@@ -238,14 +238,22 @@ def _open_files() -> set[str]:
 
 
 def test_no_hwloc_file_left_after_mpi_abort():
-    """MPICH's proxies keep the topology in /tmp/hydra_hwloc_xmlfile_*; killed by MPI_Abort they leave it."""
+    """MPICH's proxies keep the topology in /tmp/hydra_hwloc_xmlfile_*; killed by MPI_Abort they leave it.
+    The file names say nothing of their job, so a file left meanwhile by another MPI job on the machine (a bare
+    ``mpiexec`` killed, which disttorchrun does not clean up after) looks the same: a job that really leaves its
+    file leaves it every time, so up to three tries, and one clean try passes."""
     need_mpi()
-    before = set(Path("/tmp").glob("hydra_hwloc_xmlfile_*"))
-    r = launch("--nproc-per-node", 2, RANK_SCRIPT, "mpi", 1)
-    assert r.returncode == 1 and "failure after MPI_Init" in r.err, r
-    # files other jobs running now still hold open are theirs, not leftovers
-    left = set(Path("/tmp").glob("hydra_hwloc_xmlfile_*")) - before
-    assert {str(p) for p in left} - _open_files() == set()
+    leftovers = []
+    for _ in range(3):
+        before = set(Path("/tmp").glob("hydra_hwloc_xmlfile_*"))
+        r = launch("--nproc-per-node", 2, RANK_SCRIPT, "mpi", 1)
+        assert r.returncode == 1 and "failure after MPI_Init" in r.err, r
+        # files other jobs running now still hold open are theirs, not leftovers
+        left = {str(p) for p in set(Path("/tmp").glob("hydra_hwloc_xmlfile_*")) - before} - _open_files()
+        if not left:
+            return
+        leftovers.append(left)
+    pytest.fail(f"each of three jobs left a topology file: {leftovers}")
 
 
 def test_log_dir_has_a_folder_for_a_silent_rank(tmp_path):

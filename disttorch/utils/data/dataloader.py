@@ -29,6 +29,7 @@ from disttorch import _dtype as D
 from disttorch._ops.random import Generator, manual_seed, randint
 
 from . import _collate
+from ._pin_memory import pin_memory
 from .dataset import Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -227,14 +228,18 @@ def _has_len(loader: DataLoader) -> bool:
     return True
 
 
-def _warn_pin_memory(loader: DataLoader) -> None:
-    """PyTorch's warnings for ``pin_memory=True`` (each new iterator): a deprecated device, no accelerator."""
+def _accelerator_present() -> bool:
     from disttorch import accelerator
 
+    return accelerator.is_available()
+
+
+def _warn_pin_memory(loader: DataLoader) -> None:
+    """PyTorch's warnings for ``pin_memory=True`` (each new iterator): a deprecated device, no accelerator."""
     if loader.pin_memory_device:
         warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,"
                       f"ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
-    if not accelerator.is_available():
+    if not _accelerator_present():
         warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
                       "memory won't be used.", stacklevel=3)
 
@@ -253,6 +258,7 @@ class _BaseIter:
         self._sampler_iter = iter(self._index_sampler)
         if loader.pin_memory:
             _warn_pin_memory(loader)
+        self._pin = loader.pin_memory and _accelerator_present()
 
     def __iter__(self) -> _BaseIter:
         return self
@@ -274,7 +280,8 @@ class _SingleProcessIter(_BaseIter):
 
     def __next__(self) -> Any:
         index = next(self._sampler_iter)
-        return self._fetcher.fetch(index)
+        data = self._fetcher.fetch(index)
+        return pin_memory(data) if self._pin else data
 
 
 class _MultiProcessIter(_BaseIter):
@@ -396,7 +403,7 @@ class _MultiProcessIter(_BaseIter):
         self._try_put_index()
         if isinstance(data, ExceptionWrapper):
             data.reraise()
-        return data
+        return pin_memory(data) if self._pin else data
 
     def _shutdown_workers(self) -> None:
         if self._shutdown:
@@ -431,7 +438,8 @@ class DataLoader:
     ``shuffle`` draws a new permutation every epoch from ``generator`` (or from the global generator,
     so ``manual_seed`` makes it reproducible). ``num_workers > 0`` loads batches in that many processes
     (each seeded with ``base_seed + worker_id``; see :func:`get_worker_info`); results come back in
-    order. ``pin_memory`` has no effect here; without an accelerator it warns as PyTorch does.
+    order. ``pin_memory=True`` copies each batch's tensors into pinned host memory when an accelerator is
+    present (see ``_pin_memory.py``); without one it warns as PyTorch does and leaves batches alone.
     """
 
     _initialized = False
