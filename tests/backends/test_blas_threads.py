@@ -66,3 +66,25 @@ def test_the_real_blas_is_found_and_switched():
     after = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"][0]["num_threads"]
     assert (inside, after) == ((1, start) if start > 1 else (start, start))
     assert switched == (start > 1)
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda nn: nn.Conv2d(3, 4, 3, padding=1), (2, 3, 8, 8)),
+    (lambda nn: nn.LSTM(5, 6, batch_first=True), (2, 4, 5)),
+    (lambda nn: nn.MultiheadAttention(8, 2, batch_first=True), (2, 4, 8)),
+])
+def test_products_inside_conv_lstm_and_attention_switch_too(recorded, layer, shape):
+    m = layer(disttorch.nn)
+    x = disttorch.randn(*shape, requires_grad=True)
+    y = m(x, x, x)[0] if isinstance(m, disttorch.nn.MultiheadAttention) else m(x)
+    (y[0] if isinstance(y, tuple) else y).sum().backward()
+    assert recorded and recorded[::2] == [1] * (len(recorded) // 2) and recorded[1::2] == [2] * (len(recorded) // 2)
+
+
+def test_matmul_is_numpys(recorded):
+    a, b = np.random.rand(3, 4, 5), np.random.rand(5, 2)
+    out = np.empty((3, 4, 2))
+    assert blas_threads.matmul(np, a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))
+    np.testing.assert_array_equal(blas_threads.matmul(np, b.T, a.swapaxes(1, 2)), np.matmul(b.T, a.swapaxes(1, 2)))
+    assert recorded == [1, 2, 1, 2]

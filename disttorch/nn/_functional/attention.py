@@ -16,7 +16,7 @@ from disttorch._ops.shape import cat
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module, backend_for_array
+from disttorch.backends import array_module, backend_for_array, blas_threads
 
 from .linear import linear
 
@@ -39,7 +39,7 @@ class ScaledDotProductAttention(Op):
 
     def forward(self, q: Any, k: Any, v: Any, mask: Any) -> Any:
         xp = array_module(q)
-        s = (q * q.dtype.type(self.scale)) @ xp.swapaxes(k, -1, -2)
+        s = blas_threads.matmul(xp, q * q.dtype.type(self.scale), xp.swapaxes(k, -1, -2))
         if mask is not None:
             s = xp.where(mask, s, _NEG_INF) if mask.dtype == bool else s + mask
         L, S = s.shape[-2:]
@@ -63,7 +63,7 @@ class ScaledDotProductAttention(Op):
             self.keep = None
             if self.weights:
                 w = s.copy()  # the returned weights must not alias what backward reads
-        out = (w @ v).astype(q.dtype, copy=False)
+        out = blas_threads.matmul(xp, w, v).astype(q.dtype, copy=False)
         return (out, w) if self.weights else out
 
     def _softmax(self, s: Any) -> Any:

@@ -27,7 +27,7 @@ from disttorch._ops._register import type_word
 from disttorch._tensor import Tensor
 from disttorch.autograd import graph as _graph
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module, backend_for_array
+from disttorch.backends import array_module, backend_for_array, blas_threads
 
 from ._args import int_tuple
 
@@ -94,7 +94,7 @@ def _conv_forward(x: Any, w: Any, b: Any, cfg: tuple, out: tuple, cols: Any = No
     whole = _whole(w.shape, groups)
     if cols is None:
         cols = _im2col(x, w.shape[2:], cfg, out, whole)
-    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
+    y = blas_threads.matmul(xp, w.reshape(groups, o // groups, -1), cols)  # (B, groups, O/groups, L')
     if whole:
         return _contiguous(y.reshape((o, n) + tuple(out)).swapaxes(0, 1), b)
     y = y.reshape((n, o) + tuple(out))  # per sample: already batch-major
@@ -116,7 +116,7 @@ def _conv_input_grad(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tuple, rows: An
     if rows is None:
         rows = _grad_rows(gy, groups, whole)
     wm = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (groups, C/groups*K, O/groups)
-    cols = xp.matmul(wm, rows)
+    cols = blas_threads.matmul(xp, wm, rows)
     fast = backend_for_array(gy).kernels.get("col2im2d") if whole and groups == 1 and len(kernel) == 2 else None
     if fast is not None:  # compiled (numba): each input pixel gathers its windows, the bias added, no crop
         res = fast(cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out)), b, in_sp, stride, lo, dilation)
@@ -158,7 +158,7 @@ def _conv_input_grad_batch_last(gy: Any, w: Any, b: Any, cfg: tuple, in_sp: tupl
     nd = len(kernel)
     rows = xp.ascontiguousarray(xp.moveaxis(gy, 0, -1)).reshape(o, -1)  # (O, L * N)
     wm = xp.ascontiguousarray(w.transpose(tuple(range(2, 2 + nd)) + (1, 0))).reshape(-1, o)  # (*kernel, C) x O
-    cols = xp.matmul(wm, rows).reshape(kernel + (c,) + out + (n,))
+    cols = blas_threads.matmul(xp, wm, rows).reshape(kernel + (c,) + out + (n,))
     target = xp.zeros((c,) + padded + (n,), dtype=cols.dtype)
     for offs, sl in backend_for_array(gy).kernels["window_slices"](kernel, stride, dilation, out):
         target[(slice(None),) + sl] += cols[offs]
@@ -175,7 +175,7 @@ def _conv_weight_grad(x: Any, gy: Any, cfg: tuple, kernel: tuple, cols: Any = No
     if rows is None:
         rows = _grad_rows(gy, groups, whole)
     # columns times rows^T: OpenBLAS runs this orientation faster than rows times columns^T
-    gw = xp.matmul(cols, rows.swapaxes(-1, -2))  # (B, groups, C/groups*K, O/groups)
+    gw = blas_threads.matmul(xp, cols, rows.swapaxes(-1, -2))  # (B, groups, C/groups*K, O/groups)
     gw = gw[0] if whole else gw.sum(0)
     return gw.swapaxes(1, 2).reshape((o, x.shape[1] // groups) + tuple(kernel))
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from disttorch._tensor import Tensor
 from disttorch.autograd import grad_mode
 from disttorch.autograd.graph import Op
-from disttorch.backends import array_module, backend_for_array
+from disttorch.backends import array_module, backend_for_array, blas_threads
 from disttorch.nn._functional.linear import linear
 
 __all__: list = []  # internal: the layers in nn/modules/rnn.py are the public face
@@ -73,7 +73,7 @@ class RnnLayer(Op):
         else:
             w_in, w_rec = w_ih, w_hh
             bias = b_ih + b_hh if b_ih is not None else None
-        xw = x2 @ w_in.T
+        xw = blas_threads.matmul(xp, x2, w_in.T)
         if bias is not None:
             xw += bias
         w_rec_t = xp.ascontiguousarray(w_rec.T)
@@ -101,7 +101,7 @@ class RnnLayer(Op):
             hb = h if full else h[:b]
             if packed:  # padded: h and c entering each step are filled in after the loop, in one copy each
                 hp[s:e] = hb
-            a = xp.matmul(hb, w_rec_t, out=gbuf[:b])
+            a = blas_threads.matmul(xp, hb, w_rec_t, out=gbuf[:b])
             if lstm:
                 a += xw[s:e]
                 xp.tanh(a.reshape(b, 4, H).transpose(1, 0, 2), out=acts[:, s:e])
@@ -116,7 +116,7 @@ class RnnLayer(Op):
                 cn += xp.multiply(i, g, out=ig[:b])
                 t = xp.tanh(cn, out=tc[s:e])
                 if w_hr is not None:
-                    hnew = xp.matmul(xp.multiply(o, t, out=hr_all[s:e]), whr_t, out=out[s:e])
+                    hnew = blas_threads.matmul(xp, xp.multiply(o, t, out=hr_all[s:e]), whr_t, out=out[s:e])
                 else:
                     hnew = xp.multiply(o, t, out=out[s:e])
                 if full:
@@ -216,14 +216,14 @@ class RnnLayer(Op):
                 dhb += dout[s:e]
                 if w_hr is not None:
                     dh_all[s:e] = dhb
-                    dhb = dhb @ w_hr
+                    dhb = blas_threads.matmul(xp, dhb, w_hr)
                 dcb = dc if full else dc[:b]
                 dcb += dhb * k_c[s:e]
                 d3 = dX3[s:e]
                 xp.multiply(dhb, k_o[s:e], out=d3[:, 3])
                 xp.multiply(dcb, k_ifg[:, s:e], out=d3[:, :3].transpose(1, 0, 2))
                 dcb *= f[s:e]
-                dh_prev = dX[s:e] @ w_hh
+                dh_prev = blas_threads.matmul(xp, dX[s:e], w_hh)
                 if full:
                     dh = dh_prev
                 else:
@@ -251,7 +251,7 @@ class RnnLayer(Op):
                 xp.multiply(dhb, k_z[s:e], out=dw[:, H:2 * H])
                 xp.multiply(dn, k_r[s:e], out=dw[:, :H])
                 xp.multiply(dn, r[s:e], out=dw[:, 2 * H:])
-                dh_prev = dw @ w_hh
+                dh_prev = blas_threads.matmul(xp, dw, w_hh)
                 dh_prev += dhb * z[s:e]
                 if full:
                     dh = dh_prev
@@ -269,7 +269,7 @@ class RnnLayer(Op):
                 e = s + b
                 dhb = dh if full else dh[:b]
                 dhb += dout[s:e]
-                dh_prev = xp.multiply(dhb, k[s:e], out=dX[s:e]) @ w_hh
+                dh_prev = blas_threads.matmul(xp, xp.multiply(dhb, k[s:e], out=dX[s:e]), w_hh)
                 if full:
                     dh = dh_prev
                 else:
@@ -279,22 +279,22 @@ class RnnLayer(Op):
         wrap = Tensor._from_array
         grads = [None] * 8
         if need[0]:
-            grads[0] = wrap((dX @ w_ih).reshape(x.shape))
+            grads[0] = wrap(blas_threads.matmul(xp, dX, w_ih).reshape(x.shape))
         if need[1]:
             grads[1] = wrap(dh)
         if lstm and need[2]:
             grads[2] = wrap(dc)
         if need[3]:
-            grads[3] = wrap(dX.T @ x.reshape(N, -1))
+            grads[3] = wrap(blas_threads.matmul(xp, dX.T, x.reshape(N, -1)))
         if need[4]:
-            grads[4] = wrap(dHW.T @ hp)
+            grads[4] = wrap(blas_threads.matmul(xp, dHW.T, hp))
         if b_ih is not None and (need[5] or need[6]):
             db = dX.sum(0)
             grads[5] = wrap(db) if need[5] else None
             if need[6]:
                 grads[6] = wrap(db.copy() if dHW is dX else dHW.sum(0))
         if w_hr is not None and need[7]:
-            grads[7] = wrap(dh_all.T @ self.hr)
+            grads[7] = wrap(blas_threads.matmul(xp, dh_all.T, self.hr))
         return tuple(grads)
 
     def _backward_with_graph(self, grad_out: Tensor, grad_h: Tensor, grad_c: Tensor | None) -> tuple:
@@ -323,11 +323,12 @@ def _lstm_bptt_fused(kernel: Any, order: Sequence, full: bool, dh: Any, dout: An
                      cp: Any, dX: Any, w_hh: Any) -> tuple:
     """The LSTM's backpropagation through time with a compiled kernel per step (see RnnLayer.backward):
     (dh, dc) entering the first step, or (None, None) when the kernel does not take these arrays."""
-    dout = array_module(dout).ascontiguousarray(dout)
+    xp = array_module(dout)
+    dout = xp.ascontiguousarray(dout)
     for s, b in order:
         if not kernel(dh if full else dh[:b], dout, dc if full else dc[:b], acts, tc, cp, dX, s):
             return None, None
-        dh_prev = dX[s:s + b] @ w_hh
+        dh_prev = blas_threads.matmul(xp, dX[s:s + b], w_hh)
         if full:
             dh = dh_prev
         else:
