@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import sync_debug
 from .base import Backend
 from .float8 import is_float8, refuse_on_device
 
@@ -139,6 +140,7 @@ class CupyBackend(Backend):
             return cupy.asarray(obj, dtype=dtype)
 
     def to_numpy(self, arr: Any) -> Any:
+        sync_debug.host_sync()
         return arr.get()
 
     def device_count(self) -> int:

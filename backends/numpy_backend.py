@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import special_numpy
+from . import special_numpy, sync_debug
 from .base import Backend
 from .float8 import cast, involves_float8
 
@@ -31,6 +31,7 @@ class NumpyBackend(Backend):
         if device_index not in (None, 0, -1):
             raise RuntimeError(f"cpu has no device index {device_index}")
         if hasattr(obj, "__cuda_array_interface__") and hasattr(obj, "get"):
+            sync_debug.host_sync()
             obj = obj.get()  # a cupy array coming to the host
         if dtype is not None and involves_float8(getattr(obj, "dtype", np.dtype(np.float64)), dtype):
             arr = np.asarray(obj)

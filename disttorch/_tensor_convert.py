@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from disttorch.backends import backend_for_array
+from disttorch.backends.sync_debug import host_sync
 
 _ndarray = np.ndarray
 
@@ -43,6 +44,8 @@ class TensorConversions:
     def item(self) -> Any:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if type(self._data) is not _ndarray:
+            host_sync()
         return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
@@ -51,6 +54,8 @@ class TensorConversions:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if type(self._data) is not _ndarray:
+            host_sync()
         return bool(self._data.reshape(()).item())
 
     def __float__(self) -> float:

@@ -54,6 +54,35 @@ def is_initialized() -> bool:
     return is_available()
 
 
+_SYNC_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_sync_debug_mode(debug_mode: int | str) -> None:
+    """Warn (1, "warn") or raise (2, "error") when the host waits for the device: item(), bool(), tolist(),
+    copies to the cpu (backends/sync_debug.py says which operations are seen); 0 / "default" turns it off."""
+    from disttorch.backends import sync_debug
+
+    from . import _common
+
+    _common.require()
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`")
+        debug_mode = _SYNC_MODES[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected one of 0, 1, 2, got {debug_mode}")
+    sync_debug.mode[0] = int(debug_mode)
+
+
+def get_sync_debug_mode() -> int:
+    from disttorch.backends import sync_debug
+
+    from . import _common
+
+    _common.require()
+    return sync_debug.mode[0]
+
+
 def manual_seed(seed: int) -> None:
     from disttorch._ops import random
 

@@ -40,6 +40,7 @@ _CALLS = {
     "nvtx.mark": lambda m: m.nvtx.mark("a"),
     "profiler.start": lambda m: m.profiler.start(), "profiler.stop": lambda m: m.profiler.stop(),
     "profiler.profile": lambda m: m.profiler.profile().__enter__(),
+    "get_sync_debug_mode": lambda m: m.get_sync_debug_mode(), "set_sync_debug_mode": lambda m: m.set_sync_debug_mode(1),
 }
 
 
@@ -264,3 +265,36 @@ def test_profiler_and_device_memory_used():
     except ImportError:  # without NVML: the runtime's figure, total minus free
         free, total = c.mem_get_info()
         assert c.device_memory_used() == total - free
+
+
+@needs_cuda
+def test_sync_debug_mode_warns_or_raises_where_the_host_waits():
+    import warnings
+
+    x = disttorch.arange(4.0, device="cuda")
+    waits = {"item": lambda: x[1].item(), "bool": lambda: bool(x[1]), "tolist": lambda: x.tolist(),
+             "cpu": lambda: x.cpu(), "float": lambda: float(x.sum())}
+    try:
+        for mode, warn_mode in ((1, "warn"), (2, "error")):
+            for given in (mode, warn_mode):
+                c.set_sync_debug_mode(given)
+                assert c.get_sync_debug_mode() == mode
+                for wait in waits.values():
+                    if mode == 1:
+                        with pytest.warns(UserWarning, match="called a synchronizing CUDA operation"):
+                            wait()
+                    else:
+                        with pytest.raises(RuntimeError, match="called a synchronizing CUDA operation"):
+                            wait()
+                y = x * 2 + 1  # device work alone does not wait
+                del y
+        c.set_sync_debug_mode("default")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert x.tolist() == [0.0, 1.0, 2.0, 3.0] and x[2].item() == 2.0
+        for bad in ("loud", 3):
+            with pytest.raises(RuntimeError, match="invalid value of debug_mode"):
+                c.set_sync_debug_mode(bad)
+        assert c.get_sync_debug_mode() == 0
+    finally:
+        c.set_sync_debug_mode(0)
