@@ -4,10 +4,11 @@ Only when an accelerator is present; without one the loader warns and leaves bat
 from __future__ import annotations
 
 import collections.abc
-import copy
 from typing import Any
 
 from disttorch._tensor import Tensor
+
+from ._collate import _rebuild_mapping, _rebuild_sequence
 
 
 def pin_memory(data: Any) -> Any:
@@ -18,27 +19,10 @@ def pin_memory(data: Any) -> Any:
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        pinned = {k: pin_memory(v) for k, v in data.items()}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)  # keeps the mapping's own attributes
-                clone.update(pinned)
-                return clone
-            return type(data)(pinned)
-        except TypeError:  # cannot be copied or built from a dict
-            return pinned
+        return _rebuild_mapping(data, {k: pin_memory(v) for k, v in data.items()})
     if isinstance(data, tuple):
         items = (pin_memory(v) for v in data)
         return type(data)(*items) if hasattr(data, "_fields") else type(data)(items)
     if isinstance(data, collections.abc.Sequence):
-        pinned_items = [pin_memory(v) for v in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, v in enumerate(pinned_items):
-                    clone[i] = v
-                return clone
-            return type(data)(pinned_items)
-        except TypeError:  # range and other sequences that cannot be rebuilt
-            return pinned_items
+        return _rebuild_sequence(data, [pin_memory(v) for v in data])
     return data
