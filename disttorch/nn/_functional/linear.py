@@ -81,6 +81,14 @@ class Linear(Op):
             return "AddmmBackward0" if self.ndim == 2 else "ViewBackward0"
         return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(self.ndim, "UnsafeViewBackward0")
 
+    @property
+    def next_functions(self) -> tuple:
+        # PyTorch's order: addmm(bias, x, W^T) for 2-d inputs with a bias, mm(x, W^T) without one
+        edges = Op.next_functions.fget(self)
+        if not self.has_bias:
+            return edges[:2]
+        return (edges[2], edges[0], edges[1]) if self.ndim == 2 else edges
+
 
 def _t(w: Tensor) -> Tensor:
     return w.t()

@@ -308,3 +308,17 @@ def test_one_class_per_name_and_isinstance_kept():
     assert type(y1.grad_fn).__name__ == "PowBackward0" and type(y2.grad_fn).__name__ == "PowBackward1"
     assert type((a**3).grad_fn) is type(y1.grad_fn)
     assert isinstance(y2.grad_fn, type(y1.grad_fn).__mro__[1])  # both are the one Pow op underneath
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_node_inputs_in_pytorchs_order(bias):
+    # the blitz tutorial walks loss.grad_fn.next_functions[0][0].next_functions[0][0] (the bias' AccumulateGrad);
+    # PyTorch's last input is a TBackward0 node for W^T, ours the weight's AccumulateGrad
+    got = []
+    for lib in (disttorch, torch):
+        x = lib.ones(3, 4, requires_grad=True)
+        y = lib.nn.Linear(4, 2, bias=bias)(lib.relu(x))
+        got.append([type(n).__name__ for n, _ in y.grad_fn.next_functions])
+    assert len(got[0]) == len(got[1])
+    assert got[0][:-1] == got[1][:-1]
+    assert (got[0][-1], got[1][-1]) == ("AccumulateGrad", "TBackward0")

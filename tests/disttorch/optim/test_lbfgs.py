@@ -83,7 +83,9 @@ def test_lbfgs_matches_torch(kw, steps, dtype, device):
     pt, ot, lt, ct = _run(torch, kw, dtype, steps)
     # float32: ro = 1/(y.s) and H_diag divide by differences of gradients, which carry float32 rounding
     tol = dict(rtol=1e-9, atol=1e-11) if dtype == np.float64 else dict(rtol=2e-3, atol=1e-4)
-    ptol = dict(rtol=1e-9, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    # float32 parameters after up to 20 inner iterations: the BLAS's summation order differs between CPU models
+    # (seen on AMD EPYC: 2.4e-5 on a parameter of 0.12); float64 holds the algorithm to 1e-9
+    ptol = dict(rtol=1e-9, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-3, atol=1e-4)
     assert co == ct  # the same number of closure evaluations: the same branches were taken
     np.testing.assert_allclose(lo, lt, **ptol)
     for a, b in zip(po, pt):
