@@ -158,6 +158,8 @@ def build_command(kind: str, exe: str | None, *, nprocs: int | None, nproc_per_n
             cmd += ["--host", ",".join(f"{h.name}:{h.slots if h.slots else (nproc_per_node or 1)}" for h in hosts)]
         if nproc_per_node is not None and (hosts or (nnodes or 1) > 1):
             cmd += ["--map-by", f"ppr:{nproc_per_node}:node"]
+        else:  # consecutive ranks on a node, as torchrun's: Open MPI 5's default (by package) numbers local ranks
+            cmd += ["--map-by", "slot"]  # across sockets (seen: ranks 0, 1, 2 with local ranks 0, 2, 1)
         if oversubscribe:
             cmd += ["--oversubscribe"]
         for name, value in env.items():

@@ -21,6 +21,18 @@ def mpiexec() -> str | None:
     return str(local) if local.exists() else shutil.which("mpiexec")
 
 
+_FLAVOUR: list[str] = []
+
+
+def flavour() -> str:
+    """``"openmpi"`` when the mpiexec found is Open MPI's, else ``"mpich"`` (MPICH's Hydra, the test dependency)."""
+    if not _FLAVOUR:
+        exe = mpiexec()
+        text = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout if exe else ""
+        _FLAVOUR.append("openmpi" if "Open MPI" in text or "OpenRTE" in text else "mpich")
+    return _FLAVOUR[0]
+
+
 def need_mpi() -> str:
     """The mpiexec to use; skips the calling test, saying why, when MPI is missing."""
     try:

@@ -328,3 +328,131 @@ def test_tutorial_manual_two_layer_net():
         return losses
 
     assert_losses(run(disttorch), run(torch))
+
+
+# -- 5. the NLP tutorials: a BiLSTM-CRF tagger and an n-gram model, in the legacy style they are written in ------
+
+
+def crf_tagger(T, vocab: int, tags: int, width: int = 5, hidden: int = 4):
+    """A bidirectional LSTM under a linear-chain CRF; tag ``tags - 2`` starts, ``tags - 1`` stops a sentence."""
+    nn, Variable = T.nn, T.autograd.Variable
+    start, stop = tags - 2, tags - 1
+
+    def best(vec):  # the tutorial's argmax: through max(dim) and .data.tolist()
+        return T.max(vec, 1)[1].view(-1).data.tolist()[0]
+
+    def log_sum_exp(vec):
+        top = vec[0, best(vec)]
+        return top + T.log(T.sum(T.exp(vec - top.view(1, -1).expand(1, vec.size()[1]))))
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, width)
+            self.lstm = nn.LSTM(width, hidden // 2, num_layers=1, bidirectional=True)
+            self.to_tags = nn.Linear(hidden, tags)
+            self.transitions = nn.Parameter(T.zeros(tags, tags))
+
+        def features(self, words, state):
+            out, _ = self.lstm(self.embed(words).view(len(words), 1, -1), state)
+            return self.to_tags(out.view(len(words), -1))
+
+        def partition(self, feats):
+            alphas = T.Tensor(1, tags).fill_(-10000.)
+            alphas[0][start] = 0.
+            alphas = Variable(alphas)
+            for feat in feats:
+                step = [log_sum_exp(alphas + self.transitions[k].view(1, -1) + feat[k].view(1, -1).expand(1, tags))
+                        .view(1) for k in range(tags)]
+                alphas = T.cat(step).view(1, -1)
+            return log_sum_exp(alphas + self.transitions[stop])
+
+        def gold(self, feats, labels):
+            score = Variable(T.Tensor([0]))
+            labels = T.cat([T.LongTensor([start]), labels])
+            for i, feat in enumerate(feats):
+                score = score + self.transitions[labels[i + 1], labels[i]] + feat[labels[i + 1]]
+            return score + self.transitions[stop, labels[-1]]
+
+        def nll(self, words, labels, state):
+            feats = self.features(words, state)
+            return self.partition(feats) - self.gold(feats, labels)
+
+        def viterbi(self, words, state):
+            feats = self.features(words, state)
+            scores = T.Tensor(1, tags).fill_(-10000.)
+            scores[0][start] = 0
+            back = []
+            for feat in feats:
+                ids = [best(scores + self.transitions[k]) for k in range(tags)]
+                scores = (T.cat([(scores + self.transitions[k])[0][i].view(1) for k, i in enumerate(ids)]) + feat)
+                scores = scores.view(1, -1)
+                back.append(ids)
+            path = [best(scores + self.transitions[stop])]
+            for ids in reversed(back):
+                path.append(ids[path[-1]])
+            assert path.pop() == start
+            return path[::-1]
+
+    return Tagger()
+
+
+def test_bilstm_crf_tagger():
+    rng = np.random.default_rng(5)
+    sentences = [(rng.integers(0, 12, 9), rng.integers(0, 3, 9)), (rng.integers(0, 12, 6), rng.integers(0, 3, 6))]
+    state = [rng.standard_normal((2, 1, 2)).astype(np.float32) for _ in range(2)]
+    trans = rng.standard_normal((5, 5)).astype(np.float32)
+    trans[3, :] = trans[:, 4] = -10000  # never into the start tag, never out of the stop tag
+
+    def run(T, model):
+        with T.no_grad():
+            model.transitions.copy_(T.from_numpy(trans))
+        opt = T.optim.SGD(model.parameters(), lr=0.05, weight_decay=1e-4)
+        h = tuple(T.autograd.Variable(T.from_numpy(s)) for s in state)
+        losses = []
+        for _ in range(4):
+            for words, labels in sentences:
+                model.zero_grad()
+                loss = model.nll(T.LongTensor(words.tolist()), T.LongTensor(labels.tolist()), h)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        return losses, model.viterbi(T.LongTensor(sentences[0][0].tolist()), h)
+
+    disttorch.manual_seed(0)
+    ours = crf_tagger(disttorch, 12, 5)
+    theirs = crf_tagger(torch, 12, 5)
+    copy_weights(ours, theirs)
+    (loss_ours, path_ours), (loss_theirs, path_theirs) = run(disttorch, ours), run(torch, theirs)
+    assert_losses(loss_ours, loss_theirs)
+    assert path_ours == path_theirs and len(path_ours) == 9
+
+
+def test_ngram_model_with_legacy_tensors():
+    rng = np.random.default_rng(6)
+    contexts, targets = rng.integers(0, 15, (12, 2)), rng.integers(0, 15, 12)
+
+    def run(T, model):
+        opt = T.optim.SGD(model.parameters(), lr=0.01)
+        totals = []
+        for _ in range(3):
+            total = T.Tensor([0])
+            for ctx, tgt in zip(contexts, targets):
+                model.zero_grad()
+                emb = model[0](T.autograd.Variable(T.LongTensor(ctx.tolist()))).view((1, -1))
+                log_probs = T.nn.functional.log_softmax(model[2](T.nn.functional.relu(model[1](emb))), dim=1)
+                loss = T.nn.NLLLoss()(log_probs, T.autograd.Variable(T.LongTensor([int(tgt)])))
+                loss.backward()
+                opt.step()
+                total += loss.data
+            assert total.dtype == T.float32 and total.shape == (1,) and total.grad_fn is None
+            totals.append(float(total[0]))
+        return totals
+
+    def build(T):
+        return T.nn.Sequential(T.nn.Embedding(15, 6), T.nn.Linear(12, 32), T.nn.Linear(32, 15))
+
+    disttorch.manual_seed(0)
+    ours, theirs = build(disttorch), build(torch)
+    copy_weights(ours, theirs)
+    assert_losses(run(disttorch, ours), run(torch, theirs))

@@ -98,7 +98,7 @@ def test_openmpi_dry_run(tmp_path, clean, capsys):
     assert cmd[-5:] == [sys.executable, cli.BOOTSTRAP, "-m", "pkg.train", "x"]
     many = str(os.cpu_count() * 2 + 1)
     _, cmd, _ = dry_run(capsys, "--mpiexec", exe, "--nproc-per-node", many, "t.py")
-    assert cmd[1:4] == ["-np", many, "--oversubscribe"]
+    assert cmd[1:6] == ["-np", many, "--map-by", "slot", "--oversubscribe"]
 
 
 def test_intel_dry_run(tmp_path, clean, capsys):

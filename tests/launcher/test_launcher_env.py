@@ -38,7 +38,11 @@ def test_nothing_is_overwritten_or_invented():
 
 def _clean_env() -> dict:
     return {k: v for k, v in os.environ.items()
-            if not k.startswith(("PMI", "OMPI_", "MV2_", "SLURM_", "MPI_", "HYDRA", "I_MPI")) and k not in NAMES}
+            if k.startswith(_MPI_SETTINGS) or not k.startswith(("PMI", "OMPI_", "MV2_", "SLURM_", "MPI_", "HYDRA",
+                                                                   "I_MPI")) and k not in NAMES}
+
+
+_MPI_SETTINGS = ("OMPI_ALLOW_RUN_AS_ROOT", "OMPI_MCA_")  # Open MPI's settings, not a rank's launch variables
 
 
 # each rank writes its variables to its own file (two ranks printing at once may interleave their lines)

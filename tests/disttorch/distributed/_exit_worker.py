@@ -206,7 +206,7 @@ def before_init(r):
 
 def main():
     mode = sys.argv[1]
-    if mode == "before_init" and os.environ.get("PMI_RANK") == "1":
+    if mode == "before_init" and os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK")) == "1":
         raise ValueError("boom before init_process_group")
     dist.init_process_group(timeout=timedelta(seconds=2) if mode == "timeout" else None)
     if mode == "before_init":
