@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import base64
 import sys
+import time
+import weakref
 from typing import Any
 
 import numpy as np
 
-from . import sync_debug
+from . import pinned_stats, sync_debug
 from .base import Backend
 from .float8 import is_float8, refuse_on_device
 
@@ -195,7 +197,11 @@ class CupyBackend(Backend):
         self._load().cuda.get_current_stream().synchronize()
 
     def pinned_buffer(self, nbytes: int) -> Any:
-        return np.frombuffer(self._load().cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
+        started = time.perf_counter()
+        buf = np.frombuffer(self._load().cuda.alloc_pinned_memory(nbytes), np.uint8, nbytes)
+        pinned_stats.allocated(nbytes, started)
+        weakref.finalize(buf, pinned_stats.freed, nbytes)  # views keep ``buf`` (their base) alive
+        return buf
 
     def copy_to_host(self, arr: Any, out: Any) -> None:
         cupy = self._load()

@@ -19,7 +19,8 @@ __all__ = ["OutOfMemoryError", "memory_allocated", "max_memory_allocated", "memo
            "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats",
            "memory_stats", "memory_stats_as_nested_dict", "memory_summary",
            "mem_get_info", "empty_cache", "set_per_process_memory_fraction",
-           "get_per_process_memory_fraction"]
+           "get_per_process_memory_fraction", "host_memory_stats", "host_memory_stats_as_nested_dict",
+           "reset_accumulated_host_memory_stats", "reset_peak_host_memory_stats"]
 
 _peaks: dict[int, list[int]] = {}  # device index -> [peak allocated, peak reserved]
 
@@ -64,6 +65,45 @@ def memory_stats_as_nested_dict(device: Any = None) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[last] = value
     return nested
+
+
+def host_memory_stats_as_nested_dict() -> dict[str, Any]:
+    """The pinned host buffers' statistics (backends/pinned_stats.py), nested; empty without cuda, as PyTorch's
+    before cuda is initialised."""
+    if not _available():
+        return {}
+    from disttorch.backends import pinned_stats
+
+    return pinned_stats.nested()
+
+
+def host_memory_stats() -> dict[str, Any]:
+    """``host_memory_stats_as_nested_dict`` with dotted keys, sorted (``"allocated_bytes.current"``...)."""
+    flat: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else key, value)
+        else:
+            flat.append((prefix, node))
+
+    walk("", host_memory_stats_as_nested_dict())
+    return collections.OrderedDict(sorted(flat))
+
+
+def reset_accumulated_host_memory_stats() -> None:
+    """Zero the "allocated"/"freed" counts and the allocation times of the pinned host buffers."""
+    from disttorch.backends import pinned_stats
+
+    pinned_stats.reset_accumulated()
+
+
+def reset_peak_host_memory_stats() -> None:
+    """Start the pinned host buffers' peaks again from their current values."""
+    from disttorch.backends import pinned_stats
+
+    pinned_stats.reset_peak()
 
 
 def memory_allocated(device: Any = None) -> int:

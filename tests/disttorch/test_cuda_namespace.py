@@ -36,6 +36,8 @@ _CALLS = {
     "default_generators": lambda m: tuple(m.default_generators), "empty_cache": lambda m: m.empty_cache(),
     "memory_summary": lambda m: m.memory_summary(),
     "memory_stats_as_nested_dict": lambda m: m.memory_stats_as_nested_dict(),
+    "host_memory_stats": lambda m: m.host_memory_stats(),
+    "host_memory_stats_as_nested_dict": lambda m: m.host_memory_stats_as_nested_dict(),
     "nvtx.range_push": lambda m: m.nvtx.range_push("a"), "nvtx.range_pop": lambda m: m.nvtx.range_pop(),
     "nvtx.mark": lambda m: m.nvtx.mark("a"),
     "profiler.start": lambda m: m.profiler.start(), "profiler.stop": lambda m: m.profiler.stop(),
@@ -298,3 +300,35 @@ def test_sync_debug_mode_warns_or_raises_where_the_host_waits():
         assert c.get_sync_debug_mode() == 0
     finally:
         c.set_sync_debug_mode(0)
+
+
+@needs_cuda
+def test_host_memory_stats_count_pinned_buffers():
+    """PyTorch's keys; a pinned tensor is one allocation of its bytes while it lives, and freed when it dies."""
+    gc.collect()
+    c.reset_accumulated_host_memory_stats()
+    c.reset_peak_host_memory_stats()
+    before = c.host_memory_stats()
+    x = disttorch.ones(1000).pin_memory()
+    during = c.host_memory_stats()
+    assert during["allocations.current"] == before["allocations.current"] + 1
+    assert during["allocated_bytes.current"] - before["allocated_bytes.current"] == x.nbytes == 4000
+    assert during["active_bytes.current"] == during["allocated_bytes.current"]
+    assert during["num_host_alloc"] == during["allocations.allocated"] == 1 and during["host_alloc_time.count"] == 1
+    assert during["allocated_bytes.peak"] >= during["allocated_bytes.current"]
+    view = x[10:20]
+    del x
+    gc.collect()
+    assert c.host_memory_stats()["allocations.current"] == during["allocations.current"]  # the view keeps it
+    del view
+    gc.collect()
+    after = c.host_memory_stats()
+    assert after["allocations.current"] == before["allocations.current"] and after["num_host_free"] == 1
+    assert after["allocated_bytes.peak"] == during["allocated_bytes.peak"]
+    c.reset_peak_host_memory_stats()
+    assert c.host_memory_stats()["allocated_bytes.peak"] == after["allocated_bytes.current"]
+    nested = c.host_memory_stats_as_nested_dict()
+    assert set(nested) == {"allocations", "allocated_bytes", "active_requests", "active_bytes", "num_host_alloc",
+                           "num_host_free", "host_alloc_time"}
+    assert set(nested["active_requests"]) == {"current", "peak", "allocated", "freed"}
+    assert list(c.host_memory_stats()) == sorted(c.host_memory_stats())
