@@ -20,6 +20,12 @@ already) starts, in :func:`start`, a small watcher process: this file run by a f
   for something else, such as the rank's last output) would leave the others waiting. So the watcher waits up
   to 2 s for the other ranks of its host to end and SIGKILLs, as Hydra would, those still there.
 
+Under ``srun`` (a task of a numbered SLURM step, no Hydra) the same watcher is started without a PMI socket:
+slurmstepd notices a task's end by itself, and srun prints "task 1: Killed", but unless the user passed
+``--kill-on-bad-exit`` it leaves the other tasks waiting in their collective. So there the watcher names the
+rank and runs ``scancel <job>.<step>``, which ends the step's tasks on every node (where scancel cannot be run,
+it SIGKILLs the other tasks of its host, the children of the same slurmstepd).
+
 Until its rank has ended the watcher stays in the rank's process group, which Hydra kills as a whole when it
 tears a job down: ranks that Hydra kills take their watcher with them (in the same ``killpg``, before the watcher
 could see its rank end), so only a rank that ended on its own (a signal sent to that process alone, by a user, a
@@ -58,12 +64,16 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     if env.get("DISTTORCH_LAUNCHER") or not sys.platform.startswith("linux") or not sys.executable \
             or not os.path.isfile(__file__):  # (run by path: not from inside a zip)
         return None
-    if "MPI_LOCALRANKID" not in env:  # set by Hydra's proxies; srun's PMI2 sets PMI_FD too, but srun names ranks
-        return None
-    try:
-        pmi = int(env.get("PMI_FD", ""))
-        os.fstat(pmi)
-    except (ValueError, OSError):
+    step = _slurm_step(env)
+    if "MPI_LOCALRANKID" in env:  # set by Hydra's proxies (also inside a SLURM job)
+        try:
+            pmi = int(env.get("PMI_FD", ""))
+            os.fstat(pmi)
+        except (ValueError, OSError):
+            return None
+    elif step:  # a task of ``srun``: srun names a dead task but, without --kill-on-bad-exit, lets the rest wait
+        pmi = -1
+    else:
         return None
     import subprocess
 
@@ -74,8 +84,8 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
         # start_new_session stays False on purpose: the watcher must die with the rank's process group
         _started.append(subprocess.Popen(
             [sys.executable, "-I", "-S", os.path.abspath(__file__), str(rank), str(os.getpid()), host, str(r),
-             str(pmi), mapping, str(ready_w), str(os.getppid())], stdin=subprocess.DEVNULL,
-            pass_fds=(r, pmi, ready_w)))
+             str(pmi), mapping, str(ready_w), str(os.getppid()), step], stdin=subprocess.DEVNULL,
+            pass_fds=(r, ready_w) if pmi < 0 else (r, pmi, ready_w)))
     except OSError:
         os.close(w)
         return None
@@ -90,6 +100,13 @@ def start(rank: int, host: str, peers: dict[int, int]) -> int | None:
     finally:
         os.close(ready_r)
     return w
+
+
+def _slurm_step(env: Any) -> str:
+    """``jobid.stepid`` of the srun step this process is a task of ('' outside one; batch scripts are step
+    ``batch``/``extern``, whose processes are not srun's tasks)."""
+    job, step = env.get("SLURM_JOB_ID", ""), env.get("SLURM_STEP_ID", "")
+    return f"{job}.{step}" if job and step.isdigit() and "SLURM_PROCID" in env else ""
 
 
 def announce(fd: int | None, how: str) -> None:
@@ -181,11 +198,11 @@ def how_it_ended(status: int | None) -> str:
             f"or MPI_Abort called outside disttorch)")
 
 
-def report_line(rank: int, pid: int, host: str, status: int | None, peers: dict[int, int]) -> str:
+def report_line(rank: int, pid: int, host: str, status: int | None, peers: dict[int, int], step: str = "") -> str:
     ranks = ", ".join(f"rank {q} = pid {p}" for q, p in sorted(peers.items()))
+    ending = f"cancelling SLURM job step {step} (scancel)" if step else "the MPI launcher now ends the job"
     return (f"[rank {rank}] disttorch: rank {rank} (pid {pid} on {host}) {how_it_ended(status)}, while the job was "
-            f"running; the MPI launcher now ends the job (ranks on {host}: {ranks}; the launcher's own report may "
-            f"name any of these pids)\n")
+            f"running; {ending} (ranks on {host}: {ranks}; the launcher's own report may name any of these pids)\n")
 
 
 def _parent_of(pid: int) -> int | None:
@@ -223,6 +240,7 @@ def main(argv: list[str]) -> None:
     rank, pid, host, note, pmi = int(argv[0]), int(argv[1]), argv[2], int(argv[3]), int(argv[4])
     peers = {int(q): int(p) for q, p in (item.split("=") for item in argv[5].split(",") if item)}
     ready, proxy = int(argv[6]), int(argv[7])
+    step = argv[8] if len(argv) > 8 else ""
     # a signal to the process group (Hydra's teardown, Ctrl-C forwarded) ends the watcher silently
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -236,15 +254,37 @@ def main(argv: list[str]) -> None:
     os.close(ready)  # the rank goes on now
     if pidfd == -1:
         if not _read_all(note)[0]:
-            _report(rank, pid, host, pmi, None, peers, proxy)
+            (_cancel_step if step else _report)(rank, pid, host, pmi, None, peers, proxy, step)
         return
     if _wait(pid, pidfd, note):
         return
-    _report(rank, pid, host, pmi, _exit_status(pid, pidfd), peers, proxy)
+    (_cancel_step if step else _report)(rank, pid, host, pmi, _exit_status(pid, pidfd), peers, proxy, step)
+
+
+def _cancel_step(rank: int, pid: int, host: str, pmi: int, status: int | None, peers: dict[int, int], proxy: int,
+                 step: str) -> None:
+    """An srun task ended without leaving the job: name it and cancel the whole step (every node's tasks); where
+    scancel cannot be run, end this host's other tasks (children of the same slurmstepd) as under Hydra."""
+    try:
+        os.setpgid(0, 0)  # out of the rank's process group: the step's teardown must not end this report
+    except OSError:
+        pass
+    try:
+        os.write(2, report_line(rank, pid, host, status, peers, step).encode())
+    except OSError:
+        pass
+    import subprocess
+
+    try:
+        done = subprocess.run(["scancel", "--quiet", step], stdin=subprocess.DEVNULL, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        done = False
+    if not done:
+        _end_the_others(peers, rank, proxy)
 
 
 def _report(rank: int, pid: int, host: str, pmi: int, status: int | None, peers: dict[int, int],
-            proxy: int) -> None:
+            proxy: int, step: str = "") -> None:
     """The rank ended without leaving the job: let Hydra see it, name the rank, and make sure the others end."""
     # Hydra must see the end now, before anything wakes it up to reap the rank: out of the rank's process group
     # first, so that Hydra's teardown (killpg of each rank's group) does not end this report too
