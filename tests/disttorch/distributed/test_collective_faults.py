@@ -72,12 +72,16 @@ def test_a_rank_leaving_ends_the_job_of_three():
     assert "while rank 0 is in" in result.output or "while rank 1 is in" in result.output, result.output
 
 
-@pytest.mark.parametrize("mode, n, how", [
+# (worker mode, ranks, how the watcher words the end): the ends below Python, also run under srun
+BELOW_PYTHON = [
     ("sigkill", 2, "was killed by signal 9 (SIGKILL"),
     ("sigkill", 3, "was killed by signal 9 (SIGKILL"),
     ("sigterm", 3, "was killed by signal 15 (SIGTERM)"),
     ("c_exit", 2, "exited with status 5 without leaving the job through Python"),
-])
+]
+
+
+@pytest.mark.parametrize("mode, n, how", BELOW_PYTHON)
 def test_a_rank_ending_without_leaving_is_named(mode, n, how):
     """Hydra SIGKILLs the other ranks the moment it sees a rank end; the rank's exit watcher reports first, naming
     the rank, its pid and how it ended, and only that rank (not the ones Hydra kills afterwards)."""

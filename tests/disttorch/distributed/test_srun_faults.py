@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "collectives"))
 import _mpirun  # noqa: E402
+from test_collective_faults import BELOW_PYTHON  # noqa: E402
 
 WORKER = Path(__file__).parent / "_exit_worker.py"
 
@@ -47,12 +48,7 @@ def test_clean_run():
     assert done.returncode == 0 and done.stdout.count("finished 5 steps") == 3, done.stdout
 
 
-@pytest.mark.parametrize("mode, n, how", [
-    ("sigkill", 2, "was killed by signal 9 (SIGKILL"),
-    ("sigkill", 3, "was killed by signal 9 (SIGKILL"),
-    ("sigterm", 3, "was killed by signal 15 (SIGTERM)"),
-    ("c_exit", 2, "exited with status 5 without leaving the job through Python"),
-])
+@pytest.mark.parametrize("mode, n, how", BELOW_PYTHON)
 def test_a_task_ending_below_python_cancels_the_step(mode, n, how):
     done, after = _srun(mode, n)
     odd = n - 1
