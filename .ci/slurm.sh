@@ -35,6 +35,13 @@ NodeName=$host CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
 rm -rf /var/spool/slurmctld-ci
+# a fresh state numbers jobs from 1 again: MPICH's shared-memory segments left by ranks killed under an earlier
+# cluster's job of the same number would make MPI_Init fail ("MPIDI_POSIX_comm_bootstrap: Out of memory");
+# remove those that no process has mapped
+for seg in /dev/shm/mpich_shm_*; do
+    [ -e "$seg" ] || continue
+    grep -qsF "$seg" /proc/[0-9]*/maps || rm -f "$seg"
+done
 mkdir -p /var/spool/slurmd /var/spool/slurmctld-ci /run/munge
 chown munge:munge /run/munge 2>/dev/null || true
 pgrep -x munged >/dev/null || munged --force 2>/dev/null || true
