@@ -20,9 +20,11 @@ WORKER = Path(__file__).parent / "_exit_worker.py"
 def _cluster() -> bool:
     if shutil.which("srun") is None or shutil.which("sinfo") is None:
         return False
-    try:
+    try:  # the partition up and a task really started (a partition is "up" with its node down)
         return subprocess.run(["sinfo", "-h", "-o", "%a"], capture_output=True, text=True,
-                              timeout=20).stdout.strip().startswith("up")
+                              timeout=20).stdout.strip().startswith("up") and \
+            subprocess.run(["srun", "-n", "1", "--immediate=15", "true"], capture_output=True,
+                           timeout=30).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
