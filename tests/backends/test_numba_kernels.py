@@ -47,6 +47,8 @@ POOL = [  # (input shape, kwargs)
     ((1, 3, 10, 9), dict(kernel_size=(2, 3), stride=(1, 2), dilation=2)),
     ((2, 2, 7, 8), dict(kernel_size=3, stride=2, ceil_mode=True)),  # windows past the end
     ((3, 5, 6), dict(kernel_size=2, stride=1)),  # no batch dim
+    ((2, 3, 7, 9), dict(kernel_size=2, padding=1)),  # 2x2 stride 2 (the compiled forward) over padding
+    ((2, 3, 7, 8), dict(kernel_size=2, ceil_mode=True)),  # 2x2 stride 2, a window past the end
 ]
 
 
@@ -57,6 +59,8 @@ def test_max_pool2d_against_torch(path, shape, kw):
         check(lambda t, x: t.nn.functional.max_pool2d(x, return_indices=True, **kw)[1], [randn(*shape)],
               grad=False)
     _ran(path, path[1], "max_pool2d_backward")
+    if kw.get("kernel_size") == 2 and kw.get("stride", 2) == 2:  # 2x2 windows, stride 2: the compiled forward
+        _ran(path, path[1], "max_pool2d_2x2")
 
 
 def test_max_pool2d_ties_nan_inf(path):
@@ -65,7 +69,11 @@ def test_max_pool2d_ties_nan_inf(path):
     x[0, 0, 0, 0] = np.nan  # two NaNs in one window: the last wins
     x[1, 1, 2:5, 2:5] = -np.inf  # a window of -inf
     x[1, 0, 4, 4] = np.inf
-    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+    x[1, 0, 5, 5] = -np.inf  # inf and -inf in one 2x2 window
+    x[0, 1, 6, 7] = np.nan  # a NaN after the maximum
+    x[0, 1, 6, 6] = 9.0
+    x[1, 1, 6:8, 6:8] = np.nan  # a window of NaNs
+    for kw in (dict(kernel_size=2), dict(kernel_size=2, padding=1), dict(kernel_size=3, stride=2, padding=1)):
         xt, xd = torch.tensor(x, requires_grad=True), disttorch.tensor(x, requires_grad=True)
         yt, it = torch.nn.functional.max_pool2d(xt, return_indices=True, **kw)
         yd, id_ = disttorch.nn.functional.max_pool2d(xd, return_indices=True, **kw)
@@ -75,7 +83,7 @@ def test_max_pool2d_ties_nan_inf(path):
         yt.backward(torch.tensor(g))
         yd.backward(disttorch.tensor(g))
         assert_close(xd.grad, xt.grad, 0, 0)
-    _ran(path, path[1], "max_pool2d_backward")
+    _ran(path, path[1], "max_pool2d_backward", "max_pool2d_2x2")
 
 
 def test_max_pool2d_gradcheck_and_double_backward(path):
@@ -223,6 +231,8 @@ def test_unsupported_inputs_fall_back():
     assert numba_kernels.max_pool2d_backward(g, arg, (2, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1)) is None
     gs = np.ones((2, 2, 4), np.float32)[:, :, ::2]  # not contiguous
     assert numba_kernels.max_pool2d_backward(gs, arg, (2, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1)) is None
+    assert numba_kernels.max_pool2d_2x2(np.zeros((2, 4, 4), np.float16), (2, 2)) is None
+    assert numba_kernels.max_pool2d_2x2(np.zeros((2, 4, 8), np.float32)[:, :, ::2], (2, 2)) is None
     assert numba_kernels.col2im2d(np.zeros((2, 3, 3, 1, 2, 2), np.float16), None, (4, 4), (1, 1), (1, 1),
                                   (1, 1)) is None
     assert numba_kernels.layer_norm_backward(*(np.zeros((3, 4), np.float16),) * 2, np.zeros(3, np.float16),

@@ -170,7 +170,13 @@ class MaxPool(Op):
         xf = x.reshape((-1,) + sp)
         hi = _pad_hi(sp, self.out, self.kernel, self.stride, self.pad, self.dil)
         xpad = k["pad"](xf, self.pad, hi, _lowest(x.dtype))
-        best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd, self.need_arg)
+        fast = k.get("max_pool2d_2x2") if self.kernel == self.stride == (2, 2) and self.dil == (1, 1) else None
+        res = fast(xpad, self.out) if fast is not None else None  # compiled (numba), one pass; None: numpy
+        if res is not None:
+            best, arg = res[0], res[1] if self.need_arg else None
+        else:
+            best, arg = _window_max(k["windows"](xpad, self.kernel, self.stride, self.dil, self.out), nd,
+                                    self.need_arg)
         if arg is not None and any(self.pad):
             # a window whose maximum is the padding value may have picked a pad slot: PyTorch keeps its first
             # element inside the input (on a device always: asking whether any window does would wait for it)
