@@ -49,6 +49,29 @@ def _max_pool2d_backward(g, arg, gx, kw, sh, sw, ph, pw, dh, dw):
                     gx[b, y, x] += g[b, oy, ox]
 
 
+@_jit
+def _max_pool2d_2x2_backward(g, arg, gx):
+    B, OH, OW = g.shape
+    H, W = gx.shape[1], gx.shape[2]
+    z = gx.dtype.type(0)
+    for b in range(B):
+        for oy in range(OH):
+            r0 = gx[b, 2 * oy]
+            r1 = gx[b, 2 * oy + 1]
+            for ox in range(OW):
+                v, j = g[b, oy, ox] + z, arg[b, oy, ox]  # + 0: -0.0 lands as 0.0, as PyTorch's zeros-and-add
+                r0[2 * ox] = v if j == 0 else z
+                r0[2 * ox + 1] = v if j == 1 else z
+                r1[2 * ox] = v if j == 2 else z
+                r1[2 * ox + 1] = v if j == 3 else z
+            for x in range(2 * OW, W):  # a remainder column no window covers
+                r0[x] = z
+                r1[x] = z
+        for y in range(2 * OH, H):
+            for x in range(W):
+                gx[b, y, x] = z
+
+
 def max_pool2d_backward(g: Any, arg: Any, in_shape: tuple, kernel: tuple, stride: tuple, pad: tuple,
                         dil: tuple) -> Any:
     """The input gradient (B, H, W) of a 2-D max pooling: g (B, OH, OW) summed in at each window's maximum,
@@ -57,9 +80,32 @@ def max_pool2d_backward(g: Any, arg: Any, in_shape: tuple, kernel: tuple, stride
     array and scatter."""
     if not _ok(g) or arg.ndim != 3 or not arg.flags.c_contiguous:
         return None
+    if kernel == stride == (2, 2) and dil == (1, 1) and pad == (0, 0) and 2 * g.shape[1] <= in_shape[1] \
+            and 2 * g.shape[2] <= in_shape[2]:  # tiling 2x2 windows: every input written once, no zeroing pass
+        gx = np.empty(in_shape, g.dtype)
+        _max_pool2d_2x2_backward(g, arg, gx)
+        return gx
     gx = np.zeros(in_shape, g.dtype)
     _max_pool2d_backward(g, arg, gx, kernel[1], *stride, *pad, *dil)
     return gx
+
+
+# -- ReLU's backward ------------------------------------------------------------------------------------------
+@_jit
+def _relu_backward(g, y, out):
+    z = out.dtype.type(0)
+    for i in range(g.size):
+        out[i] = z if y[i] <= 0 else g[i]  # relu'(0) = 0; a NaN output keeps its gradient, as in PyTorch
+
+
+def relu_backward(g: Any, y: Any) -> Any:
+    """The input gradient of ReLU from its output ``y``: 0 where y <= 0 (even where g is inf or NaN), else g, in one
+    pass (clamp_relu.py's numpy code makes four: the mask, its bit pattern, and a bitwise and)."""
+    if g.shape != y.shape or not _ok(g, y):
+        return None
+    out = np.empty_like(g)
+    _relu_backward(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out
 
 
 # -- 2x2 max pooling with stride 2: the forward --------------------------------------------------------------
@@ -285,7 +331,7 @@ def softmax_backward(g: Any, y: Any, scale: float = 1.0) -> Any:
     return out
 
 
-KERNELS = {"max_pool2d_2x2": max_pool2d_2x2, "max_pool2d_backward": max_pool2d_backward,
+KERNELS = {"relu_backward": relu_backward, "max_pool2d_2x2": max_pool2d_2x2, "max_pool2d_backward": max_pool2d_backward,
            "col2im2d": col2im2d, "layer_norm_backward": layer_norm_backward,
            "lstm_backward_step": lstm_backward_step, "softmax_shift": softmax_shift,
            "softmax_normalize": softmax_normalize, "softmax_backward": softmax_backward}

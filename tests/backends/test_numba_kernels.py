@@ -100,6 +100,22 @@ def test_max_pool2d_gradcheck_and_double_backward(path):
     assert_close(outs[0], outs[1], 1e-12, 1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_against_torch(path, dtype):
+    x = np.round(randn(4, 3, 5, 6, dtype=dtype) * 2) / 2  # exact zeros: relu'(0) = 0
+    x[0, 0, 0, :3] = (np.nan, np.inf, -np.inf)
+    g = randn(*x.shape, seed=1, dtype=dtype)
+    g[1, 0, 0, :2] = (np.nan, np.inf)  # where the output is 0 too: their gradient is 0
+    outs = []
+    for t in (disttorch, torch):
+        v = t.tensor(x, requires_grad=True)
+        t.relu(v).backward(t.tensor(g))
+        outs.append(v.grad)
+    assert_close(outs[0], outs[1], 0, 0)
+    check(lambda t, v: t.nn.functional.relu(v[:, 1:]), [randn(3, 5, dtype=dtype)])  # a strided output
+    _ran(path, path[1], "relu_backward")
+
+
 CONV = [  # whole-batch columns (conv._whole), where the compiled col2im runs
     ((2, 16, 6, 5), (32, 16, 3, 3), dict(padding=1)),
     ((2, 16, 9, 8), (32, 16, 3, 3), dict(stride=2, padding=1)),
@@ -232,6 +248,7 @@ def test_unsupported_inputs_fall_back():
     gs = np.ones((2, 2, 4), np.float32)[:, :, ::2]  # not contiguous
     assert numba_kernels.max_pool2d_backward(gs, arg, (2, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1)) is None
     assert numba_kernels.max_pool2d_2x2(np.zeros((2, 4, 4), np.float16), (2, 2)) is None
+    assert numba_kernels.relu_backward(np.zeros(3, np.float32), np.zeros(3, np.float64)) is None
     assert numba_kernels.max_pool2d_2x2(np.zeros((2, 4, 8), np.float32)[:, :, ::2], (2, 2)) is None
     assert numba_kernels.col2im2d(np.zeros((2, 3, 3, 1, 2, 2), np.float16), None, (4, 4), (1, 1), (1, 1),
                                   (1, 1)) is None

@@ -113,10 +113,12 @@ class Relu(Op):
         return array_module(x).maximum(x, 0)
 
     def backward(self, grad: Tensor) -> Tensor:
-        drop = self.saved_output._data <= 0  # relu'(0) = 0
+        y = self.saved_output
         if plain_backward(grad):
-            return Tensor._from_array(_zero_where(grad._data, drop))
-        return ReluGrad.apply(grad, drop=drop)
+            fast = y._backend.kernels.get("relu_backward")  # compiled (numba), one pass; None: numpy
+            gx = fast(grad._data, y._data) if fast is not None else None
+            return Tensor._from_array(gx if gx is not None else _zero_where(grad._data, y._data <= 0))
+        return ReluGrad.apply(grad, drop=y._data <= 0)  # relu'(0) = 0
 
 
 class ReluGrad(Op):
