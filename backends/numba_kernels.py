@@ -51,22 +51,21 @@ def _max_pool2d_backward(g, arg, gx, kw, sh, sw, ph, pw, dh, dw):
 
 @_jit
 def _max_pool2d_2x2_backward(g, arg, gx):
+    # indexed in full, not through row views: 4x faster on 64x32x28x28 (numba's views cost per row)
     B, OH, OW = g.shape
     H, W = gx.shape[1], gx.shape[2]
     z = gx.dtype.type(0)
     for b in range(B):
         for oy in range(OH):
-            r0 = gx[b, 2 * oy]
-            r1 = gx[b, 2 * oy + 1]
             for ox in range(OW):
                 v, j = g[b, oy, ox] + z, arg[b, oy, ox]  # + 0: -0.0 lands as 0.0, as PyTorch's zeros-and-add
-                r0[2 * ox] = v if j == 0 else z
-                r0[2 * ox + 1] = v if j == 1 else z
-                r1[2 * ox] = v if j == 2 else z
-                r1[2 * ox + 1] = v if j == 3 else z
+                gx[b, 2 * oy, 2 * ox] = v if j == 0 else z
+                gx[b, 2 * oy, 2 * ox + 1] = v if j == 1 else z
+                gx[b, 2 * oy + 1, 2 * ox] = v if j == 2 else z
+                gx[b, 2 * oy + 1, 2 * ox + 1] = v if j == 3 else z
             for x in range(2 * OW, W):  # a remainder column no window covers
-                r0[x] = z
-                r1[x] = z
+                gx[b, 2 * oy, x] = z
+                gx[b, 2 * oy + 1, x] = z
         for y in range(2 * OH, H):
             for x in range(W):
                 gx[b, y, x] = z
