@@ -330,7 +330,72 @@ def softmax_backward(g: Any, y: Any, scale: float = 1.0) -> Any:
     return out
 
 
-KERNELS = {"relu_backward": relu_backward, "max_pool2d_2x2": max_pool2d_2x2, "max_pool2d_backward": max_pool2d_backward,
-           "col2im2d": col2im2d, "layer_norm_backward": layer_norm_backward,
-           "lstm_backward_step": lstm_backward_step, "softmax_shift": softmax_shift,
-           "softmax_normalize": softmax_normalize, "softmax_backward": softmax_backward}
+# -- optimizer updates: SGD with momentum and Adam/AdamW, one pass over parameter, gradient and state ------------
+# The arithmetic is the numpy kernels' (optim/sgd.py, optim/adam.py), operation by operation, in the arrays' dtype:
+# the hyper-parameters come in already rounded to it, as numpy rounds Python floats; no fused multiply-adds.
+@_jit
+def _sgd_momentum(p, g, buf, lr, momentum, keep, weight_decay, dampened, nesterov, maximize):
+    for i in range(p.size):
+        gi = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            gi = gi + p[i] * weight_decay
+        b = buf[i] * momentum + (gi * keep if dampened else gi)
+        buf[i] = b
+        p[i] = p[i] - (gi + b * momentum if nesterov else b) * lr
+
+
+def sgd_momentum(p: Any, g: Any, buf: Any, lr: float, momentum: float, dampening: float, weight_decay: float,
+                 nesterov: bool, maximize: bool) -> bool:
+    """SGD's step with momentum after the first (buf = momentum * buf + (1 - dampening) * g; p -= lr * buf, or the
+    Nesterov form), in place on C-contiguous arrays of one shape and dtype; False: arrays it does not take."""
+    if not _ok(p, g, buf) or not p.shape == g.shape == buf.shape:
+        return False
+    t = p.dtype.type
+    p, g, buf = p.reshape(-1), g.reshape(-1), buf.reshape(-1)  # views: C-contiguous
+    _sgd_momentum(p, g, buf, t(lr), t(momentum), t(1 - dampening), t(weight_decay), dampening != 0, nesterov, maximize)
+    return True
+
+
+@_jit
+def _adam(p, g, m, v, vmax, decay, weight_decay, w, w_lo, beta2, one_minus_beta2, bc2_sqrt, eps, step_size,
+          decoupled, amsgrad, maximize):
+    for i in range(p.size):
+        gi = -g[i] if maximize else g[i]
+        pi = p[i]
+        if weight_decay != 0:
+            if decoupled:
+                pi = pi * decay
+            else:
+                gi = gi + pi * weight_decay
+        mi = m[i]
+        mi = mi + (gi - mi) * w if w_lo else gi - (gi - mi) * w  # lerp from the nearer end (w: 1 - w when not lo)
+        m[i] = mi
+        vi = v[i] * beta2 + gi * gi * one_minus_beta2
+        v[i] = vi
+        if amsgrad:
+            x = vmax[i]
+            vi = x if x > vi or x != x else vi  # numpy's maximum: a NaN wins
+            vmax[i] = vi
+        p[i] = pi - mi / (np.sqrt(vi) / bc2_sqrt + eps) * step_size
+
+
+def adam(p: Any, g: Any, m: Any, v: Any, vmax: Any, lr: float, beta1: float, beta2: float, eps: float,
+         weight_decay: float, step: float, decoupled: bool, amsgrad: bool, maximize: bool) -> bool:
+    """Adam's (AdamW's with ``decoupled``) step ``step`` in place on C-contiguous arrays of one shape and dtype; False:
+    arrays it does not take. ``vmax`` (max_exp_avg_sq) is read only with ``amsgrad``."""
+    arrays = (p, g, m, v, vmax) if amsgrad else (p, g, m, v)
+    if not _ok(*arrays) or any(a.shape != p.shape for a in arrays):
+        return False
+    t = p.dtype.type
+    w = 1 - beta1
+    p, g, m, v = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)  # views: C-contiguous
+    vmax = vmax.reshape(-1) if amsgrad else v
+    _adam(p, g, m, v, vmax, t(1 - lr * weight_decay), t(weight_decay), t(w if w < 0.5 else 1 - w),
+          w < 0.5, t(beta2), t(1 - beta2), t((1 - beta2 ** step) ** 0.5), t(eps), t(lr / (1 - beta1 ** step)),
+          decoupled, amsgrad, maximize)
+    return True
+
+
+KERNELS = {name: globals()[name] for name in (
+    "sgd_momentum", "adam", "relu_backward", "max_pool2d_2x2", "max_pool2d_backward", "col2im2d",
+    "layer_norm_backward", "lstm_backward_step", "softmax_shift", "softmax_normalize", "softmax_backward",)}

@@ -49,8 +49,9 @@ class NumpyBackend(Backend):
 
 # The compiled kernels of backends/numba_kernels.py (the ``fast`` extra). Callers look each one up with
 # ``kernels.get(name)`` and run their numpy code when it is None or returns None (inputs it does not take).
-COMPILED_KERNELS = ("relu_backward", "max_pool2d_2x2", "max_pool2d_backward", "col2im2d", "layer_norm_backward",
-                    "lstm_backward_step", "softmax_shift", "softmax_normalize", "softmax_backward")
+COMPILED_KERNELS = ("sgd_momentum", "adam", "relu_backward", "max_pool2d_2x2", "max_pool2d_backward", "col2im2d",
+                    "layer_norm_backward", "lstm_backward_step", "softmax_shift", "softmax_normalize",
+                    "softmax_backward")
 
 
 def numba_enabled() -> bool:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from disttorch._tensor import Tensor
+from disttorch.backends import numpy_backend as _host
 
 from .optimizer import Optimizer, _check, _check_lr, _no_differentiable, _scalar
 
@@ -23,6 +26,11 @@ def _lerp_(xp: Any, a: Any, b: Any, w: float, tmp: Any) -> None:
 
 def _adam(xp: Any, p: Any, g: Any, s: dict, g_owned: bool, step: float, *, lr: float, beta1: float, beta2: float,
           eps: float, weight_decay: float, amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    if xp is np:  # compiled (numba): the steps below in one pass; False: numpy
+        fast = _host.kernels.get("adam")
+        if fast is not None and fast(p, g, s["exp_avg"], s["exp_avg_sq"], s.get("max_exp_avg_sq"), lr, beta1, beta2,
+                                     eps, weight_decay, step, decoupled, amsgrad, maximize):
+            return
     if maximize:
         g = xp.negative(g, out=g if g_owned else None)
     if weight_decay != 0:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from disttorch._tensor import Tensor
+from disttorch.backends import numpy_backend as _host
 
 from .optimizer import Optimizer, _check, _check_lr, _no_differentiable, _scalar
 
@@ -12,6 +15,11 @@ __all__ = ["SGD"]
 
 def _sgd(xp: Any, p: Any, g: Any, s: dict, g_owned: bool, step: Any, *, lr: float, momentum: float,
          dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool = False) -> None:
+    if momentum != 0 and not first and xp is np:  # compiled (numba): the steps below in one pass; False: numpy
+        fast = _host.kernels.get("sgd_momentum")
+        if fast is not None and fast(p, g, s["momentum_buffer"], lr, momentum, dampening, weight_decay, nesterov,
+                                     maximize):
+            return
     if maximize:
         g = xp.negative(g, out=g if g_owned else None)
         g_owned = True

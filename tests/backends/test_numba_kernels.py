@@ -298,3 +298,55 @@ def test_jit_without_cache_location(monkeypatch):
     monkeypatch.setattr(numba, "njit", refusing)
     f = numba_kernels._jit(lambda a: a + 1)
     assert f(1.5) == 2.5
+
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+    ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1, amsgrad=True)),  # 1 - beta1 >= 0.5: the other lerp
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("AdamW", dict(lr=0.01, amsgrad=True)),
+]
+
+
+@pytest.mark.parametrize("name,kw", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimizer_steps_against_torch(path, name, kw, dtype):
+    """Five steps over a large (in-place) and small (flat-buffer) parameters, one gradient not contiguous."""
+    shapes = [(140, 130), (7, 5), (3,)]
+    params = [randn(*s, seed=i, dtype=dtype) for i, s in enumerate(shapes)]
+    results = []
+    for t in (disttorch, torch):
+        ps = [t.tensor(p, requires_grad=True) for p in params]
+        opt = getattr(t.optim, name)(ps, **kw)
+        for k in range(5):
+            opt.zero_grad()
+            for i, p in enumerate(ps):
+                g = t.tensor(randn(*p.shape[::-1], seed=10 * k + i, dtype=dtype)).permute(*range(p.dim())[::-1])
+                p.grad = g if i == 1 else g.contiguous()  # i == 1: a transposed gradient
+            opt.step()
+        results.append([p.detach() for p in ps])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_close(results[0], results[1], tol, tol)
+    _ran(path, path[1], "sgd_momentum" if name == "SGD" else "adam")
+
+
+@pytest.mark.parametrize("name,kw", OPTIMIZERS)
+def test_optimizer_kernels_match_numpy_code(name, kw):
+    """The compiled update is the numpy kernel's arithmetic, operation by operation: the same bits."""
+    results = []
+    for kernels in (numba_kernels.KERNELS, {}):
+        saved = {n: backend.kernels[n] for n in COMPILED_KERNELS}
+        backend.kernels.update({n: kernels.get(n) for n in COMPILED_KERNELS})
+        try:
+            p = disttorch.tensor(randn(300, 70), requires_grad=True)
+            opt = getattr(disttorch.optim, name)([p], **kw)
+            for k in range(4):
+                p.grad = disttorch.tensor(randn(300, 70, seed=k + 1))
+                opt.step()
+            results.append(p.detach().numpy().copy())
+        finally:
+            backend.kernels.update(saved)
+    np.testing.assert_array_equal(results[0], results[1])
