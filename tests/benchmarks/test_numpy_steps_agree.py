@@ -25,10 +25,11 @@ ts = _train_step()
 # Adam's update m / sqrt(v) is about lr * sign(grad) whatever the gradient's size, so a gradient that rounds
 # differently near zero moves a weight by up to lr per step, and a ReLU unit whose input is near zero for some
 # token may be on in one library and off in the other. For the transformer (Adam, lr 1e-3) a few elements in
-# 10,000 (one in a small tensor) may therefore miss rtol 1e-4; they must still be within 20% of lr. The
+# 10,000 (one in a small tensor) may therefore miss rtol 1e-4; they must still be within lr, one step's move (seen:
+# 0.2 lr on a Xeon and an older EPYC, 0.5 lr on an EPYC with AVX-512, where PyTorch's kernels round otherwise). The
 # attention's key bias has a zero gradient in exact arithmetic (softmax ignores a per-row shift of the scores):
 # Adam moves it by rounding noise alone, so the norm of the difference is allowed 0.2% of how far it moved.
-OUTLIERS = {"transformer": (1e-3, 2e-4)}  # case: (fraction of elements allowed to miss, their atol)
+OUTLIERS = {"transformer": (1e-3, 1e-3)}  # case: (fraction of elements allowed to miss, their atol)
 
 
 def _run(lib: str, case: str, state: dict[str, np.ndarray], steps: int = 3):
