@@ -330,6 +330,14 @@ _watch: list[Watch] = []
 def abort_job(MPI: Any, code: int) -> None:
     """``MPI_Abort`` of COMM_WORLD that never returns: MPICH's can return while the launcher is still tearing the
     job down, and the caller must not go on (into a collective or MPI_Finalize) meanwhile."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream: nothing more to say
+            pass
+    # the launcher kills every rank on the abort and may drop what it has not yet read from their pipes (seen once
+    # under load: the aborting rank's whole report was missing); give it a moment to forward the report first
+    time.sleep(0.2)
     MPI.COMM_WORLD.Abort(code)
     time.sleep(10)  # the launcher's kill normally arrives within milliseconds
     os._exit(code)
