@@ -1,23 +1,12 @@
 """benchmarks/compiled_kernels.py: every case runs on both paths, and each one reaches a compiled kernel."""
-import importlib.util
-import os
-
+import _bench
 from disttorch.backends import numba_kernels
 from disttorch.backends import numpy_backend as backend
 from disttorch.backends.numpy_backend import COMPILED_KERNELS
 
-PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "compiled_kernels.py")
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("compiled_kernels_bench", PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def test_every_case_runs_and_calls_a_kernel(monkeypatch):
-    bench = _bench()
+    bench = _bench.load("compiled_kernels.py", "compiled_kernels_bench")
     calls = dict.fromkeys(COMPILED_KERNELS, 0)
     for name in COMPILED_KERNELS:
         def counted(*args, _k=numba_kernels.KERNELS[name], _n=name):

@@ -2,26 +2,15 @@
 benchmarks/train_step.py: from the same weights and data, three steps give the same losses and parameters."""
 from __future__ import annotations
 
-import importlib.util
-import os
 import sys
 
+import _bench
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")  # the oracle; installed with the test extras
 
-BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
-
-
-def _train_step():
-    spec = importlib.util.spec_from_file_location("train_step_bench", os.path.join(BENCH, "train_step.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # puts benchmarks/ on sys.path for numpy_steps
-    return mod
-
-
-ts = _train_step()
+ts = _bench.load("train_step.py", "train_step_bench")
 # Adam's update m / sqrt(v) is about lr * sign(grad) whatever the gradient's size, so a gradient that rounds
 # differently near zero moves a weight by up to lr per step, and a ReLU unit whose input is near zero for some
 # token may be on in one library and off in the other. For the transformer (Adam, lr 1e-3) a few elements in

@@ -2,12 +2,12 @@
 ratios, and the ratios and verdicts are computed per round from those timings."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
+import _bench
 import pytest
 
 pytest.importorskip("torch")  # the script compares with PyTorch
@@ -16,10 +16,7 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "trai
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("train_step_cli", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _bench.load("train_step.py", "train_step_cli")
 
 
 def test_quick_run_writes_json_with_ratios_and_memory(tmp_path):
