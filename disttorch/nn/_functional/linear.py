@@ -114,6 +114,9 @@ def _plain_backward(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
 
 
 def _plain_gradients(g: Any, x: Any, w: Any, gx: Any, gw: Any, gb: Any) -> tuple:
+    if g.ndim == 2:  # the common case, without the reshapes
+        return (_from_array(g @ w) if gx else None, _from_array(g.T @ x) if gw else None,
+                _from_array(g.sum(0)) if gb else None)
     grad_x = grad_w = grad_b = None
     if gx:
         grad_x = _from_array((g.reshape(math.prod(g.shape[:-1]), g.shape[-1]) @ w).reshape(g.shape[:-1] + w.shape[1:])
