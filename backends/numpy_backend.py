@@ -1,10 +1,11 @@
 """The cpu backend: numpy arrays."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -52,6 +53,18 @@ class NumpyBackend(Backend):
 COMPILED_KERNELS = ("sgd_momentum", "adam", "relu_backward", "max_pool2d_2x2", "max_pool2d_backward", "col2im2d",
                     "layer_norm_backward", "lstm_backward_step", "softmax_shift", "softmax_normalize",
                     "softmax_backward")
+
+
+@contextlib.contextmanager
+def compiled_kernels_as(backend: NumpyBackend, found: dict) -> Iterator[None]:
+    """Within the block, ``backend``'s compiled-kernel entries are those of ``found`` (None where it has none:
+    ``{}`` runs the numpy code everywhere); restored after. For tests and benchmarks that compare the two paths."""
+    saved = {n: backend.kernels[n] for n in COMPILED_KERNELS}
+    backend.kernels.update({n: found.get(n) for n in COMPILED_KERNELS})
+    try:
+        yield
+    finally:
+        backend.kernels.update(saved)
 
 
 def numba_enabled() -> bool:

@@ -6,17 +6,21 @@ one process (median CPU ms of 9 blocks). The gains are what ``disttorch[fast]`` 
 from __future__ import annotations
 
 import argparse
-import platform
+import os
 import statistics
+import sys
 import time
 from typing import Callable
 
 import numpy as np
 from disttorch.backends import numba_kernels
 from disttorch.backends import numpy_backend as backend
-from disttorch.backends.numpy_backend import COMPILED_KERNELS
+from disttorch.backends.numpy_backend import compiled_kernels_as
 
 import disttorch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_step import machine_description  # noqa: E402 (benchmarks/ is not a package)
 
 F = disttorch.nn.functional
 
@@ -34,13 +38,9 @@ def timed(fn: Callable[[], object], reps: int) -> float:
 def numpy_then_compiled(fn: Callable[[], object], reps: int) -> tuple[float, float]:
     out = []
     for kernels in ({}, numba_kernels.KERNELS):
-        saved = {n: backend.kernels[n] for n in COMPILED_KERNELS}
-        backend.kernels.update({n: kernels.get(n) for n in COMPILED_KERNELS})
-        try:
+        with compiled_kernels_as(backend, kernels):
             fn()  # warm: first calls compile or load the kernels
             out.append(timed(fn, reps))
-        finally:
-            backend.kernels.update(saved)
     return out[0], out[1]
 
 
@@ -111,8 +111,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     disttorch.set_num_threads(args.threads)
-    print(f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, {args.threads} BLAS thread(s), "
-          "median CPU ms of 9 blocks")
+    print(f"# {machine_description(args.threads)}; median CPU ms of 9 blocks")
     print("| what | numpy ms | numba ms | gain ms |\n| --- | ---: | ---: | ---: |")
     for name, fn, reps in cases():
         a, b = numpy_then_compiled(fn, reps)

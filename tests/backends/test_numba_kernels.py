@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from disttorch.backends import numba_kernels  # numba is in the test extra
 from disttorch.backends import numpy_backend as backend
-from disttorch.backends.numpy_backend import COMPILED_KERNELS
+from disttorch.backends.numpy_backend import COMPILED_KERNELS, compiled_kernels_as
 from oracle import assert_close, check, gradcheck, randn
 
 import disttorch
@@ -226,16 +226,12 @@ def test_both_paths_agree():
     w, g = randn(32, 16, 3, 3, seed=1), randn(64, 32, 7, 7, seed=2)
     results = []
     for kernels in (numba_kernels.KERNELS, {}):
-        saved = {n: backend.kernels[n] for n in COMPILED_KERNELS}
-        backend.kernels.update({n: kernels.get(n) for n in COMPILED_KERNELS})
-        try:
+        with compiled_kernels_as(backend, kernels):
             xd, wd = disttorch.tensor(x, requires_grad=True), disttorch.tensor(w, requires_grad=True)
             y = disttorch.nn.functional.max_pool2d(disttorch.nn.functional.conv2d(xd, wd, padding=1), 2)
             y = disttorch.nn.functional.layer_norm(y, (7,))
             y.backward(disttorch.tensor(g))
             results.append([v.detach().numpy() for v in (y, xd.grad, wd.grad)])
-        finally:
-            backend.kernels.update(saved)
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-5)
 
@@ -338,15 +334,11 @@ def test_optimizer_kernels_match_numpy_code(name, kw):
     """The compiled update is the numpy kernel's arithmetic, operation by operation: the same bits."""
     results = []
     for kernels in (numba_kernels.KERNELS, {}):
-        saved = {n: backend.kernels[n] for n in COMPILED_KERNELS}
-        backend.kernels.update({n: kernels.get(n) for n in COMPILED_KERNELS})
-        try:
+        with compiled_kernels_as(backend, kernels):
             p = disttorch.tensor(randn(300, 70), requires_grad=True)
             opt = getattr(disttorch.optim, name)([p], **kw)
             for k in range(4):
                 p.grad = disttorch.tensor(randn(300, 70, seed=k + 1))
                 opt.step()
             results.append(p.detach().numpy().copy())
-        finally:
-            backend.kernels.update(saved)
     np.testing.assert_array_equal(results[0], results[1])
